@@ -1,0 +1,28 @@
+//! # tb-monitor
+//!
+//! A native desktop client (egui/eframe) with which field engineers watch a ThingsBoard IoT
+//! platform live over its WebSocket API.
+//!
+//! ## Architecture
+//!
+//! One crate, layered by convention (see `ARCHITECTURE.md`):
+//!
+//! | module | role | depends on |
+//! |---|---|---|
+//! | [`protocol`] | pure serde model of the wire protocol, no I/O | nothing of ours |
+//! | `net` | tokio side: REST login, the one socket-owning session task | `protocol` |
+//! | `store` | UI-thread data model fed by net events | `protocol` |
+//! | `ui` | egui panels reading the store, pushing commands | `store` |
+//! | `app` | the eframe app wiring everything | everything |
+//! | `config` | settings file and OS keychain | – |
+//! | `demo` | the ThingsBoard-compatible demo server shipped in the binary | `protocol` |
+//!
+//! Only [`protocol`] exists so far; the other modules arrive with their issues.
+//!
+//! ## Failure handling
+//!
+//! External input never panics: every decoder returns a typed error that names what
+//! failed ([`protocol::ProtocolError`]). Secrets are never printed: the types holding
+//! passwords and tokens redact them in `Debug`.
+
+pub mod protocol;
