@@ -25,4 +25,5 @@
 //! failed ([`protocol::ProtocolError`]). Secrets are never printed: the types holding
 //! passwords and tokens redact them in `Debug`.
 
+pub mod demo;
 pub mod protocol;

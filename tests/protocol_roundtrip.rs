@@ -550,3 +550,53 @@ fn rest_errors_decode_with_their_error_code() {
     let html = RestError::from_json("<html><body>502 Bad Gateway</body></html>");
     assert!(html.is_err(), "a proxy page is not a ThingsBoard error");
 }
+
+#[test]
+fn an_info_field_of_another_shape_stays_in_other_instead_of_failing_the_notification() {
+    let text = r#"{"cmdId":9,"errorCode":0,"errorMsg":null,"notifications":null,"update":{"type":"GENERAL","id":{"entityType":"NOTIFICATION","id":"c0000000-0000-4000-8000-000000000009"},"info":{"type":"org.example.FutureInfo","alarmId":{"entityType":"ALARM","id":"a1b2c3d4-0000-4000-8000-000000000001"},"action":{"kind":"object"}},"createdTime":1700000000000},"totalUnreadCount":1,"sequenceNumber":1,"cmdUpdateType":"NOTIFICATIONS"}"#;
+    let ServerMessage::Notifications(n) = ServerMessage::from_json(text).expect("decodes") else {
+        panic!("expected NOTIFICATIONS");
+    };
+    let info = n
+        .update
+        .as_ref()
+        .and_then(|u| u.info.as_ref())
+        .expect("info");
+    assert!(info.alarm_id.is_none());
+    assert!(info.other.contains_key("alarmId") && info.other.contains_key("action"));
+    let encoded = ServerMessage::Notifications(n.clone())
+        .to_json()
+        .expect("encodes");
+    common::assert_json_equivalent("lenient info", text, &encoded);
+}
+
+#[test]
+fn error_scope_tells_a_failed_frame_from_a_failed_subscription() {
+    use tb_monitor::protocol::ErrorScope;
+    let scope = |name: &str| {
+        ServerMessage::from_json(&fixture("server", name))
+            .expect("decodes")
+            .error_scope()
+    };
+    assert_eq!(
+        scope("v1_error_parse_failure.json"),
+        Some(ErrorScope::WholeFrame)
+    );
+    assert_eq!(
+        scope("v1_error_query_empty.json"),
+        Some(ErrorScope::Subscription(7))
+    );
+    assert_eq!(
+        scope("entity_data_error_result_set.json"),
+        Some(ErrorScope::Subscription(5))
+    );
+    assert_eq!(scope("entity_count.json"), None);
+    let limited = ServerMessage::from_json(
+        r#"{"subscriptionId":812,"errorCode":2,"errorMsg":"Exceeded rate limit for WS subscriptions per tenant","data":null,"latestValues":{}}"#,
+    )
+    .expect("decodes");
+    assert_eq!(
+        limited.error_scope(),
+        Some(ErrorScope::SubscriptionRateLimit)
+    );
+}

@@ -168,44 +168,44 @@ impl User {
 #[serde(rename_all = "camelCase")]
 pub struct JwtClaims {
     /// The user's e-mail.
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub sub: Option<String>,
     /// The user's id.
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub user_id: Option<Uuid>,
     /// Authorities; `REFRESH_TOKEN` for refresh tokens.
     #[serde(default)]
     pub scopes: Vec<Authority>,
     /// The login session; logout invalidates it.
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub session_id: Option<Uuid>,
     /// Expiry (epoch seconds).
     pub exp: i64,
     /// Issuer.
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub iss: Option<String>,
     /// Issued at (epoch seconds).
     pub iat: i64,
     /// First name (access tokens).
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub first_name: Option<String>,
     /// Last name (access tokens).
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub last_name: Option<String>,
     /// Account enabled (access tokens).
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub enabled: Option<bool>,
     /// Public (anonymous dashboard) user.
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub is_public: Option<bool>,
     /// Tenant (`NULL_UUID` for sys admins).
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub tenant_id: Option<Uuid>,
     /// Customer (`NULL_UUID` for tenant admins).
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub customer_id: Option<Uuid>,
     /// Token id (refresh tokens).
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub jti: Option<String>,
 }
 

@@ -77,7 +77,7 @@ pub use query::{
     EntityDataQuery, EntityDataSortOrder, EntityKey,
 };
 pub use rest_error::{RestError, ThingsboardErrorCode};
-pub use server_message::{ServerMessage, UnknownUpdate};
+pub use server_message::{ErrorScope, ServerMessage, UnknownUpdate};
 pub use update::{
     AlarmCountDataKind, AlarmCountUpdate, AlarmDataKind, AlarmDataUpdate, AlarmStatusKind,
     AlarmStatusUpdate, BAD_REQUEST, CountDataKind, EntityCountUpdate, EntityData, EntityDataKind,

@@ -88,49 +88,114 @@ wire_enum! {
 /// The type-specific part of a notification.
 ///
 /// The fields of alarm notifications are typed; everything else (and anything a newer
-/// server adds) is kept in `other`, so the object encodes back unchanged.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
+/// server adds) is kept in `other`, so the object encodes back unchanged. Decoding is
+/// lenient per field: a typed field whose value has another shape (another info class may
+/// use the same name differently) stays in `other` instead of failing the notification.
+#[derive(Debug, Clone, PartialEq)]
 pub struct NotificationInfo {
-    /// The Java class name.
-    #[serde(rename = "type")]
+    /// The Java class name (`type`).
     pub kind: NotificationInfoKind,
-    /// Alarm type (alarm notifications).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    /// Alarm type (`alarmType`).
     pub alarm_type: Option<String>,
-    /// `created`, `severity changed`, `acknowledged`, `cleared`, `deleted`.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    /// `created`, `severity changed`, `acknowledged`, `cleared`, `deleted` (`action`).
     pub action: Option<String>,
-    /// The alarm (a plain UUID, not an id object).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    /// The alarm, a plain UUID (`alarmId`).
     pub alarm_id: Option<Uuid>,
-    /// The alarm's originator.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    /// The alarm's originator (`alarmOriginator`).
     pub alarm_originator: Option<EntityId>,
-    /// Originator name.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    /// Originator name (`alarmOriginatorName`).
     pub alarm_originator_name: Option<String>,
-    /// Originator label.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    /// Originator label (`alarmOriginatorLabel`).
     pub alarm_originator_label: Option<String>,
-    /// Alarm severity.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    /// Alarm severity (`alarmSeverity`).
     pub alarm_severity: Option<AlarmSeverity>,
-    /// Alarm status.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    /// Alarm status (`alarmStatus`).
     pub alarm_status: Option<AlarmStatus>,
-    /// Acknowledged flag.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    /// Acknowledged flag (`acknowledged`).
     pub acknowledged: Option<bool>,
-    /// Cleared flag.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    /// Cleared flag (`cleared`).
     pub cleared: Option<bool>,
-    /// The alarm's customer.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    /// The alarm's customer (`alarmCustomerId`).
     pub alarm_customer_id: Option<EntityId>,
     /// Every other field, verbatim.
-    #[serde(flatten)]
     pub other: serde_json::Map<String, serde_json::Value>,
+}
+
+/// Removes `key` and decodes it as `T`; a value of another shape is put back.
+fn take<T: serde::de::DeserializeOwned>(
+    map: &mut serde_json::Map<String, serde_json::Value>,
+    key: &str,
+) -> Option<T> {
+    let value = map.remove(key)?;
+    if value.is_null() {
+        return None;
+    }
+    if let Ok(v) = T::deserialize(&value) {
+        Some(v)
+    } else {
+        map.insert(key.to_owned(), value);
+        None
+    }
+}
+
+impl<'de> Deserialize<'de> for NotificationInfo {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let mut map = serde_json::Map::<String, serde_json::Value>::deserialize(deserializer)?;
+        let kind = match map.remove("type") {
+            Some(serde_json::Value::String(name)) => NotificationInfoKind::from_wire(&name),
+            Some(_) => {
+                return Err(serde::de::Error::custom(
+                    "`type` of a notification info must be a string",
+                ));
+            }
+            None => return Err(serde::de::Error::missing_field("type")),
+        };
+        Ok(Self {
+            kind,
+            alarm_type: take(&mut map, "alarmType"),
+            action: take(&mut map, "action"),
+            alarm_id: take(&mut map, "alarmId"),
+            alarm_originator: take(&mut map, "alarmOriginator"),
+            alarm_originator_name: take(&mut map, "alarmOriginatorName"),
+            alarm_originator_label: take(&mut map, "alarmOriginatorLabel"),
+            alarm_severity: take(&mut map, "alarmSeverity"),
+            alarm_status: take(&mut map, "alarmStatus"),
+            acknowledged: take(&mut map, "acknowledged"),
+            cleared: take(&mut map, "cleared"),
+            alarm_customer_id: take(&mut map, "alarmCustomerId"),
+            other: map,
+        })
+    }
+}
+
+impl Serialize for NotificationInfo {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap as _;
+        let mut m = serializer.serialize_map(None)?;
+        m.serialize_entry("type", &self.kind)?;
+        macro_rules! typed {
+            ($($field:ident => $name:literal),* $(,)?) => {
+                $( if let Some(v) = &self.$field { m.serialize_entry($name, v)?; } )*
+            };
+        }
+        typed!(
+            alarm_type => "alarmType",
+            action => "action",
+            alarm_id => "alarmId",
+            alarm_originator => "alarmOriginator",
+            alarm_originator_name => "alarmOriginatorName",
+            alarm_originator_label => "alarmOriginatorLabel",
+            alarm_severity => "alarmSeverity",
+            alarm_status => "alarmStatus",
+            acknowledged => "acknowledged",
+            cleared => "cleared",
+            alarm_customer_id => "alarmCustomerId",
+        );
+        for (k, v) in &self.other {
+            m.serialize_entry(k, v)?;
+        }
+        m.end()
+    }
 }
 
 impl NotificationInfo {

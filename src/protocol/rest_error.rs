@@ -106,9 +106,9 @@ pub struct RestError {
     /// HTTP status.
     #[serde(default)]
     pub status: u16,
-    /// The server's message, shown to the user.
+    /// The server's message, shown to the user (`null` for exceptions without one).
     #[serde(default)]
-    pub message: String,
+    pub message: Option<String>,
     /// ThingsBoard's code.
     pub error_code: ThingsboardErrorCode,
     /// Server time (epoch ms).
@@ -126,6 +126,14 @@ impl RestError {
     /// When the body is not a ThingsBoard error (a proxy's HTML page, say).
     pub fn from_json(text: &str) -> Result<Self, super::ProtocolError> {
         super::error::decode_named("REST error", text)
+    }
+
+    /// The message, or a generic text when the server sent none.
+    #[must_use]
+    pub fn message_or_default(&self) -> &str {
+        self.message
+            .as_deref()
+            .unwrap_or("The server reported an error without a message")
     }
 
     /// Whether the access token expired and a refresh may fix the call.

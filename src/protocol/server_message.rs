@@ -44,6 +44,17 @@ pub enum ServerMessage {
     Unknown(UnknownUpdate),
 }
 
+/// What an error message is about (see [`ServerMessage::error_scope`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ErrorScope {
+    /// The command or subscription with this `cmdId`.
+    Subscription(i32),
+    /// A whole frame the server could not parse; none of its commands ran.
+    WholeFrame,
+    /// The per-tenant/user subscription rate limit; the subscription was not created.
+    SubscriptionRateLimit,
+}
+
 /// A CmdUpdate with an unknown `cmdUpdateType`.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(transparent)]
@@ -126,6 +137,26 @@ impl ServerMessage {
             ServerMessage::Unknown(_) => return None,
         };
         (code != 0).then(|| (code, msg.unwrap_or_default()))
+    }
+
+    /// What an error message refers to, or `None` when the message is not an error.
+    ///
+    /// The v1 error shape reuses `subscriptionId` for things that are not a subscription:
+    /// an unparseable frame is always reported as subscription 1, and the subscription rate
+    /// limit names the server's *internal* id.
+    #[must_use]
+    pub fn error_scope(&self) -> Option<ErrorScope> {
+        let (code, msg) = self.error()?;
+        if let ServerMessage::Telemetry(m) = self {
+            if code == super::update::BAD_REQUEST && msg == "Failed to parse the payload" {
+                return Some(ErrorScope::WholeFrame);
+            }
+            if msg.starts_with("Exceeded rate limit for WS subscriptions") {
+                return Some(ErrorScope::SubscriptionRateLimit);
+            }
+            return Some(ErrorScope::Subscription(m.subscription_id));
+        }
+        self.cmd_id().map(ErrorScope::Subscription)
     }
 
     /// A short name of the shape, for logs and errors.

@@ -278,6 +278,13 @@ impl TsValue {
     pub fn as_f64(&self) -> Option<f64> {
         self.value.as_ref().and_then(TbValue::as_f64)
     }
+
+    /// Whether the point carries a value at all. Unlike [`Self::is_empty_marker`] this also
+    /// recognises the Cassandra form of a missing key, `{"ts":<now>}` without `value`.
+    #[must_use]
+    pub fn has_value(&self) -> bool {
+        self.value.as_ref().is_some_and(|v| !v.is_empty())
+    }
 }
 
 /// An aggregate over a range and, optionally, over a previous range (`aggLatest` entries).

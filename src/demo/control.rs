@@ -1,0 +1,230 @@
+//! [`DemoControl`]: what tests (and the demo UI) do to the server from the outside.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use super::config::Limits;
+use super::state::{Event, Shared, Stats, now_ms};
+use super::world::Scope;
+use crate::protocol::{EntityId, TbValue, TsValue};
+
+/// A cheap, clonable handle to a running [`super::DemoServer`].
+#[derive(Debug, Clone)]
+pub struct DemoControl {
+    shared: Arc<Shared>,
+}
+
+/// A device of the simulated tenant, for tests picking targets.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DeviceInfo {
+    /// Its id.
+    pub id: EntityId,
+    /// Its name.
+    pub name: String,
+    /// Its profile (`thermostat`, `water-pump`, `energy-meter`, `gateway`).
+    pub profile: String,
+    /// Whether the customer owns it.
+    pub customer_owned: bool,
+}
+
+impl DemoControl {
+    pub(crate) fn new(shared: Arc<Shared>) -> Self {
+        Self { shared }
+    }
+
+    /// The devices of the tenant, in creation order.
+    #[must_use]
+    pub fn devices(&self) -> Vec<DeviceInfo> {
+        let st = self.shared.lock();
+        st.world
+            .devices()
+            .map(|e| DeviceInfo {
+                id: e.id.clone(),
+                name: e.name.clone(),
+                profile: e.profile.clone(),
+                customer_owned: e.customer_id.is_some(),
+            })
+            .collect()
+    }
+
+    /// The id of the entity named `name`.
+    #[must_use]
+    pub fn entity_id(&self, name: &str) -> Option<EntityId> {
+        let st = self.shared.lock();
+        st.world
+            .entities
+            .iter()
+            .find(|e| e.name == name)
+            .map(|e| e.id.clone())
+    }
+
+    /// Pushes a time series point now (`ts` = now) and returns it.
+    pub fn push_telemetry(
+        &self,
+        entity: &EntityId,
+        key: &str,
+        value: impl Into<TbValue>,
+    ) -> TsValue {
+        self.push_point(entity, key, now_ms(), value)
+    }
+
+    /// Pushes a time series point at `ts`: stored, made latest if newest, sent to subscribers.
+    pub fn push_point(
+        &self,
+        entity: &EntityId,
+        key: &str,
+        ts: i64,
+        value: impl Into<TbValue>,
+    ) -> TsValue {
+        let value = value.into();
+        let point = TsValue::new(ts, value.clone());
+        {
+            let mut st = self.shared.lock();
+            st.overlay.insert(entity, key, ts, value);
+            st.latest.offer(entity, key, point.clone());
+        }
+        self.shared.publish(Event::Telemetry(Arc::new(vec![(
+            entity.clone(),
+            key.to_owned(),
+            point.clone(),
+        )])));
+        point
+    }
+
+    /// Deletes a time series key (history and latest); subscribers get `{"ts":0,"value":""}`.
+    pub fn delete_telemetry(&self, entity: &EntityId, key: &str) {
+        {
+            let mut st = self.shared.lock();
+            st.overlay.delete(entity, key, now_ms());
+            st.latest.delete(entity, key);
+        }
+        self.shared.publish(Event::TelemetryDeleted {
+            entity: entity.clone(),
+            key: key.to_owned(),
+        });
+    }
+
+    /// Sets an attribute now and notifies subscribers.
+    pub fn set_attribute(&self, entity: &EntityId, scope: Scope, key: &str, value: &str) {
+        let ts = now_ms();
+        self.shared
+            .lock()
+            .world
+            .set_attr(entity, scope, key, value.to_owned(), ts);
+        self.shared.publish(Event::Attribute(Arc::new((
+            entity.clone(),
+            scope,
+            key.to_owned(),
+            TsValue::new(ts, value),
+        ))));
+    }
+
+    /// Closes every session: with a 1001 close frame, or (`graceful` false) by dropping
+    /// the TCP connections like a dead link.
+    pub fn drop_connections(&self, graceful: bool) {
+        self.shared.publish(Event::DropAll { graceful });
+    }
+
+    /// Drops every connection and refuses new ones for `duration` (a server restart).
+    pub fn restart(&self, duration: Duration) {
+        self.shared.lock().refuse_until = Some(Instant::now() + duration);
+        self.drop_connections(false);
+    }
+
+    /// Every session stops reading and writing for `duration` (a stalled link).
+    pub fn stall_sessions(&self, duration: Duration) {
+        let for_ms = u64::try_from(duration.as_millis()).unwrap_or(u64::MAX);
+        self.shared.publish(Event::Stall { for_ms });
+    }
+
+    /// Every session sends `text` verbatim (malformed, oversized or unknown frames).
+    pub fn send_raw_frame(&self, text: impl Into<String>) {
+        self.shared.publish(Event::RawFrame(Arc::new(text.into())));
+    }
+
+    /// Every token issued so far is treated as expired (as if the clock jumped).
+    pub fn expire_tokens(&self) {
+        self.shared.lock().expired_before_s = now_ms() / 1000 + 1;
+    }
+
+    /// Every token issued so far is outdated (as after a password change).
+    pub fn revoke_tokens(&self) {
+        self.shared.lock().outdated_before_s = now_ms() / 1000 + 1;
+    }
+
+    /// The next `n` logins fail with "Invalid username or password".
+    pub fn reject_next_logins(&self, n: u32) {
+        self.shared.lock().reject_logins = n;
+    }
+
+    /// New `ENTITY_DATA` subscriptions get one `update` before their `data` (the race of §4.1).
+    pub fn premature_updates(&self, on: bool) {
+        self.shared.lock().premature_updates = on;
+    }
+
+    /// Changes limits for sessions opened from now on (and session counting at once).
+    pub fn set_limits(&self, change: impl FnOnce(&mut Limits)) {
+        change(&mut self.shared.lock().limits);
+    }
+
+    /// Pushes `per_second` points spread over the devices for `duration`, in 10 ms slices.
+    #[allow(clippy::must_use_candidate)] // the flood runs whether or not it is awaited
+    pub fn flood(&self, per_second: u32, duration: Duration) -> tokio::task::JoinHandle<()> {
+        let control = self.clone();
+        tokio::spawn(async move {
+            let devices = control.devices();
+            if devices.is_empty() {
+                return;
+            }
+            let start = Instant::now();
+            let mut sent: u64 = 0;
+            let mut tick = tokio::time::interval(Duration::from_millis(10));
+            while start.elapsed() < duration {
+                tick.tick().await;
+                let due = u64::try_from(start.elapsed().as_millis())
+                    .unwrap_or(u64::MAX)
+                    .saturating_mul(u64::from(per_second))
+                    / 1000;
+                let mut batch = Vec::new();
+                let ts = now_ms();
+                while sent < due {
+                    let d = &devices[usize::try_from(sent).unwrap_or(0) % devices.len()];
+                    #[allow(clippy::cast_precision_loss)]
+                    let v = (sent % 1000) as f64 / 10.0;
+                    batch.push((
+                        d.id.clone(),
+                        "flood".to_owned(),
+                        TsValue::new(ts, TbValue::from_f64(v)),
+                    ));
+                    sent += 1;
+                }
+                if !batch.is_empty() {
+                    {
+                        let mut st = control.shared.lock();
+                        for (e, k, p) in &batch {
+                            st.latest.offer(e, k, p.clone());
+                        }
+                    }
+                    control.shared.publish(Event::Telemetry(Arc::new(batch)));
+                }
+            }
+        })
+    }
+
+    /// Counters and recorded commands.
+    #[must_use]
+    pub fn stats(&self) -> Stats {
+        self.shared.lock().stats.clone()
+    }
+
+    /// Every command received so far, as JSON text.
+    #[must_use]
+    pub fn commands_received(&self) -> Vec<String> {
+        self.shared.lock().stats.commands.clone()
+    }
+
+    /// Runs one simulation tick at grid time `t` (for tests with `simulate: false`).
+    pub fn tick(&self, t: i64) {
+        super::sim::tick_once(&self.shared, t);
+    }
+}

@@ -1,0 +1,38 @@
+//! The demo server: a ThingsBoard-compatible REST + WebSocket server with a simulated tenant.
+//!
+//! Shipped in the binary (`tb-monitor demo-server`, later `tb-monitor --demo`) and used by
+//! the tests through its control handle ([`DemoControl`]). Its behaviour follows the
+//! protocol reference (`thingsboard-protocol.md`).
+//!
+//! | module | role |
+//! |---|---|
+//! | [`world`] | the simulated tenant: users, customers, assets, devices, relations, attributes |
+//! | [`signals`] | telemetry as a pure function of (seed, device, key, time) |
+//! | [`series`] | raw and aggregated reads over computed and stored points |
+//! | [`query`] | entity filters, key filters, sort, paging |
+//! | [`state`] | shared state, tokens, event bus |
+//! | [`rest`] | REST endpoints |
+//! | [`ws`], [`ws_entity`], [`strict`] | WebSocket sessions and subscriptions |
+//! | [`sim`] | the live simulation task |
+//! | [`control`] | fault injection and counters for tests |
+
+pub mod config;
+pub mod control;
+pub mod jwt;
+pub mod latest;
+pub mod query;
+pub mod rest;
+pub mod rng;
+pub mod series;
+pub mod server;
+pub mod signals;
+pub mod sim;
+pub mod state;
+pub mod strict;
+pub mod world;
+pub mod ws;
+pub mod ws_entity;
+
+pub use config::{DemoConfig, Limits};
+pub use control::{DemoControl, DeviceInfo};
+pub use server::DemoServer;

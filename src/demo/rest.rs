@@ -1,0 +1,613 @@
+//! REST endpoints (§11, §12): authentication, entity queries and telemetry reads.
+//!
+//! Every handler returns `Err(ApiError)` as ThingsBoard's error body with its HTTP status;
+//! the `# Errors` of each is the reference's error table, so they are not repeated.
+#![allow(clippy::missing_errors_doc)]
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use axum::Json;
+use axum::extract::{Path, Query, State as AxState};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use serde::Deserialize;
+use uuid::Uuid;
+
+use super::jwt::totp_matches;
+use super::query::QueryContext;
+use super::state::{AuthFailure, Principal, Shared, now_ms};
+use super::world::{MFA_BACKUP_CODES, Scope};
+use crate::protocol::{
+    Aggregation, Authority, EntityCountQuery, EntityDataQuery, EntityId, EntityType, LoginResponse,
+    RestError, ThingsboardErrorCode, TwoFaProviderInfo, TwoFaProviderType, User,
+};
+
+/// A REST failure rendered as ThingsBoard's error body.
+#[derive(Debug)]
+pub struct ApiError(RestError);
+
+impl ApiError {
+    /// An error with status, message and code.
+    #[must_use]
+    pub fn new(status: StatusCode, message: impl Into<String>, code: ThingsboardErrorCode) -> Self {
+        Self(RestError {
+            status: status.as_u16(),
+            message: Some(message.into()),
+            error_code: code,
+            timestamp: now_ms(),
+            reset_token: None,
+        })
+    }
+
+    fn bad_credentials() -> Self {
+        Self::new(
+            StatusCode::UNAUTHORIZED,
+            "Invalid username or password",
+            ThingsboardErrorCode::Authentication,
+        )
+    }
+
+    fn auth_failed() -> Self {
+        Self::new(
+            StatusCode::UNAUTHORIZED,
+            "Authentication failed",
+            ThingsboardErrorCode::Authentication,
+        )
+    }
+
+    fn expired() -> Self {
+        Self::new(
+            StatusCode::UNAUTHORIZED,
+            "Token has expired",
+            ThingsboardErrorCode::JwtTokenExpired,
+        )
+    }
+
+    fn forbidden() -> Self {
+        Self::new(
+            StatusCode::FORBIDDEN,
+            "You don't have permission to perform this operation!",
+            ThingsboardErrorCode::PermissionDenied,
+        )
+    }
+
+    fn not_found() -> Self {
+        Self::new(
+            StatusCode::NOT_FOUND,
+            "Requested item wasn't found!",
+            ThingsboardErrorCode::ItemNotFound,
+        )
+    }
+
+    fn bad_request(message: impl Into<String>) -> Self {
+        Self::new(
+            StatusCode::BAD_REQUEST,
+            message,
+            ThingsboardErrorCode::BadRequestParams,
+        )
+    }
+
+    fn from_auth(f: AuthFailure) -> Self {
+        match f {
+            AuthFailure::Empty | AuthFailure::WrongScope => Self::auth_failed(),
+            AuthFailure::Malformed => Self::bad_credentials(),
+            AuthFailure::Expired | AuthFailure::Outdated => Self::expired(),
+        }
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let status =
+            StatusCode::from_u16(self.0.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+        (status, Json(self.0)).into_response()
+    }
+}
+
+type ApiResult<T> = Result<T, ApiError>;
+type Shr = AxState<Arc<Shared>>;
+
+/// The bearer token of a request (`X-Authorization` or, as 4.3+, `Authorization`).
+fn bearer(headers: &HeaderMap) -> Option<&str> {
+    ["x-authorization", "authorization"]
+        .iter()
+        .filter_map(|h| headers.get(*h)?.to_str().ok())
+        .find_map(|v| v.strip_prefix("Bearer ").map(str::trim))
+}
+
+fn principal(
+    shared: &Shared,
+    headers: &HeaderMap,
+    scope: Option<&Authority>,
+) -> ApiResult<Principal> {
+    let token = bearer(headers).ok_or_else(ApiError::auth_failed)?;
+    shared
+        .authenticate(token, scope)
+        .map_err(ApiError::from_auth)
+}
+
+/// `POST /api/auth/login`: exactly `username` and `password`.
+pub async fn login(AxState(shared): Shr, body: String) -> ApiResult<Json<LoginResponse>> {
+    let value: serde_json::Value =
+        serde_json::from_str(&body).map_err(|_| ApiError::auth_failed())?;
+    let obj = value.as_object().ok_or_else(ApiError::auth_failed)?;
+    if obj.keys().any(|k| k != "username" && k != "password") {
+        return Err(ApiError::auth_failed());
+    }
+    let (Some(username), Some(password)) = (
+        obj.get("username").and_then(|v| v.as_str()),
+        obj.get("password").and_then(|v| v.as_str()),
+    ) else {
+        return Err(ApiError::auth_failed());
+    };
+    let user = {
+        let mut st = shared.lock();
+        if st.reject_logins > 0 {
+            st.reject_logins -= 1;
+            return Err(ApiError::bad_credentials());
+        }
+        st.world
+            .user_by_email(username)
+            .filter(|u| u.password == password)
+            .cloned()
+            .ok_or_else(ApiError::bad_credentials)?
+    };
+    if user.totp_secret.is_some() {
+        return Ok(Json(LoginResponse {
+            token: shared.issue_pre_verification_token(&user),
+            refresh_token: None,
+            scope: Some(Authority::PreVerificationToken),
+        }));
+    }
+    let (token, refresh) = shared.issue_tokens(&user);
+    shared.lock().stats.logins += 1;
+    Ok(Json(LoginResponse {
+        token,
+        refresh_token: Some(refresh),
+        scope: None,
+    }))
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct RefreshBody {
+    refresh_token: String,
+}
+
+/// `POST /api/auth/token`: a new pair for a valid refresh token.
+pub async fn refresh(AxState(shared): Shr, body: String) -> ApiResult<Json<LoginResponse>> {
+    let body: RefreshBody = serde_json::from_str(&body).map_err(|_| ApiError::auth_failed())?;
+    let p = shared
+        .authenticate(&body.refresh_token, Some(&Authority::RefreshToken))
+        .map_err(ApiError::from_auth)?;
+    let (token, refresh) = shared.issue_tokens(&p.user);
+    shared.lock().stats.refreshes += 1;
+    Ok(Json(LoginResponse {
+        token,
+        refresh_token: Some(refresh),
+        scope: None,
+    }))
+}
+
+/// `GET /api/auth/user`.
+pub async fn current_user(AxState(shared): Shr, headers: HeaderMap) -> ApiResult<Json<User>> {
+    let p = principal(&shared, &headers, None)?;
+    let tenant = shared.lock().world.tenant_id;
+    Ok(Json(user_json(&p.user, tenant)))
+}
+
+fn user_json(u: &super::world::DemoUser, tenant: Uuid) -> User {
+    User {
+        id: EntityId::user(u.id),
+        created_time: u.created_time,
+        tenant_id: Some(EntityId::new(EntityType::Tenant, tenant)),
+        customer_id: Some(EntityId::customer(
+            u.customer_id.unwrap_or(crate::protocol::NULL_UUID),
+        )),
+        email: u.email.clone(),
+        authority: u.authority.clone(),
+        first_name: Some(u.first_name.clone()),
+        last_name: Some(u.last_name.clone()),
+        phone: None,
+        version: Some(1),
+        name: Some(u.email.clone()),
+        additional_info: Some(serde_json::json!({"description": ""})),
+    }
+}
+
+/// `POST /api/auth/logout`: ends the caller's login session (its access and refresh tokens).
+pub async fn logout(AxState(shared): Shr, headers: HeaderMap) -> ApiResult<StatusCode> {
+    let p = principal(&shared, &headers, None)?;
+    if let Some(s) = p.claims.session_id {
+        shared.lock().revoked_sessions.insert(s);
+    }
+    Ok(StatusCode::OK)
+}
+
+/// `GET /api/auth/2fa/providers` (pre-verification token).
+pub async fn two_fa_providers(
+    AxState(shared): Shr,
+    headers: HeaderMap,
+) -> ApiResult<Json<Vec<TwoFaProviderInfo>>> {
+    principal(&shared, &headers, Some(&Authority::PreVerificationToken))?;
+    Ok(Json(vec![
+        TwoFaProviderInfo {
+            provider_type: TwoFaProviderType::Totp,
+            default: true,
+            contact: None,
+            min_verification_code_send_period: Some(30),
+        },
+        TwoFaProviderInfo {
+            provider_type: TwoFaProviderType::BackupCode,
+            default: false,
+            contact: None,
+            min_verification_code_send_period: None,
+        },
+    ]))
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+/// Query parameters of the 2FA verification endpoints.
+pub struct TwoFaParams {
+    provider_type: Option<String>,
+    verification_code: Option<String>,
+}
+
+/// `POST /api/auth/2fa/verification/send`: nothing to send for TOTP; accepted.
+pub async fn two_fa_send(
+    AxState(shared): Shr,
+    headers: HeaderMap,
+    Query(q): Query<TwoFaParams>,
+) -> ApiResult<StatusCode> {
+    principal(&shared, &headers, Some(&Authority::PreVerificationToken))?;
+    match q.provider_type.as_deref() {
+        Some("TOTP" | "BACKUP_CODE") => Ok(StatusCode::OK),
+        Some(other) => Err(ApiError::bad_request(format!(
+            "2FA provider {other} is not configured"
+        ))),
+        None => Err(ApiError::bad_request(
+            "Required request parameter 'providerType' is not present",
+        )),
+    }
+}
+
+/// `POST /api/auth/2fa/verification/check`: the token pair for a right code.
+pub async fn two_fa_check(
+    AxState(shared): Shr,
+    headers: HeaderMap,
+    Query(q): Query<TwoFaParams>,
+) -> ApiResult<Json<LoginResponse>> {
+    let p = principal(&shared, &headers, Some(&Authority::PreVerificationToken))?;
+    let code = q.verification_code.unwrap_or_default();
+    let ok = match q.provider_type.as_deref() {
+        Some("TOTP") => p
+            .user
+            .totp_secret
+            .as_deref()
+            .is_some_and(|s| totp_matches(s, &code, now_ms() / 1000)),
+        Some("BACKUP_CODE") => MFA_BACKUP_CODES.contains(&code.trim()),
+        _ => false,
+    };
+    if !ok {
+        return Err(ApiError::bad_request("Verification code is incorrect"));
+    }
+    let (token, refresh) = shared.issue_tokens(&p.user);
+    shared.lock().stats.logins += 1;
+    Ok(Json(LoginResponse {
+        token,
+        refresh_token: Some(refresh),
+        scope: None,
+    }))
+}
+
+fn parse_json<T: serde::de::DeserializeOwned>(body: &str) -> ApiResult<T> {
+    serde_json::from_str(body)
+        .map_err(|e| ApiError::bad_request(format!("Invalid request body: {e}")))
+}
+
+/// `POST /api/entitiesQuery/find`.
+pub async fn entities_find(
+    AxState(shared): Shr,
+    headers: HeaderMap,
+    body: String,
+) -> ApiResult<Response> {
+    let p = principal(&shared, &headers, None)?;
+    let query: EntityDataQuery = parse_json(&body)?;
+    let st = shared.lock();
+    let ctx = QueryContext {
+        world: &st.world,
+        user: &p.user,
+        latest: &st.latest,
+        now_ms: now_ms(),
+    };
+    let page = ctx.find(&query).map_err(|e| ApiError::bad_request(e.0))?;
+    Ok(Json(page).into_response())
+}
+
+/// `POST /api/entitiesQuery/count`.
+pub async fn entities_count(
+    AxState(shared): Shr,
+    headers: HeaderMap,
+    body: String,
+) -> ApiResult<Json<i64>> {
+    let p = principal(&shared, &headers, None)?;
+    let query: EntityCountQuery = parse_json(&body)?;
+    let st = shared.lock();
+    let ctx = QueryContext {
+        world: &st.world,
+        user: &p.user,
+        latest: &st.latest,
+        now_ms: now_ms(),
+    };
+    ctx.count(&query)
+        .map(Json)
+        .map_err(|e| ApiError::bad_request(e.0))
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+/// Query parameters of `/api/entitiesQuery/find/keys`.
+pub struct KeysParams {
+    #[serde(default = "yes")]
+    timeseries: bool,
+    #[serde(default = "yes")]
+    attributes: bool,
+    scope: Option<String>,
+}
+
+fn yes() -> bool {
+    true
+}
+
+/// `POST /api/entitiesQuery/find/keys`: the time series and attribute keys of the matched entities.
+pub async fn entities_find_keys(
+    AxState(shared): Shr,
+    headers: HeaderMap,
+    Query(params): Query<KeysParams>,
+    body: String,
+) -> ApiResult<Json<serde_json::Value>> {
+    let p = principal(&shared, &headers, None)?;
+    let query: EntityDataQuery = parse_json(&body)?;
+    let st = shared.lock();
+    let ctx = QueryContext {
+        world: &st.world,
+        user: &p.user,
+        latest: &st.latest,
+        now_ms: now_ms(),
+    };
+    let page = ctx.find(&query).map_err(|e| ApiError::bad_request(e.0))?;
+    let mut ts = std::collections::BTreeSet::new();
+    let mut attrs = std::collections::BTreeSet::new();
+    for row in &page.data {
+        if params.timeseries {
+            if let Some(keys) = st.latest.entity(&row.entity_id) {
+                ts.extend(keys.keys().cloned());
+            }
+            ts.extend(st.overlay.keys(&row.entity_id).map(str::to_owned));
+        }
+        if params.attributes
+            && let Some(a) = st.world.attributes.get(&row.entity_id)
+        {
+            for (scope, map) in [
+                ("CLIENT_SCOPE", &a.client),
+                ("SHARED_SCOPE", &a.shared),
+                ("SERVER_SCOPE", &a.server),
+            ] {
+                if params.scope.as_deref().is_none_or(|s| s == scope) {
+                    attrs.extend(map.keys().cloned());
+                }
+            }
+        }
+    }
+    Ok(Json(
+        serde_json::json!({"timeseries": ts, "attribute": attrs}),
+    ))
+}
+
+/// Resolves `{entityType}/{entityId}` of the telemetry endpoints for the caller.
+fn telemetry_entity(
+    shared: &Shared,
+    p: &Principal,
+    entity_type: &str,
+    entity_id: &str,
+) -> ApiResult<EntityId> {
+    let id = Uuid::parse_str(entity_id)
+        .map_err(|_| ApiError::bad_request(format!("Invalid UUID string: {entity_id}")))?;
+    let id = EntityId::new(EntityType::from_wire(entity_type), id);
+    let st = shared.lock();
+    let e = st.world.entity(&id).ok_or_else(ApiError::not_found)?;
+    if !st.world.visible_to(&p.user, e) {
+        return Err(ApiError::forbidden());
+    }
+    Ok(id)
+}
+
+/// `GET /api/plugins/telemetry/{entityType}/{entityId}/keys/timeseries`.
+pub async fn ts_keys(
+    AxState(shared): Shr,
+    headers: HeaderMap,
+    Path((t, id)): Path<(String, String)>,
+) -> ApiResult<Json<Vec<String>>> {
+    let p = principal(&shared, &headers, None)?;
+    let id = telemetry_entity(&shared, &p, &t, &id)?;
+    let st = shared.lock();
+    let mut keys: std::collections::BTreeSet<String> = st
+        .latest
+        .entity(&id)
+        .map(|m| m.keys().cloned().collect())
+        .unwrap_or_default();
+    keys.extend(st.overlay.keys(&id).map(str::to_owned));
+    Ok(Json(keys.into_iter().collect()))
+}
+
+fn scope_maps<'a>(
+    a: &'a super::world::Attributes,
+    scope: Option<&str>,
+) -> Vec<(Scope, &'a BTreeMap<String, super::world::AttrValue>)> {
+    [
+        (Scope::Client, "CLIENT_SCOPE", &a.client),
+        (Scope::Shared, "SHARED_SCOPE", &a.shared),
+        (Scope::Server, "SERVER_SCOPE", &a.server),
+    ]
+    .into_iter()
+    .filter(|(_, name, _)| scope.is_none_or(|s| s == *name))
+    .map(|(s, _, m)| (s, m))
+    .collect()
+}
+
+/// `GET /api/plugins/telemetry/{entityType}/{entityId}/keys/attributes[/{scope}]`.
+pub async fn attr_keys(
+    AxState(shared): Shr,
+    headers: HeaderMap,
+    Path(path): Path<Vec<String>>,
+) -> ApiResult<Json<Vec<String>>> {
+    let (t, id, scope) = match path.as_slice() {
+        [t, id] => (t, id, None),
+        [t, id, s] => (t, id, Some(s.as_str())),
+        _ => return Err(ApiError::not_found()),
+    };
+    let p = principal(&shared, &headers, None)?;
+    let id = telemetry_entity(&shared, &p, t, id)?;
+    let st = shared.lock();
+    let mut keys = std::collections::BTreeSet::new();
+    if let Some(a) = st.world.attributes.get(&id) {
+        for (_, m) in scope_maps(a, scope) {
+            keys.extend(m.keys().cloned());
+        }
+    }
+    Ok(Json(keys.into_iter().collect()))
+}
+
+/// Renders an attribute as ThingsBoard's REST does: booleans and numbers as JSON values.
+fn typed_json(text: &str) -> serde_json::Value {
+    if let Ok(b) = text.parse::<bool>() {
+        return serde_json::Value::Bool(b);
+    }
+    if let Ok(i) = text.parse::<i64>() {
+        return serde_json::Value::from(i);
+    }
+    if let Ok(f) = text.parse::<f64>()
+        && let Some(n) = serde_json::Number::from_f64(f)
+    {
+        return serde_json::Value::Number(n);
+    }
+    if (text.starts_with('{') || text.starts_with('['))
+        && let Ok(v) = serde_json::from_str(text)
+    {
+        return v;
+    }
+    serde_json::Value::String(text.to_owned())
+}
+
+#[derive(Debug, Deserialize)]
+/// Query parameters of `values/attributes`.
+pub struct AttrValuesParams {
+    keys: Option<String>,
+}
+
+/// `GET /api/plugins/telemetry/{entityType}/{entityId}/values/attributes[/{scope}]?keys=`.
+pub async fn attr_values(
+    AxState(shared): Shr,
+    headers: HeaderMap,
+    Path(path): Path<Vec<String>>,
+    Query(q): Query<AttrValuesParams>,
+) -> ApiResult<Json<Vec<serde_json::Value>>> {
+    let (t, id, scope) = match path.as_slice() {
+        [t, id] => (t, id, None),
+        [t, id, s] => (t, id, Some(s.as_str())),
+        _ => return Err(ApiError::not_found()),
+    };
+    let p = principal(&shared, &headers, None)?;
+    let id = telemetry_entity(&shared, &p, t, id)?;
+    let wanted: Option<Vec<&str>> = q.keys.as_deref().map(|k| {
+        k.split(',')
+            .map(str::trim)
+            .filter(|k| !k.is_empty())
+            .collect()
+    });
+    let st = shared.lock();
+    let mut out = Vec::new();
+    if let Some(a) = st.world.attributes.get(&id) {
+        for (_, m) in scope_maps(a, scope) {
+            for (k, v) in m {
+                if wanted.as_ref().is_none_or(|w| w.contains(&k.as_str())) {
+                    out.push(serde_json::json!({"lastUpdateTs": v.last_update_ts, "key": k, "value": typed_json(v.value.as_str())}));
+                }
+            }
+        }
+    }
+    Ok(Json(out))
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+/// Query parameters of `values/timeseries`.
+pub struct TsValuesParams {
+    keys: Option<String>,
+    start_ts: Option<i64>,
+    end_ts: Option<i64>,
+    interval: Option<i64>,
+    limit: Option<usize>,
+    agg: Option<String>,
+    order_by: Option<String>,
+}
+
+/// `GET /api/plugins/telemetry/{entityType}/{entityId}/values/timeseries`: latest values
+/// without a range, else the range (raw newest first up to `limit`, or aggregated).
+pub async fn ts_values(
+    AxState(shared): Shr,
+    headers: HeaderMap,
+    Path((entity_type, entity_id)): Path<(String, String)>,
+    Query(params): Query<TsValuesParams>,
+) -> ApiResult<Json<BTreeMap<String, Vec<crate::protocol::TsValue>>>> {
+    let principal = principal(&shared, &headers, None)?;
+    let id = telemetry_entity(&shared, &principal, &entity_type, &entity_id)?;
+    let grid = shared.grid();
+    let st = shared.lock();
+    let entity = st.world.entity(&id).ok_or_else(ApiError::not_found)?;
+    let mut keys: Vec<String> = match params.keys.as_deref() {
+        Some(list) => list
+            .split(',')
+            .map(|k| k.trim().to_owned())
+            .filter(|k| !k.is_empty())
+            .collect(),
+        None => st
+            .latest
+            .entity(&id)
+            .map(|m| m.keys().cloned().collect())
+            .unwrap_or_default(),
+    };
+    keys.dedup();
+    let mut out = BTreeMap::new();
+    for key in keys {
+        let reader = super::state::reader(&st, entity, &key, grid);
+        let points = match (params.start_ts, params.end_ts) {
+            (Some(start), Some(end)) => {
+                let agg = Aggregation::from_wire(params.agg.as_deref().unwrap_or("NONE"));
+                let mut pts = if matches!(agg, Aggregation::None) {
+                    reader.raw(start, end, params.limit.unwrap_or(100).max(1))
+                } else {
+                    reader
+                        .aggregate(start, end, params.interval.unwrap_or(0), &agg)
+                        .map_err(ApiError::bad_request)?
+                };
+                if params.order_by.as_deref() == Some("ASC") && matches!(agg, Aggregation::None) {
+                    pts.reverse();
+                }
+                pts
+            }
+            (None, None) => st.latest.get(&id, &key).cloned().into_iter().collect(),
+            _ => {
+                return Err(ApiError::bad_request(
+                    "Both 'startTs' and 'endTs' are required for a range",
+                ));
+            }
+        };
+        if !points.is_empty() {
+            out.insert(key, points);
+        }
+    }
+    Ok(Json(out))
+}

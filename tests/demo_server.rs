@@ -1,0 +1,785 @@
+//! The demo server on the wire: REST authentication and the WebSocket API, driven by a
+//! plain tokio-tungstenite client and checked against the protocol reference.
+
+// Tests fail by panicking.
+#![allow(clippy::expect_used, clippy::unwrap_used)]
+
+use std::time::Duration;
+
+use futures_util::{SinkExt as _, StreamExt as _};
+use serde_json::{Value, json};
+use tb_monitor::demo::{DemoConfig, DemoControl, DemoServer, Limits};
+use tb_monitor::protocol::{JwtClaims, ServerMessage};
+use tokio_tungstenite::tungstenite::Message;
+
+type Ws =
+    tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
+
+/// Every wait in these tests ends by this deadline.
+const DEADLINE: Duration = Duration::from_secs(10);
+
+fn quiet_config() -> DemoConfig {
+    DemoConfig {
+        devices: 20,
+        simulate: false,
+        ..DemoConfig::default()
+    }
+}
+
+async fn start(config: DemoConfig) -> (DemoServer, DemoControl) {
+    let server = DemoServer::start(config).await.expect("demo server starts");
+    let control = server.control();
+    (server, control)
+}
+
+async fn post_json(url: &str, body: &Value, token: Option<&str>) -> (u16, Value) {
+    let client = reqwest::Client::new();
+    let mut req = client.post(url).json(body);
+    if let Some(t) = token {
+        req = req.header("X-Authorization", format!("Bearer {t}"));
+    }
+    let resp = tokio::time::timeout(DEADLINE, req.send())
+        .await
+        .expect("in time")
+        .expect("request");
+    let status = resp.status().as_u16();
+    let text = resp.text().await.expect("body");
+    (status, serde_json::from_str(&text).unwrap_or(Value::Null))
+}
+
+async fn get_json(url: &str, token: &str) -> (u16, Value) {
+    let client = reqwest::Client::new();
+    let req = client
+        .get(url)
+        .header("X-Authorization", format!("Bearer {token}"));
+    let resp = tokio::time::timeout(DEADLINE, req.send())
+        .await
+        .expect("in time")
+        .expect("request");
+    let status = resp.status().as_u16();
+    let text = resp.text().await.expect("body");
+    (status, serde_json::from_str(&text).unwrap_or(Value::Null))
+}
+
+async fn login(server: &DemoServer, user: &str, password: &str) -> (String, String) {
+    let (status, body) = post_json(
+        &format!("{}/api/auth/login", server.base_url()),
+        &json!({"username": user, "password": password}),
+        None,
+    )
+    .await;
+    assert_eq!(status, 200, "login failed: {body}");
+    (
+        body["token"].as_str().expect("token").to_owned(),
+        body["refreshToken"]
+            .as_str()
+            .expect("refresh token")
+            .to_owned(),
+    )
+}
+
+async fn connect(url: &str) -> Ws {
+    let (ws, _) = tokio::time::timeout(DEADLINE, tokio_tungstenite::connect_async(url))
+        .await
+        .expect("connect in time")
+        .expect("websocket handshake");
+    ws
+}
+
+async fn send(ws: &mut Ws, frame: &Value) {
+    ws.send(Message::Text(frame.to_string().into()))
+        .await
+        .expect("send");
+}
+
+/// The next text frame as a decoded message (pings are answered by the library).
+async fn next_msg(ws: &mut Ws) -> ServerMessage {
+    loop {
+        let msg = tokio::time::timeout(DEADLINE, ws.next())
+            .await
+            .expect("a message in time")
+            .expect("socket open")
+            .expect("no socket error");
+        match msg {
+            Message::Text(t) => {
+                return ServerMessage::from_json(&t).unwrap_or_else(|e| panic!("{e}: {t}"));
+            }
+            Message::Close(c) => panic!("closed: {c:?}"),
+            _ => {}
+        }
+    }
+}
+
+/// Reads until the server closes; returns the close code and reason.
+async fn close_of(ws: &mut Ws) -> (u16, String) {
+    loop {
+        let msg = tokio::time::timeout(DEADLINE, ws.next())
+            .await
+            .expect("close in time");
+        match msg {
+            Some(Ok(Message::Close(Some(frame)))) => {
+                return (u16::from(frame.code), frame.reason.to_string());
+            }
+            Some(Ok(Message::Close(None)) | Err(_)) | None => return (0, String::new()),
+            Some(Ok(_)) => {}
+        }
+    }
+}
+
+fn entity_data_cmd(cmd_id: i32, device_type: &str) -> Value {
+    json!({
+        "type": "ENTITY_DATA",
+        "cmdId": cmd_id,
+        "query": {
+            "entityFilter": {"type": "deviceType", "deviceTypes": [device_type]},
+            "pageLink": {"pageSize": 100, "page": 0, "sortOrder": {"key": {"type": "ENTITY_FIELD", "key": "name"}, "direction": "ASC"}},
+            "entityFields": [{"type": "ENTITY_FIELD", "key": "name"}],
+            "latestValues": [{"type": "TIME_SERIES", "key": "temperature"}]
+        },
+        "latestCmd": {"keys": [{"type": "TIME_SERIES", "key": "temperature"}]}
+    })
+}
+
+#[tokio::test]
+async fn login_returns_tokens_with_thingsboards_claims_and_lifetimes() {
+    let (server, _c) = start(DemoConfig {
+        token_ttl: Duration::from_mins(15),
+        ..quiet_config()
+    })
+    .await;
+    let (token, refresh) = login(&server, "tenant@thingsboard.org", "tenant").await;
+    let claims = JwtClaims::decode(&token).expect("access claims");
+    assert_eq!(claims.sub.as_deref(), Some("tenant@thingsboard.org"));
+    assert_eq!(claims.lifetime_secs(), 900);
+    assert_eq!(
+        claims.scopes,
+        vec![tb_monitor::protocol::Authority::TenantAdmin]
+    );
+    assert_eq!(claims.customer_id, Some(tb_monitor::protocol::NULL_UUID));
+    assert!(claims.session_id.is_some() && claims.tenant_id.is_some());
+    let refresh_claims = JwtClaims::decode(&refresh).expect("refresh claims");
+    assert!(refresh_claims.is_refresh_token());
+    assert_eq!(refresh_claims.lifetime_secs(), 604_800);
+    assert_eq!(
+        token.split('.').next(),
+        Some("eyJhbGciOiJIUzUxMiJ9"),
+        "HS512 header"
+    );
+}
+
+#[tokio::test]
+async fn bad_logins_get_thingsboards_error_bodies() {
+    let (server, control) = start(quiet_config()).await;
+    let url = format!("{}/api/auth/login", server.base_url());
+    let (status, body) = post_json(
+        &url,
+        &json!({"username": "tenant@thingsboard.org", "password": "nope"}),
+        None,
+    )
+    .await;
+    assert_eq!(
+        (status, body["errorCode"].as_i64(), body["message"].as_str()),
+        (401, Some(10), Some("Invalid username or password"))
+    );
+    let (status, body) = post_json(
+        &url,
+        &json!({"username": "tenant@thingsboard.org", "password": "tenant", "extra": 1}),
+        None,
+    )
+    .await;
+    assert_eq!(
+        (status, body["message"].as_str()),
+        (401, Some("Authentication failed"))
+    );
+    control.reject_next_logins(1);
+    let (status, _) = post_json(
+        &url,
+        &json!({"username": "tenant@thingsboard.org", "password": "tenant"}),
+        None,
+    )
+    .await;
+    assert_eq!(status, 401, "the rejected login");
+    let (status, _) = post_json(
+        &url,
+        &json!({"username": "tenant@thingsboard.org", "password": "tenant"}),
+        None,
+    )
+    .await;
+    assert_eq!(status, 200, "only one login was to be rejected");
+}
+
+#[tokio::test]
+async fn refresh_issues_a_new_pair_and_logout_makes_the_session_outdated() {
+    let (server, _c) = start(quiet_config()).await;
+    let base = server.base_url();
+    let (token, refresh) = login(&server, "tenant@thingsboard.org", "tenant").await;
+    let (status, user) = get_json(&format!("{base}/api/auth/user"), &token).await;
+    assert_eq!(status, 200);
+    assert_eq!(user["authority"], "TENANT_ADMIN");
+    let (status, pair) = post_json(
+        &format!("{base}/api/auth/token"),
+        &json!({"refreshToken": refresh}),
+        None,
+    )
+    .await;
+    assert_eq!(status, 200);
+    let new_token = pair["token"].as_str().expect("token").to_owned();
+    let (status, _) = post_json(&format!("{base}/api/auth/logout"), &json!({}), Some(&token)).await;
+    assert_eq!(status, 200);
+    let (status, body) = get_json(&format!("{base}/api/auth/user"), &token).await;
+    assert_eq!(
+        (status, body["errorCode"].as_i64()),
+        (401, Some(11)),
+        "logged-out token is outdated"
+    );
+    let (status, body) = post_json(
+        &format!("{base}/api/auth/token"),
+        &json!({"refreshToken": refresh}),
+        None,
+    )
+    .await;
+    assert_eq!(
+        (status, body["errorCode"].as_i64(), body["message"].as_str()),
+        (401, Some(11), Some("Token has expired"))
+    );
+    let (status, _) = get_json(&format!("{base}/api/auth/user"), &new_token).await;
+    assert_eq!(status, 200, "the refreshed pair is its own login session");
+    let (status, body) = get_json(&format!("{base}/api/auth/user"), "not.a.jwt").await;
+    assert_eq!(
+        (status, body["errorCode"].as_i64()),
+        (401, Some(10)),
+        "a malformed token"
+    );
+}
+
+#[tokio::test]
+async fn two_factor_login_needs_the_totp_code() {
+    let (server, _c) = start(quiet_config()).await;
+    let base = server.base_url();
+    let (status, body) = post_json(
+        &format!("{base}/api/auth/login"),
+        &json!({"username": "mfa@thingsboard.org", "password": "mfa"}),
+        None,
+    )
+    .await;
+    assert_eq!(status, 200);
+    assert_eq!(body["scope"], "PRE_VERIFICATION_TOKEN");
+    assert!(body.get("refreshToken").is_none());
+    let pre = body["token"].as_str().expect("token").to_owned();
+    let (status, providers) = get_json(&format!("{base}/api/auth/2fa/providers"), &pre).await;
+    assert_eq!(status, 200);
+    assert_eq!(providers[0]["type"], "TOTP");
+    let (status, _) = get_json(&format!("{base}/api/auth/user"), &pre).await;
+    assert_eq!(status, 401, "a pre-verification token is not a session");
+    let wrong =
+        format!("{base}/api/auth/2fa/verification/check?providerType=TOTP&verificationCode=000000");
+    let (status, body) = post_json(&wrong, &json!({}), Some(&pre)).await;
+    // A fixed wrong code could collide with the real one once in a million; check that first.
+    let secret =
+        tb_monitor::demo::world::base32_decode(tb_monitor::demo::world::MFA_TOTP_SECRET_BASE32)
+            .expect("secret");
+    let now_s = i64::try_from(
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .expect("clock")
+            .as_secs(),
+    )
+    .expect("time");
+    if !tb_monitor::demo::jwt::totp_matches(&secret, "000000", now_s) {
+        assert_eq!(
+            (status, body["message"].as_str()),
+            (400, Some("Verification code is incorrect"))
+        );
+    }
+    let code = tb_monitor::demo::jwt::totp(&secret, now_s);
+    let right =
+        format!("{base}/api/auth/2fa/verification/check?providerType=TOTP&verificationCode={code}");
+    let (status, pair) = post_json(&right, &json!({}), Some(&pre)).await;
+    assert_eq!(status, 200, "{pair}");
+    let (status, _) = get_json(
+        &format!("{base}/api/auth/user"),
+        pair["token"].as_str().expect("token"),
+    )
+    .await;
+    assert_eq!(status, 200);
+}
+
+#[tokio::test]
+async fn a_first_frame_without_auth_cmd_is_closed_with_1008() {
+    let (server, _c) = start(quiet_config()).await;
+    let mut ws = connect(&server.ws_url()).await;
+    send(&mut ws, &json!({"cmds": []})).await;
+    assert_eq!(
+        close_of(&mut ws).await,
+        (1008, "Auth cmd is missing".to_owned())
+    );
+}
+
+#[tokio::test]
+async fn rejected_tokens_close_with_1007_and_thingsboards_reason() {
+    let (server, control) = start(quiet_config()).await;
+    let mut ws = connect(&server.ws_url()).await;
+    send(
+        &mut ws,
+        &json!({"authCmd": {"cmdId": 0, "token": "garbage"}}),
+    )
+    .await;
+    assert_eq!(
+        close_of(&mut ws).await,
+        (1007, "Invalid JWT token: ".to_owned())
+    );
+
+    let (token, _) = login(&server, "tenant@thingsboard.org", "tenant").await;
+    control.revoke_tokens();
+    let mut ws = connect(&server.ws_url()).await;
+    send(&mut ws, &json!({"authCmd": {"cmdId": 0, "token": token}})).await;
+    assert_eq!(
+        close_of(&mut ws).await,
+        (1007, "Token is outdated".to_owned())
+    );
+
+    control.expire_tokens();
+    let mut ws = connect(&server.ws_url()).await;
+    send(&mut ws, &json!({"authCmd": {"cmdId": 0, "token": token}})).await;
+    assert_eq!(
+        close_of(&mut ws).await,
+        (1007, "JWT Token expired".to_owned())
+    );
+
+    let mut ws = connect(&server.ws_url()).await;
+    ws.send(Message::Text("{not json".into()))
+        .await
+        .expect("send");
+    let (code, reason) = close_of(&mut ws).await;
+    assert_eq!(code, 1007);
+    assert!(
+        reason.starts_with("The given string value cannot be transformed to Json object"),
+        "{reason}"
+    );
+}
+
+#[tokio::test]
+async fn an_unknown_ws_path_is_closed_with_unknown_session_type() {
+    let (server, _c) = start(quiet_config()).await;
+    let mut ws = connect(&format!("ws://{}/api/ws/whatever", server.addr())).await;
+    assert_eq!(
+        close_of(&mut ws).await,
+        (1007, "Unknown session type".to_owned())
+    );
+}
+
+#[tokio::test]
+async fn entity_data_sends_a_full_page_first_then_string_valued_updates() {
+    let (server, control) = start(quiet_config()).await;
+    let (token, _) = login(&server, "tenant@thingsboard.org", "tenant").await;
+    let mut ws = connect(&server.ws_url()).await;
+    send(&mut ws, &json!({"authCmd": {"cmdId": 0, "token": token}, "cmds": [entity_data_cmd(1, "thermostat")]})).await;
+    let ServerMessage::EntityData(first) = next_msg(&mut ws).await else {
+        panic!("expected ENTITY_DATA")
+    };
+    assert_eq!(first.cmd_id, 1);
+    let page = first.data.expect("the first message carries data");
+    assert!(first.update.is_none());
+    let thermostats: Vec<_> = control
+        .devices()
+        .into_iter()
+        .filter(|d| d.profile == "thermostat")
+        .collect();
+    assert_eq!(page.data.len(), thermostats.len());
+    let names: Vec<String> = page
+        .data
+        .iter()
+        .map(|r| {
+            r.latest_value(&tb_monitor::protocol::EntityKeyType::EntityField, "name")
+                .and_then(|v| v.value.clone())
+                .expect("name")
+                .into_string()
+        })
+        .collect();
+    let mut sorted = names.clone();
+    sorted.sort();
+    assert_eq!(names, sorted, "sorted by name");
+
+    let target = page.data[0].entity_id.clone();
+    control.push_telemetry(&target, "temperature", "36.6");
+    let ServerMessage::EntityData(update) = next_msg(&mut ws).await else {
+        panic!("expected ENTITY_DATA")
+    };
+    assert!(update.data.is_none());
+    let rows = update.update.expect("update");
+    assert_eq!(rows.len(), 1);
+    assert_eq!(rows[0].entity_id, target);
+    assert!(rows[0].timeseries.is_none() && rows[0].agg_latest.is_none());
+    let v = rows[0]
+        .latest_value(
+            &tb_monitor::protocol::EntityKeyType::TimeSeries,
+            "temperature",
+        )
+        .expect("value");
+    assert_eq!(
+        v.value.as_ref().map(tb_monitor::protocol::TbValue::as_str),
+        Some("36.6")
+    );
+    assert!(control.commands_received()[0].contains("\"ENTITY_DATA\""));
+}
+
+#[tokio::test]
+async fn premature_updates_can_arrive_before_the_data_page() {
+    let (server, control) = start(quiet_config()).await;
+    control.premature_updates(true);
+    let (token, _) = login(&server, "tenant@thingsboard.org", "tenant").await;
+    let mut ws = connect(&server.ws_url()).await;
+    send(&mut ws, &json!({"authCmd": {"cmdId": 0, "token": token}, "cmds": [entity_data_cmd(3, "thermostat")]})).await;
+    let ServerMessage::EntityData(first) = next_msg(&mut ws).await else {
+        panic!("expected ENTITY_DATA")
+    };
+    assert!(
+        first.update.is_some() && first.data.is_none(),
+        "the race: update first"
+    );
+    let ServerMessage::EntityData(second) = next_msg(&mut ws).await else {
+        panic!("expected ENTITY_DATA")
+    };
+    assert!(second.data.is_some());
+}
+
+#[tokio::test]
+async fn ts_cmd_returns_history_newest_first_and_aggregates_on_midpoints() {
+    let (server, control) = start(quiet_config()).await;
+    let (token, _) = login(&server, "tenant@thingsboard.org", "tenant").await;
+    let mut ws = connect(&server.ws_url()).await;
+    let now = i64::try_from(
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .expect("clock")
+            .as_millis(),
+    )
+    .expect("ms");
+    let start = now - 600_000;
+    let mut cmd = entity_data_cmd(2, "thermostat");
+    cmd["tsCmd"] = json!({"keys": ["temperature"], "startTs": start, "timeWindow": 600_000, "interval": 0, "limit": 50, "agg": "NONE"});
+    send(
+        &mut ws,
+        &json!({"authCmd": {"cmdId": 0, "token": token}, "cmds": [cmd]}),
+    )
+    .await;
+    let ServerMessage::EntityData(first) = next_msg(&mut ws).await else {
+        panic!("expected ENTITY_DATA")
+    };
+    let page = first.data.expect("data");
+    let series = &page.data[0].timeseries.as_ref().expect("timeseries")["temperature"];
+    assert!(!series.is_empty() && series.len() <= 50);
+    assert!(
+        series.windows(2).all(|w| w[0].ts > w[1].ts),
+        "raw points newest first"
+    );
+    assert!(series.iter().all(|p| {
+        p.value
+            .as_ref()
+            .and_then(tb_monitor::protocol::TbValue::as_f64)
+            .is_some()
+    }));
+
+    // Re-send with aggregation: an update with the aggregated series, ascending, midpoints.
+    let agg = json!({"type": "ENTITY_DATA", "cmdId": 2, "tsCmd": {"keys": ["temperature"], "startTs": start, "timeWindow": 600_000, "interval": 60_000, "limit": 1000, "agg": "AVG"}});
+    send(&mut ws, &json!({"cmds": [agg]})).await;
+    let ServerMessage::EntityData(second) = next_msg(&mut ws).await else {
+        panic!("expected ENTITY_DATA")
+    };
+    let rows = second
+        .update
+        .expect("a re-sent command answers with update");
+    let series = &rows[0].timeseries.as_ref().expect("timeseries")["temperature"];
+    assert!(
+        series.windows(2).all(|w| w[0].ts < w[1].ts),
+        "aggregated points ascending"
+    );
+    for p in series {
+        assert_eq!((p.ts - start) % 60_000, 30_000, "midpoint of its interval");
+        assert!(p.count.is_some_and(|c| c > 0));
+    }
+    let target = rows[0].entity_id.clone();
+    // Live points of a tsCmd come raw, in `timeseries`.
+    control.push_telemetry(&target, "temperature", "40.5");
+    let ServerMessage::EntityData(live) = next_msg(&mut ws).await else {
+        panic!("expected ENTITY_DATA")
+    };
+    let row = &live.update.expect("update")[0];
+    assert!(row.latest.is_none());
+    assert_eq!(
+        row.timeseries.as_ref().expect("ts")["temperature"][0]
+            .value
+            .as_ref()
+            .map(tb_monitor::protocol::TbValue::as_str),
+        Some("40.5")
+    );
+}
+
+#[tokio::test]
+async fn more_than_700_intervals_kills_the_socket_with_1012() {
+    let (server, _c) = start(quiet_config()).await;
+    let (token, _) = login(&server, "tenant@thingsboard.org", "tenant").await;
+    let mut ws = connect(&server.ws_url()).await;
+    let mut cmd = entity_data_cmd(4, "thermostat");
+    cmd["historyCmd"] = json!({"keys": ["temperature"], "startTs": 0, "endTs": 86_400_000_i64 * 30, "interval": 1000, "limit": 100, "agg": "AVG"});
+    send(
+        &mut ws,
+        &json!({"authCmd": {"cmdId": 0, "token": token}, "cmds": [cmd]}),
+    )
+    .await;
+    assert_eq!(close_of(&mut ws).await.0, 1012);
+}
+
+#[tokio::test]
+async fn errors_come_in_the_v1_shape_with_the_references_codes() {
+    let (server, _c) = start(quiet_config()).await;
+    let (token, _) = login(&server, "tenant@thingsboard.org", "tenant").await;
+    let mut ws = connect(&server.ws_url()).await;
+    send(&mut ws, &json!({"authCmd": {"cmdId": 0, "token": token}, "cmds": [{"type": "ENTITY_COUNT", "cmdId": 7}]})).await;
+    let msg = next_msg(&mut ws).await;
+    assert_eq!(msg.error(), Some((2, "Query is empty!")));
+    assert_eq!(msg.cmd_id(), Some(7));
+    send(&mut ws, &json!({"cmds": [{"type": "ENTITY_COUNT", "cmdId": 8, "bogus": 1, "query": {"entityFilter": {"type": "entityType", "entityType": "DEVICE"}}}]})).await;
+    let msg = next_msg(&mut ws).await;
+    assert_eq!(
+        msg.error_scope(),
+        Some(tb_monitor::protocol::ErrorScope::WholeFrame)
+    );
+    send(&mut ws, &json!({"cmds": [{"type": "ENTITY_COUNT", "cmdId": -3, "query": {"entityFilter": {"type": "entityType", "entityType": "DEVICE"}}}]})).await;
+    assert_eq!(
+        next_msg(&mut ws).await.error(),
+        Some((2, "Cmd id is negative value!"))
+    );
+    let mut bad_page = entity_data_cmd(9, "thermostat");
+    bad_page["query"]["pageLink"]["pageSize"] = json!(0);
+    send(&mut ws, &json!({"cmds": [bad_page]})).await;
+    let msg = next_msg(&mut ws).await;
+    assert_eq!(msg.error().map(|e| e.0), Some(1));
+    assert!(
+        msg.error()
+            .expect("error")
+            .1
+            .contains("Page size must be greater than zero")
+    );
+}
+
+#[tokio::test]
+async fn entity_count_answers_at_once_and_ignores_a_duplicate_cmd_id() {
+    let (server, control) = start(quiet_config()).await;
+    let (token, _) = login(&server, "tenant@thingsboard.org", "tenant").await;
+    let mut ws = connect(&server.ws_url()).await;
+    let count = json!({"type": "ENTITY_COUNT", "cmdId": 5, "query": {"entityFilter": {"type": "entityType", "entityType": "DEVICE"}}});
+    send(
+        &mut ws,
+        &json!({"authCmd": {"cmdId": 0, "token": token}, "cmds": [count.clone(), count]}),
+    )
+    .await;
+    let ServerMessage::EntityCount(c) = next_msg(&mut ws).await else {
+        panic!("expected COUNT_DATA")
+    };
+    assert_eq!(
+        c.count,
+        i64::try_from(control.devices().len()).expect("count")
+    );
+    // The duplicate got no reply: the next message answers a later command.
+    send(
+        &mut ws,
+        &json!({"cmds": [{"type": "ENTITY_COUNT", "cmdId": 6}]}),
+    )
+    .await;
+    assert_eq!(next_msg(&mut ws).await.cmd_id(), Some(6));
+}
+
+#[tokio::test]
+async fn a_customer_user_sees_only_the_customers_devices() {
+    let (server, control) = start(quiet_config()).await;
+    let (token, _) = login(&server, "customer@thingsboard.org", "customer").await;
+    let mut ws = connect(&server.ws_url()).await;
+    let count = json!({"type": "ENTITY_COUNT", "cmdId": 1, "query": {"entityFilter": {"type": "entityType", "entityType": "DEVICE"}}});
+    send(
+        &mut ws,
+        &json!({"authCmd": {"cmdId": 0, "token": token}, "cmds": [count]}),
+    )
+    .await;
+    let ServerMessage::EntityCount(c) = next_msg(&mut ws).await else {
+        panic!("expected COUNT_DATA")
+    };
+    let owned = control
+        .devices()
+        .iter()
+        .filter(|d| d.customer_owned)
+        .count();
+    assert!(owned > 0 && owned < control.devices().len());
+    assert_eq!(c.count, i64::try_from(owned).expect("count"));
+}
+
+#[tokio::test]
+async fn a_frame_over_32_kib_is_closed_with_1009() {
+    let (server, _c) = start(quiet_config()).await;
+    let (token, _) = login(&server, "tenant@thingsboard.org", "tenant").await;
+    let mut ws = connect(&server.ws_url()).await;
+    send(&mut ws, &json!({"authCmd": {"cmdId": 0, "token": token}})).await;
+    let big = json!({"cmds": [{"type": "ENTITY_COUNT", "cmdId": 1, "query": {"entityFilter": {"type": "entityName", "entityType": "DEVICE", "entityNameFilter": "x".repeat(33_000)}}}]});
+    send(&mut ws, &big).await;
+    assert_eq!(close_of(&mut ws).await.0, 1009);
+}
+
+#[tokio::test]
+async fn the_server_pings_and_closes_with_4500_when_no_pong_comes() {
+    let limits = Limits {
+        ping_interval: Duration::from_millis(50),
+        ping_timeout: Duration::from_millis(150),
+        ..Limits::default()
+    };
+    let (server, _c) = start(DemoConfig {
+        limits,
+        ..quiet_config()
+    })
+    .await;
+    let (token, _) = login(&server, "tenant@thingsboard.org", "tenant").await;
+
+    // A client that reads answers the pings and stays connected past the timeout.
+    let mut live = connect(&server.ws_url()).await;
+    send(&mut live, &json!({"authCmd": {"cmdId": 0, "token": token}})).await;
+    let mut pings = 0;
+    let until = tokio::time::Instant::now() + Duration::from_millis(600);
+    while let Ok(Some(Ok(msg))) = tokio::time::timeout_at(until, live.next()).await {
+        match msg {
+            Message::Ping(_) => pings += 1,
+            Message::Close(c) => panic!("a reading client was closed: {c:?}"),
+            _ => {}
+        }
+    }
+    assert!(
+        pings >= 2,
+        "the server pings every interval ({pings} pings)"
+    );
+
+    // A client that does not read never answers: the server gives up after the timeout.
+    let mut silent = connect(&server.ws_url()).await;
+    send(
+        &mut silent,
+        &json!({"authCmd": {"cmdId": 0, "token": token}}),
+    )
+    .await;
+    tokio::time::sleep(Duration::from_millis(400)).await; // not reading is the point of this test
+    let (code, _) = close_of(&mut silent).await;
+    assert_eq!(code, 4500);
+}
+
+#[tokio::test]
+async fn a_client_that_does_not_read_is_closed_when_its_queue_overflows() {
+    let limits = Limits {
+        max_queue: 16,
+        ..Limits::default()
+    };
+    let (server, control) = start(DemoConfig {
+        limits,
+        ..quiet_config()
+    })
+    .await;
+    let (token, _) = login(&server, "tenant@thingsboard.org", "tenant").await;
+    let mut ws = connect(&server.ws_url()).await;
+    send(&mut ws, &json!({"authCmd": {"cmdId": 0, "token": token}, "cmds": [entity_data_cmd(1, "thermostat")]})).await;
+    let ServerMessage::EntityData(first) = next_msg(&mut ws).await else {
+        panic!("expected ENTITY_DATA")
+    };
+    let target = first.data.expect("data").data[0].entity_id.clone();
+    // Far more updates than the socket buffers and the queue can hold, while not reading.
+    let base = 1_700_000_000_000;
+    for i in 0..60_000 {
+        control.push_point(&target, "temperature", base + i, format!("{i}.5"));
+        if control.stats().ws_sessions_open == 0 {
+            break;
+        }
+        if i % 1000 == 999 {
+            tokio::task::yield_now().await;
+        }
+    }
+    let (code, reason) = close_of(&mut ws).await;
+    assert_eq!(
+        (code, reason.as_str()),
+        (1008, "Max pending updates limit reached!")
+    );
+}
+
+#[tokio::test]
+async fn a_restart_drops_sessions_and_refuses_connections_for_a_while() {
+    let (server, control) = start(quiet_config()).await;
+    let (token, _) = login(&server, "tenant@thingsboard.org", "tenant").await;
+    let mut ws = connect(&server.ws_url()).await;
+    send(&mut ws, &json!({"authCmd": {"cmdId": 0, "token": token}, "cmds": [entity_data_cmd(1, "thermostat")]})).await;
+    next_msg(&mut ws).await;
+    control.restart(Duration::from_millis(300));
+    assert_eq!(
+        close_of(&mut ws).await.0,
+        0,
+        "dropped without a close frame"
+    );
+    let refused = tokio_tungstenite::connect_async(server.ws_url()).await;
+    assert!(
+        refused.is_err(),
+        "connections are refused during the restart"
+    );
+    // After the restart window the server accepts again (poll with a deadline).
+    let deadline = tokio::time::Instant::now() + DEADLINE;
+    loop {
+        if tokio_tungstenite::connect_async(server.ws_url())
+            .await
+            .is_ok()
+        {
+            break;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "server did not come back"
+        );
+        tokio::time::sleep(Duration::from_millis(25)).await;
+    }
+}
+
+#[tokio::test]
+async fn rest_telemetry_reads_return_latest_values_and_ranges() {
+    let (server, control) = start(quiet_config()).await;
+    let (token, _) = login(&server, "tenant@thingsboard.org", "tenant").await;
+    let dev = control
+        .devices()
+        .into_iter()
+        .find(|d| d.profile == "water-pump")
+        .expect("a pump");
+    let base = format!(
+        "{}/api/plugins/telemetry/DEVICE/{}",
+        server.base_url(),
+        dev.id.id
+    );
+    let (status, keys) = get_json(&format!("{base}/keys/timeseries"), &token).await;
+    assert_eq!(status, 200);
+    assert!(
+        keys.as_array()
+            .expect("keys")
+            .iter()
+            .any(|k| k == "pressure")
+    );
+    let (_, latest) = get_json(&format!("{base}/values/timeseries?keys=pressure"), &token).await;
+    assert!(
+        latest["pressure"][0]["value"].is_string(),
+        "values are strings: {latest}"
+    );
+    let (_, attrs) = get_json(
+        &format!("{base}/values/attributes/SERVER_SCOPE?keys=active"),
+        &token,
+    )
+    .await;
+    assert_eq!(attrs[0]["key"], "active");
+    assert_eq!(attrs[0]["value"], true);
+    let (status, _) = get_json(
+        &format!(
+            "{}/api/plugins/telemetry/DEVICE/{}/keys/timeseries",
+            server.base_url(),
+            uuid::Uuid::nil()
+        ),
+        &token,
+    )
+    .await;
+    assert_eq!(status, 404);
+}
