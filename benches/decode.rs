@@ -9,7 +9,7 @@
 
 use std::fmt::Write as _;
 
-use criterion::{Criterion, Throughput, criterion_group, criterion_main};
+use criterion::{Criterion, Throughput, criterion_group};
 use tb_monitor::protocol::ServerMessage;
 
 /// A small deterministic generator, so every run decodes the same corpus.
@@ -121,4 +121,31 @@ fn bench_decode(c: &mut Criterion) {
 }
 
 criterion_group!(benches, bench_decode);
-criterion_main!(benches);
+
+/// With `TB_DECODE_ONCE=typed|value|none`, decodes the corpus once and exits: run under
+/// `valgrind --tool=callgrind` this gives exact instruction counts (see
+/// `benches/decode_instructions.sh`), which are stable on a shared, noisy machine.
+fn decode_once(mode: &str) {
+    let messages = corpus(10_000);
+    let ok: usize = match mode {
+        "typed" => messages
+            .iter()
+            .filter(|m| ServerMessage::from_json(m).is_ok())
+            .count(),
+        "value" => messages
+            .iter()
+            .filter(|m| serde_json::from_str::<serde_json::Value>(m).is_ok())
+            .count(),
+        _ => messages.len(),
+    };
+    eprintln!("decoded {ok} of {} messages ({mode})", messages.len());
+}
+
+fn main() {
+    if let Ok(mode) = std::env::var("TB_DECODE_ONCE") {
+        decode_once(&mode);
+        return;
+    }
+    benches();
+    Criterion::default().configure_from_args().final_summary();
+}

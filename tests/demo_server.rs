@@ -783,3 +783,389 @@ async fn rest_telemetry_reads_return_latest_values_and_ranges() {
     .await;
     assert_eq!(status, 404);
 }
+
+#[tokio::test]
+async fn v1_attributes_follow_their_scope_live() {
+    let (server, control) = start(quiet_config()).await;
+    let (token, _) = login(&server, "tenant@thingsboard.org", "tenant").await;
+    let dev = control
+        .devices()
+        .into_iter()
+        .find(|d| d.profile == "thermostat")
+        .expect("thermostat");
+    let mut ws = connect(&server.ws_url()).await;
+    let sub = json!({"type": "ATTRIBUTES", "cmdId": 11, "entityType": "DEVICE", "entityId": dev.id.id.to_string(), "scope": "SHARED_SCOPE"});
+    send(
+        &mut ws,
+        &json!({"authCmd": {"cmdId": 0, "token": token}, "cmds": [sub]}),
+    )
+    .await;
+    let ServerMessage::Telemetry(first) = next_msg(&mut ws).await else {
+        panic!("expected the v1 shape")
+    };
+    assert_eq!(first.subscription_id, 11);
+    let data = first.data.expect("data");
+    assert!(
+        data.contains_key("targetTemperature"),
+        "a shared attribute: {data:?}"
+    );
+    assert!(
+        !data.contains_key("serialNumber"),
+        "a client attribute is not in the shared scope"
+    );
+    let keys: Vec<&String> = data.keys().collect();
+    assert!(keys.windows(2).all(|w| w[0] < w[1]), "keys sorted");
+
+    control.set_attribute(
+        &dev.id,
+        tb_monitor::demo::world::Scope::Client,
+        "fwVersion",
+        "9.9.9",
+    );
+    control.set_attribute(
+        &dev.id,
+        tb_monitor::demo::world::Scope::Shared,
+        "targetTemperature",
+        "23.0",
+    );
+    let ServerMessage::Telemetry(update) = next_msg(&mut ws).await else {
+        panic!("expected the v1 shape")
+    };
+    let data = update.data.expect("data");
+    assert_eq!(data.len(), 1, "only the shared change arrives: {data:?}");
+    assert_eq!(
+        data["targetTemperature"][0]
+            .value()
+            .map(tb_monitor::protocol::TbValue::as_str),
+        Some("23.0")
+    );
+}
+
+#[tokio::test]
+async fn v1_timeseries_reports_missing_keys_updates_deletions_and_stops_on_unsubscribe() {
+    let (server, control) = start(quiet_config()).await;
+    let (token, _) = login(&server, "tenant@thingsboard.org", "tenant").await;
+    let dev = control
+        .devices()
+        .into_iter()
+        .find(|d| d.profile == "water-pump")
+        .expect("pump");
+    let id = dev.id.id.to_string();
+    let mut ws = connect(&server.ws_url()).await;
+    let sub = json!({"type": "TIMESERIES", "cmdId": 12, "entityType": "DEVICE", "entityId": id, "keys": "pressure,noSuchKey", "scope": "LATEST_TELEMETRY"});
+    send(
+        &mut ws,
+        &json!({"authCmd": {"cmdId": 0, "token": token}, "cmds": [sub]}),
+    )
+    .await;
+    let ServerMessage::Telemetry(first) = next_msg(&mut ws).await else {
+        panic!("expected the v1 shape")
+    };
+    let data = first.data.expect("data");
+    assert!(data["pressure"][0].value().is_some());
+    assert_eq!(
+        data["noSuchKey"][0].value(),
+        None,
+        "a missing key is [now, null]"
+    );
+    assert!(data["noSuchKey"][0].ts() > 0);
+
+    control.push_telemetry(&dev.id, "pressure", "0.9");
+    let ServerMessage::Telemetry(update) = next_msg(&mut ws).await else {
+        panic!("expected the v1 shape")
+    };
+    assert_eq!(
+        update.data.expect("data")["pressure"][0]
+            .value()
+            .map(tb_monitor::protocol::TbValue::as_str),
+        Some("0.9")
+    );
+    control.delete_telemetry(&dev.id, "pressure");
+    let ServerMessage::Telemetry(deleted) = next_msg(&mut ws).await else {
+        panic!("expected the v1 shape")
+    };
+    assert!(
+        deleted.data.expect("data")["pressure"][0].is_deleted(),
+        "deletions arrive as [0,\"\"]"
+    );
+
+    assert_eq!(control.stats().live_subscriptions, 1);
+    let unsub = json!({"type": "TIMESERIES", "cmdId": 12, "entityType": "DEVICE", "entityId": id, "unsubscribe": true});
+    let history = json!({"type": "TIMESERIES_HISTORY", "cmdId": 13, "entityType": "DEVICE", "entityId": id, "keys": "", "startTs": 0, "endTs": 1});
+    send(&mut ws, &json!({"cmds": [unsub, history]})).await;
+    assert_eq!(
+        next_msg(&mut ws).await.error(),
+        Some((2, "Keys are empty!"))
+    );
+    // Events reach a session in order: if the cancelled subscription were still live, its
+    // pressure update would arrive before the flow-rate update of the new one.
+    let other = json!({"type": "TIMESERIES", "cmdId": 16, "entityType": "DEVICE", "entityId": id, "keys": "flowRate"});
+    send(&mut ws, &json!({"cmds": [other]})).await;
+    assert_eq!(next_msg(&mut ws).await.cmd_id(), Some(16));
+    control.push_telemetry(&dev.id, "pressure", "1.1");
+    control.push_telemetry(&dev.id, "flowRate", "7.5");
+    let next = next_msg(&mut ws).await;
+    assert_eq!(
+        next.cmd_id(),
+        Some(16),
+        "no update for the cancelled subscription: {next:?}"
+    );
+    let unsub_all = json!({"type": "TIMESERIES", "cmdId": 99, "entityType": "DEVICE", "entityId": "", "unsubscribe": true});
+    send(&mut ws, &json!({"cmds": [unsub_all, {"type": "TIMESERIES_HISTORY", "cmdId": 17, "entityType": "DEVICE", "entityId": id, "keys": ""}]})).await;
+    assert_eq!(next_msg(&mut ws).await.cmd_id(), Some(17));
+    assert_eq!(control.stats().live_subscriptions, 0);
+}
+
+#[tokio::test]
+async fn v1_history_returns_a_range_with_aggregation() {
+    let (server, control) = start(quiet_config()).await;
+    let (token, _) = login(&server, "tenant@thingsboard.org", "tenant").await;
+    let dev = control
+        .devices()
+        .into_iter()
+        .find(|d| d.profile == "energy-meter")
+        .expect("meter");
+    let now = i64::try_from(
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .expect("clock")
+            .as_millis(),
+    )
+    .expect("ms");
+    let mut ws = connect(&server.ws_url()).await;
+    let history = json!({"type": "TIMESERIES_HISTORY", "cmdId": 14, "entityType": "DEVICE", "entityId": dev.id.id.to_string(),
+        "keys": "power", "startTs": now - 3_600_000, "endTs": now, "interval": 600_000, "limit": 100, "agg": "MAX"});
+    send(
+        &mut ws,
+        &json!({"authCmd": {"cmdId": 0, "token": token}, "cmds": [history]}),
+    )
+    .await;
+    let ServerMessage::Telemetry(reply) = next_msg(&mut ws).await else {
+        panic!("expected the v1 shape")
+    };
+    let points = &reply.data.expect("data")["power"];
+    assert!(
+        (5..=6).contains(&points.len()),
+        "one point per 10-minute interval with data: {}",
+        points.len()
+    );
+    assert!(points.iter().all(|p| {
+        p.value()
+            .and_then(tb_monitor::protocol::TbValue::as_f64)
+            .is_some()
+    }));
+}
+
+#[tokio::test]
+async fn the_legacy_telemetry_endpoint_takes_the_token_on_the_url() {
+    let (server, control) = start(quiet_config()).await;
+    let (token, _) = login(&server, "tenant@thingsboard.org", "tenant").await;
+    let url = format!(
+        "ws://{}/api/ws/plugins/telemetry?token={token}",
+        server.addr()
+    );
+    let mut ws = connect(&url).await;
+    send(&mut ws, &json!({"entityCountCmds": [{"cmdId": 1, "query": {"entityFilter": {"type": "entityType", "entityType": "DEVICE"}}}]})).await;
+    let ServerMessage::EntityCount(c) = next_msg(&mut ws).await else {
+        panic!("expected COUNT_DATA")
+    };
+    assert_eq!(
+        c.count,
+        i64::try_from(control.devices().len()).expect("count")
+    );
+    // authCmd is not part of the legacy wrapper: the frame does not parse.
+    send(&mut ws, &json!({"authCmd": {"cmdId": 0, "token": token}})).await;
+    assert_eq!(
+        next_msg(&mut ws).await.error_scope(),
+        Some(tb_monitor::protocol::ErrorScope::WholeFrame)
+    );
+
+    let mut bad = connect(&format!(
+        "ws://{}/api/ws/plugins/telemetry?token=garbage",
+        server.addr()
+    ))
+    .await;
+    assert_eq!(
+        close_of(&mut bad).await,
+        (1011, "Invalid JWT token: ".to_owned())
+    );
+}
+
+fn general(subject: &str) -> tb_monitor::demo::notifications::NewNotification {
+    tb_monitor::demo::notifications::NewNotification::General {
+        subject: subject.to_owned(),
+        text: format!("{subject} text"),
+    }
+}
+
+#[tokio::test]
+async fn notifications_arrive_as_the_three_variants_with_increasing_sequence_numbers() {
+    use tb_monitor::protocol::NotificationsUpdateVariant as V;
+    let (server, control) = start(quiet_config()).await;
+    let (token, _) = login(&server, "tenant@thingsboard.org", "tenant").await;
+    let mut ws = connect(&server.ws_url()).await;
+    let subs = json!([{"type": "NOTIFICATIONS", "cmdId": 1_000_001, "limit": 3}, {"type": "NOTIFICATIONS_COUNT", "cmdId": 1_000_002}]);
+    send(
+        &mut ws,
+        &json!({"authCmd": {"cmdId": 0, "token": token}, "cmds": subs}),
+    )
+    .await;
+    let mut seq = 0;
+    let mut unread_before = 0;
+    for _ in 0..2 {
+        match next_msg(&mut ws).await {
+            ServerMessage::Notifications(n) => {
+                assert_eq!(n.variant(), V::Full);
+                assert!(n.notifications.as_ref().expect("list").len() <= 3);
+                seq = n.sequence_number;
+                unread_before = n.total_unread_count;
+            }
+            ServerMessage::NotificationsCount(c) => assert_eq!(c.sequence_number, 1),
+            other => panic!("unexpected {}", other.shape()),
+        }
+    }
+    assert_eq!(seq, 1);
+    assert_eq!(
+        unread_before,
+        control.unread_notifications("tenant@thingsboard.org")
+    );
+
+    let id = control
+        .send_notification("tenant@thingsboard.org", &general("Maintenance"))
+        .expect("user");
+    let mut partial = None;
+    for _ in 0..2 {
+        match next_msg(&mut ws).await {
+            ServerMessage::Notifications(n) => partial = Some(n),
+            ServerMessage::NotificationsCount(c) => {
+                assert_eq!(c.total_unread_count, unread_before + 1);
+            }
+            other => panic!("unexpected {}", other.shape()),
+        }
+    }
+    let partial = partial.expect("a NOTIFICATIONS update");
+    assert_eq!(partial.variant(), V::Partial);
+    assert!(partial.sequence_number > seq);
+    assert_eq!(partial.update.as_ref().expect("update").id.id, id);
+
+    // Reading the shown notification sends the full list again.
+    send(&mut ws, &json!({"cmds": [{"type": "MARK_NOTIFICATIONS_AS_READ", "cmdId": 1_000_003, "notifications": [id]}]})).await;
+    let mut full = None;
+    for _ in 0..2 {
+        match next_msg(&mut ws).await {
+            ServerMessage::Notifications(n) => full = Some(n),
+            ServerMessage::NotificationsCount(c) => assert_eq!(c.total_unread_count, unread_before),
+            other => panic!("unexpected {}", other.shape()),
+        }
+    }
+    let full = full.expect("a NOTIFICATIONS update");
+    assert_eq!(full.variant(), V::Full);
+    assert!(full.sequence_number > partial.sequence_number);
+    assert!(
+        full.notifications
+            .expect("list")
+            .iter()
+            .all(|n| n.id.id != id)
+    );
+
+    // Another user's notification does not reach this session.
+    control.send_notification("customer@thingsboard.org", &general("Not for you"));
+    send(
+        &mut ws,
+        &json!({"cmds": [{"type": "MARK_ALL_NOTIFICATIONS_AS_READ", "cmdId": 1_000_004}]}),
+    )
+    .await;
+    let mut saw_zero = false;
+    for _ in 0..2 {
+        match next_msg(&mut ws).await {
+            ServerMessage::Notifications(n) => {
+                assert_eq!(n.variant(), V::Full);
+                assert_eq!(n.total_unread_count, 0);
+            }
+            ServerMessage::NotificationsCount(c) => saw_zero = c.total_unread_count == 0,
+            other => panic!("unexpected {}", other.shape()),
+        }
+    }
+    assert!(saw_zero);
+    assert!(control.unread_notifications("customer@thingsboard.org") > 0);
+}
+
+#[tokio::test]
+async fn rest_notifications_page_read_and_delete() {
+    let (server, control) = start(quiet_config()).await;
+    let (token, _) = login(&server, "tenant@thingsboard.org", "tenant").await;
+    let base = server.base_url();
+    let id = control
+        .send_notification("tenant@thingsboard.org", &general("Pump check"))
+        .expect("user");
+    let (status, page) = get_json(
+        &format!(
+            "{base}/api/notifications?pageSize=2&page=0&sortProperty=createdTime&sortOrder=DESC"
+        ),
+        &token,
+    )
+    .await;
+    assert_eq!(status, 200);
+    assert_eq!(page["data"][0]["id"]["id"], id.to_string(), "newest first");
+    assert_eq!(page["data"].as_array().expect("rows").len(), 2);
+    assert!(page["totalElements"].as_i64().expect("total") >= 2);
+    let (_, searched) = get_json(
+        &format!("{base}/api/notifications?pageSize=10&page=0&textSearch=pump%20CHECK"),
+        &token,
+    )
+    .await;
+    assert_eq!(searched["totalElements"], 1);
+    let (_, mobile) = get_json(&format!("{base}/api/notifications/unread/count"), &token).await;
+    assert_eq!(mobile, 0, "the default delivery method is MOBILE_APP");
+    let (_, web) = get_json(
+        &format!("{base}/api/notifications/unread/count?deliveryMethod=WEB"),
+        &token,
+    )
+    .await;
+    assert_eq!(
+        web.as_i64(),
+        Some(control.unread_notifications("tenant@thingsboard.org"))
+    );
+
+    let client = reqwest::Client::new();
+    let auth = format!("Bearer {token}");
+    let read = client
+        .put(format!("{base}/api/notification/{id}/read"))
+        .header("X-Authorization", &auth)
+        .send()
+        .await
+        .expect("read");
+    assert_eq!(read.status(), 200);
+    let (_, unread) = get_json(
+        &format!("{base}/api/notifications?pageSize=50&page=0&unreadOnly=true"),
+        &token,
+    )
+    .await;
+    assert!(
+        unread["data"]
+            .as_array()
+            .expect("rows")
+            .iter()
+            .all(|n| n["id"]["id"] != id.to_string() && n["status"] == "SENT")
+    );
+    let del = client
+        .delete(format!("{base}/api/notification/{id}"))
+        .header("X-Authorization", &auth)
+        .send()
+        .await
+        .expect("delete");
+    assert_eq!(del.status(), 200);
+    let again = client
+        .delete(format!("{base}/api/notification/{id}"))
+        .header("X-Authorization", &auth)
+        .send()
+        .await
+        .expect("delete");
+    assert_eq!(again.status(), 404);
+    let (status, body) = get_json(
+        &format!("{base}/api/notifications?pageSize=0&page=0"),
+        &token,
+    )
+    .await;
+    assert_eq!((status, body["errorCode"].as_i64()), (400, Some(30)));
+}

@@ -78,16 +78,15 @@ impl DemoControl {
     ) -> TsValue {
         let value = value.into();
         let point = TsValue::new(ts, value.clone());
-        {
+        let batch = vec![(entity.clone(), key.to_owned(), point.clone())];
+        let effects = {
             let mut st = self.shared.lock();
             st.overlay.insert(entity, key, ts, value);
             st.latest.offer(entity, key, point.clone());
-        }
-        self.shared.publish(Event::Telemetry(Arc::new(vec![(
-            entity.clone(),
-            key.to_owned(),
-            point.clone(),
-        )])));
+            super::effects::on_points(&mut st, &batch, now_ms())
+        };
+        self.shared.publish(Event::Telemetry(Arc::new(batch)));
+        effects.publish(&self.shared);
         point
     }
 
@@ -209,6 +208,98 @@ impl DemoControl {
                 }
             }
         })
+    }
+
+    /// Sends a notification to the user with this e-mail; returns its id, or `None` for
+    /// an unknown user.
+    #[allow(clippy::must_use_candidate)] // sending is the point; the id is a convenience
+    pub fn send_notification(
+        &self,
+        email: &str,
+        kind: &super::notifications::NewNotification,
+    ) -> Option<uuid::Uuid> {
+        let change = {
+            let mut st = self.shared.lock();
+            let user = st.world.user_by_email(email)?.id;
+            let super::state::State {
+                notifications, rng, ..
+            } = &mut *st;
+            notifications.create(rng, user, kind, now_ms())
+        };
+        let id = match &change {
+            super::notifications::NotificationChange::Created { notification, .. } => {
+                Some(notification.id.id)
+            }
+            _ => None,
+        };
+        self.shared.publish(Event::Notification(Arc::new(change)));
+        id
+    }
+
+    /// The unread WEB notifications of the user with this e-mail.
+    #[must_use]
+    pub fn unread_notifications(&self, email: &str) -> i64 {
+        let st = self.shared.lock();
+        st.world
+            .user_by_email(email)
+            .map_or(0, |u| st.notifications.unread_count(u.id))
+    }
+
+    /// Raises (or re-raises, escalating) an alarm on `originator` and returns its id.
+    #[allow(clippy::must_use_candidate)] // called for its effect; the id is optional
+    pub fn raise_alarm(
+        &self,
+        originator: &EntityId,
+        alarm_type: &str,
+        severity: crate::protocol::AlarmSeverity,
+        propagate: bool,
+    ) -> uuid::Uuid {
+        let (id, effects) = {
+            let mut st = self.shared.lock();
+            let super::state::State {
+                alarms, rng, world, ..
+            } = &mut *st;
+            let change = alarms.raise(
+                rng,
+                world,
+                originator,
+                alarm_type,
+                severity,
+                serde_json::json!({"source": "DemoControl"}),
+                propagate,
+                now_ms(),
+            );
+            let notifications = super::effects::notify_alarms(&mut st, &[change], now_ms());
+            (
+                change.id(),
+                super::effects::Effects {
+                    alarms: vec![change],
+                    notifications,
+                    attributes: Vec::new(),
+                },
+            )
+        };
+        effects.publish(&self.shared);
+        id
+    }
+
+    /// Clears an alarm; `false` when it does not exist or is already cleared.
+    #[allow(clippy::must_use_candidate)] // called for its effect
+    pub fn clear_alarm(&self, id: uuid::Uuid) -> bool {
+        let effects = {
+            let mut st = self.shared.lock();
+            let Ok(change) = st.alarms.clear(id, now_ms()) else {
+                return false;
+            };
+            let notifications = super::effects::notify_alarms(&mut st, &[change], now_ms());
+            super::effects::Effects {
+                alarms: vec![change],
+                notifications,
+                attributes: Vec::new(),
+            }
+        };
+        effects.publish(&self.shared);
+        true
     }
 
     /// Counters and recorded commands.

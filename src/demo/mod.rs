@@ -16,10 +16,13 @@
 //! | [`sim`] | the live simulation task |
 //! | [`control`] | fault injection and counters for tests |
 
+pub mod alarms;
 pub mod config;
 pub mod control;
+pub mod effects;
 pub mod jwt;
 pub mod latest;
+pub mod notifications;
 pub mod query;
 pub mod rest;
 pub mod rng;
@@ -31,7 +34,10 @@ pub mod state;
 pub mod strict;
 pub mod world;
 pub mod ws;
+pub mod ws_alarm;
 pub mod ws_entity;
+pub mod ws_notify;
+pub mod ws_v1;
 
 pub use config::{DemoConfig, Limits};
 pub use control::{DemoControl, DeviceInfo};

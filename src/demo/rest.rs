@@ -611,3 +611,142 @@ pub async fn ts_values(
     }
     Ok(Json(out))
 }
+
+/// Query parameters of `GET /api/notifications`.
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct NotificationListParams {
+    page_size: Option<i64>,
+    page: Option<i64>,
+    text_search: Option<String>,
+    sort_property: Option<String>,
+    sort_order: Option<String>,
+    #[serde(default)]
+    unread_only: bool,
+    delivery_method: Option<String>,
+}
+
+/// `GET /api/notifications`: the caller's inbox, paged.
+pub async fn notifications_list(
+    AxState(shared): Shr,
+    headers: HeaderMap,
+    Query(q): Query<NotificationListParams>,
+) -> ApiResult<Json<crate::protocol::PageData<crate::protocol::Notification>>> {
+    let p = principal(&shared, &headers, None)?;
+    let page_size = q.page_size.ok_or_else(|| {
+        ApiError::bad_request(
+            "Required request parameter 'pageSize' for method parameter type int is not present",
+        )
+    })?;
+    let page = q.page.ok_or_else(|| {
+        ApiError::bad_request(
+            "Required request parameter 'page' for method parameter type int is not present",
+        )
+    })?;
+    if page_size < 1 {
+        return Err(ApiError::new(
+            StatusCode::BAD_REQUEST,
+            "Page size must be greater than zero!",
+            ThingsboardErrorCode::InvalidArguments,
+        ));
+    }
+    if page < 0 {
+        return Err(ApiError::new(
+            StatusCode::BAD_REQUEST,
+            "Page must be positive integer!",
+            ThingsboardErrorCode::InvalidArguments,
+        ));
+    }
+    let params = super::notifications::NotificationPageParams {
+        page_size: usize::try_from(page_size).unwrap_or(1),
+        page: usize::try_from(page).unwrap_or(0),
+        text_search: q.text_search,
+        sort_property: q.sort_property,
+        sort_order: crate::protocol::SortDirection::from_wire(
+            q.sort_order.as_deref().unwrap_or("DESC"),
+        ),
+        unread_only: q.unread_only,
+        delivery_method: q
+            .delivery_method
+            .as_deref()
+            .map(crate::protocol::NotificationDeliveryMethod::from_wire),
+    };
+    Ok(Json(shared.lock().notifications.page(p.user.id, &params)))
+}
+
+/// Query parameter `deliveryMethod`.
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct DeliveryParams {
+    delivery_method: Option<String>,
+}
+
+/// `GET /api/notifications/unread/count`: the default delivery method here is `MOBILE_APP`
+/// (as on the real server), which the demo never uses, so pass `WEB`.
+pub async fn notifications_unread_count(
+    AxState(shared): Shr,
+    headers: HeaderMap,
+    Query(q): Query<DeliveryParams>,
+) -> ApiResult<Json<i64>> {
+    let p = principal(&shared, &headers, None)?;
+    if q.delivery_method.as_deref().unwrap_or("MOBILE_APP") != "WEB" {
+        return Ok(Json(0));
+    }
+    Ok(Json(shared.lock().notifications.unread_count(p.user.id)))
+}
+
+fn publish_notification(shared: &Shared, change: Option<super::notifications::NotificationChange>) {
+    if let Some(change) = change {
+        shared.publish(super::state::Event::Notification(Arc::new(change)));
+    }
+}
+
+fn notification_id(id: &str) -> ApiResult<Uuid> {
+    Uuid::parse_str(id).map_err(|_| ApiError::bad_request(format!("Invalid UUID string: {id}")))
+}
+
+/// `PUT /api/notification/{id}/read`.
+pub async fn notification_read(
+    AxState(shared): Shr,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+) -> ApiResult<StatusCode> {
+    let p = principal(&shared, &headers, None)?;
+    let id = notification_id(&id)?;
+    let change = {
+        let mut st = shared.lock();
+        if st.notifications.get(p.user.id, id).is_none() {
+            return Err(ApiError::not_found());
+        }
+        st.notifications.mark_read(p.user.id, &[id])
+    };
+    publish_notification(&shared, change);
+    Ok(StatusCode::OK)
+}
+
+/// `PUT /api/notifications/read`: mark every notification read.
+pub async fn notifications_read_all(
+    AxState(shared): Shr,
+    headers: HeaderMap,
+) -> ApiResult<StatusCode> {
+    let p = principal(&shared, &headers, None)?;
+    let change = shared.lock().notifications.mark_all_read(p.user.id);
+    publish_notification(&shared, change);
+    Ok(StatusCode::OK)
+}
+
+/// `DELETE /api/notification/{id}`.
+pub async fn notification_delete(
+    AxState(shared): Shr,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+) -> ApiResult<StatusCode> {
+    let p = principal(&shared, &headers, None)?;
+    let id = notification_id(&id)?;
+    let change = shared.lock().notifications.delete(p.user.id, id);
+    if change.is_none() {
+        return Err(ApiError::not_found());
+    }
+    publish_notification(&shared, change);
+    Ok(StatusCode::OK)
+}

@@ -103,6 +103,23 @@ fn router(shared: Arc<Shared>) -> Router {
             &format!("{telemetry}/values/attributes/{{scope}}"),
             get(rest::attr_values),
         )
+        .route("/api/notifications", get(rest::notifications_list))
+        .route(
+            "/api/notifications/unread/count",
+            get(rest::notifications_unread_count),
+        )
+        .route(
+            "/api/notifications/read",
+            axum::routing::put(rest::notifications_read_all),
+        )
+        .route(
+            "/api/notification/{id}/read",
+            axum::routing::put(rest::notification_read),
+        )
+        .route(
+            "/api/notification/{id}",
+            axum::routing::delete(rest::notification_delete),
+        )
         .route("/api/ws", get(ws::general))
         .route("/api/ws/plugins/telemetry", get(ws::legacy_telemetry))
         .route(

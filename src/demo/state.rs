@@ -45,6 +45,10 @@ pub enum Event {
     },
     /// Every authenticated session sends this text frame verbatim.
     RawFrame(Arc<String>),
+    /// A user's notification inbox changed.
+    Notification(Arc<super::notifications::NotificationChange>),
+    /// Alarms changed.
+    Alarm(Arc<Vec<super::alarms::AlarmChange>>),
 }
 
 /// Counters and recordings of what clients did, for tests.
@@ -62,8 +66,16 @@ pub struct Stats {
     pub logins: u64,
     /// REST token refreshes that succeeded.
     pub refreshes: u64,
-    /// Live entity-data and count subscriptions over all sessions.
+    /// Live subscriptions over all sessions (entity data, counts, v1, notifications).
     pub live_subscriptions: u64,
+    /// Simulation ticks run.
+    pub sim_ticks: u64,
+    /// Time spent in simulation ticks (µs).
+    pub sim_busy_us: u64,
+    /// Longest simulation tick (µs).
+    pub sim_max_tick_us: u64,
+    /// Points the simulation produced.
+    pub sim_points: u64,
 }
 
 /// Mutable server state behind one lock. Never held across an await.
@@ -93,6 +105,14 @@ pub struct State {
     pub rng: Rng,
     /// New `ENTITY_DATA` subscriptions get one `update` before their `data` (§4.1's race).
     pub premature_updates: bool,
+    /// Every user's notifications.
+    pub notifications: super::notifications::NotificationStore,
+    /// Every alarm.
+    pub alarms: super::alarms::AlarmStore,
+    /// The alarm states notifications were last sent for.
+    pub alarm_seen: super::effects::AlarmSeen,
+    /// Devices currently reporting (false while offline).
+    pub device_active: std::collections::HashMap<EntityId, bool>,
 }
 
 /// Everything the handlers share.
@@ -170,6 +190,10 @@ impl Shared {
             limits: config.limits.clone(),
             rng,
             premature_updates: false,
+            notifications: super::notifications::NotificationStore::new(),
+            alarms: super::alarms::AlarmStore::new(),
+            alarm_seen: std::collections::HashMap::new(),
+            device_active: std::collections::HashMap::new(),
         };
         let shared = Self {
             state: Mutex::new(state),
@@ -178,6 +202,31 @@ impl Shared {
             config,
         };
         shared.seed_latest();
+        {
+            let mut st = shared.lock();
+            let State {
+                notifications,
+                rng,
+                world,
+                ..
+            } = &mut *st;
+            super::notifications::seed(notifications, rng, world, now_ms());
+        }
+        {
+            let mut st = shared.lock();
+            let State {
+                alarms,
+                rng,
+                world,
+                alarm_seen,
+                ..
+            } = &mut *st;
+            super::alarms::seed(alarms, rng, world, now_ms());
+            // Seeded alarms are history: no notification for them.
+            for a in alarms.alarms() {
+                alarm_seen.insert(a.id, (a.severity.clone(), a.acknowledged, a.cleared));
+            }
+        }
         shared
     }
 

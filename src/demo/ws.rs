@@ -13,7 +13,10 @@ use tokio::sync::{broadcast, mpsc, watch};
 
 use super::state::{AuthFailure, Event, Principal, Shared};
 use super::strict::parse_client_message;
+use super::ws_alarm::AlarmSubs;
 use super::ws_entity::{Ctx, EntitySubs, Outcome};
+use super::ws_notify::NotifySubs;
+use super::ws_v1::V1Subs;
 use crate::protocol::{ServerMessage, TelemetrySubscriptionUpdate, WsCmd};
 
 /// Close codes of §10.
@@ -156,6 +159,9 @@ struct Session {
     out: Outbox,
     principal: Option<Principal>,
     subs: EntitySubs,
+    v1: V1Subs,
+    notify: NotifySubs,
+    alarms: AlarmSubs,
     last_pong: Instant,
     stalled_until: Option<Instant>,
     counted: bool,
@@ -211,6 +217,9 @@ impl Session {
             kind,
             principal: None,
             subs: EntitySubs::default(),
+            v1: V1Subs::default(),
+            notify: NotifySubs::default(),
+            alarms: AlarmSubs::default(),
             last_pong: Instant::now(),
             stalled_until: None,
             counted: false,
@@ -295,7 +304,7 @@ impl Session {
         st.stats.live_subscriptions = st
             .stats
             .live_subscriptions
-            .saturating_sub(self.subs.len() as u64);
+            .saturating_sub(self.sub_count() as u64);
     }
 
     async fn main_loop(
@@ -473,7 +482,7 @@ impl Session {
             (st.limits.max_entities, st.premature_updates)
         };
         self.subs.premature_updates = premature;
-        let before = self.subs.len();
+        let before = self.sub_count();
         let outcomes = {
             let grid = self.shared.grid();
             let st = self.shared.lock();
@@ -493,21 +502,55 @@ impl Session {
                     self.subs.unsubscribe_count(c.cmd_id);
                     Vec::new()
                 }
-                // TODO(demo-server): alarms, notifications and the v1 commands come next;
-                // until then the server answers like a ThingsBoard that failed the command.
-                other => vec![Outcome::Send(ServerMessage::Telemetry(
-                    TelemetrySubscriptionUpdate::error(
-                        other.cmd_id(),
+                WsCmd::Attributes(c) => self.v1.attributes(c, &ctx),
+                WsCmd::Timeseries(c) => self.v1.timeseries(c, &ctx),
+                WsCmd::TimeseriesHistory(c) => V1Subs::history(c, &ctx),
+                WsCmd::Notifications(c) if c.limit < 1 => vec![Outcome::Send(
+                    ServerMessage::Telemetry(TelemetrySubscriptionUpdate::error(
+                        c.cmd_id,
                         1,
-                        format!(
-                            "{} is not supported by this demo server yet",
-                            other.type_name()
-                        ),
-                    ),
+                        "Page size must be greater than zero",
+                    )),
+                )],
+                WsCmd::Notifications(c) => vec![Outcome::Send(self.notify.subscribe(
+                    c,
+                    &st.notifications,
+                    principal.user.id,
                 ))],
+                WsCmd::NotificationsCount(c) => {
+                    vec![Outcome::Send(self.notify.subscribe_count(
+                        c,
+                        &st.notifications,
+                        principal.user.id,
+                    ))]
+                }
+                WsCmd::NotificationsUnsubscribe(c) => {
+                    self.notify.unsubscribe(c.cmd_id);
+                    Vec::new()
+                }
+                WsCmd::MarkNotificationsAsRead(_) | WsCmd::MarkAllNotificationsAsRead(_) => {
+                    // Mutations happen below, after the read lock is released.
+                    Vec::new()
+                }
+                WsCmd::AlarmData(c) => self.alarms.alarm_data(c, &ctx, &st.alarms, allowed),
+                WsCmd::AlarmCount(c) => self.alarms.alarm_count(c, &ctx, &st.alarms),
+                WsCmd::AlarmStatus(c) => self.alarms.alarm_status(c, &st.alarms),
+                WsCmd::AlarmDataUnsubscribe(c) => {
+                    self.alarms.unsubscribe_data(c.cmd_id);
+                    Vec::new()
+                }
+                WsCmd::AlarmCountUnsubscribe(c) => {
+                    self.alarms.unsubscribe_count(c.cmd_id);
+                    Vec::new()
+                }
+                WsCmd::AlarmStatusUnsubscribe(c) => {
+                    self.alarms.unsubscribe_status(c.cmd_id);
+                    Vec::new()
+                }
             }
         };
-        let after = self.subs.len();
+        let after = self.sub_count();
+        self.mark_notifications(cmd, &principal);
         {
             let mut st = self.shared.lock();
             st.stats.live_subscriptions =
@@ -528,20 +571,82 @@ impl Session {
         Flow::Continue
     }
 
+    fn sub_count(&self) -> usize {
+        self.subs.len() + self.v1.len() + self.notify.len() + self.alarms.len()
+    }
+
+    /// `MARK_*`: changes the store and publishes the change; replies arrive on the subscriptions.
+    fn mark_notifications(&self, cmd: &WsCmd, principal: &Principal) {
+        let change = {
+            let mut st = self.shared.lock();
+            match cmd {
+                WsCmd::MarkNotificationsAsRead(c) => {
+                    super::ws_notify::mark_read(c, &mut st.notifications, principal.user.id)
+                }
+                WsCmd::MarkAllNotificationsAsRead(_) => {
+                    st.notifications.mark_all_read(principal.user.id)
+                }
+                _ => None,
+            }
+        };
+        if let Some(change) = change {
+            self.shared.publish(Event::Notification(Arc::new(change)));
+        }
+    }
+
     fn on_event(&mut self, ev: Result<Event, broadcast::error::RecvError>) -> Flow {
         let allowed = self.shared.lock().limits.max_entities;
         let msgs = match ev {
             Ok(Event::Telemetry(batch)) if self.principal.is_some() => {
-                self.subs.on_telemetry(&batch, allowed)
+                let mut msgs = self.subs.on_telemetry(&batch, allowed);
+                msgs.extend(self.v1.on_telemetry(&batch));
+                if !self.alarms.is_empty()
+                    && let Some(p) = self.principal.clone()
+                {
+                    let grid = self.shared.grid();
+                    let st = self.shared.lock();
+                    let ctx = Ctx {
+                        st: &st,
+                        user: &p.user,
+                        grid,
+                    };
+                    msgs.extend(self.alarms.on_telemetry(&batch, &ctx, &st.alarms, allowed));
+                }
+                msgs
             }
             Ok(Event::TelemetryDeleted { entity, key }) if self.principal.is_some() => {
-                let marker = crate::protocol::TsValue::new(0, "");
-                self.subs.on_telemetry(&[(entity, key, marker)], allowed)
+                let deleted = [(entity, key, crate::protocol::TsValue::new(0, ""))];
+                let mut msgs = self.subs.on_telemetry(&deleted, allowed);
+                msgs.extend(self.v1.on_telemetry(&deleted));
+                msgs
             }
             Ok(Event::Attribute(a)) if self.principal.is_some() => {
                 let (entity, scope, key, value) = &*a;
-                self.subs.on_attribute(entity, *scope, key, value, allowed)
+                let mut msgs = self.subs.on_attribute(entity, *scope, key, value, allowed);
+                msgs.extend(self.v1.on_attribute(entity, *scope, key, value));
+                msgs
             }
+            Ok(Event::Alarm(changes)) => match self.principal.clone() {
+                Some(p) if !self.alarms.is_empty() => {
+                    let grid = self.shared.grid();
+                    let st = self.shared.lock();
+                    let ctx = Ctx {
+                        st: &st,
+                        user: &p.user,
+                        grid,
+                    };
+                    self.alarms
+                        .on_alarm_changes(&changes, &ctx, &st.alarms, allowed)
+                }
+                _ => Vec::new(),
+            },
+            Ok(Event::Notification(change)) => match &self.principal {
+                Some(p) if p.user.id == change.user() => {
+                    let st = self.shared.lock();
+                    self.notify.on_change(&st.notifications, p.user.id, &change)
+                }
+                _ => Vec::new(),
+            },
             Ok(Event::DropAll { graceful }) => {
                 if graceful {
                     self.out.close(close::GOING_AWAY, "");

@@ -205,7 +205,12 @@ enum Hint {
 fn update_type_hint(text: &str) -> Hint {
     const KEY: &[u8] = b"\"cmdUpdateType\"";
     let bytes = text.as_bytes();
-    let Some(at) = memchr::memmem::rfind(bytes, KEY) else {
+    // Jackson writes `cmdUpdateType` last: look at the tail first, then everywhere.
+    let tail_start = bytes.len().saturating_sub(64);
+    let found = memchr::memmem::rfind(&bytes[tail_start..], KEY)
+        .map(|at| at + tail_start)
+        .or_else(|| memchr::memmem::rfind(bytes, KEY));
+    let Some(at) = found else {
         // A key can only spell `cmdUpdateType` in escaped form through `\u` escapes.
         return if memchr::memmem::find(bytes, b"\\u").is_some() {
             Hint::Undecided

@@ -1,0 +1,409 @@
+//! `ALARM_DATA`, `ALARM_COUNT` and `ALARM_STATUS` subscriptions of one session (§4.3–§4.5).
+
+use std::collections::{BTreeMap, HashSet};
+
+use uuid::Uuid;
+
+use super::alarms::{AlarmChange, AlarmStore, entity_latest};
+use super::query::QueryContext;
+use super::state::now_ms;
+use super::ws_entity::{Ctx, Outcome};
+use crate::protocol::{
+    AlarmCountCmd, AlarmCountDataKind, AlarmCountQuery, AlarmCountUpdate, AlarmData, AlarmDataCmd,
+    AlarmDataKind, AlarmDataQuery, AlarmDataUpdate, AlarmStatusCmd, AlarmStatusKind,
+    AlarmStatusUpdate, EntityId, EntityKeyType, PageData, ServerMessage,
+    TelemetrySubscriptionUpdate, TsValue,
+};
+
+#[derive(Debug)]
+struct DataSub {
+    query: AlarmDataQuery,
+    /// The rows of the page the client holds: (alarm, matched entity).
+    rows: Vec<(Uuid, EntityId)>,
+}
+
+#[derive(Debug)]
+struct CountSub {
+    query: AlarmCountQuery,
+    last: i64,
+    /// A filter that matched no entity is never refreshed (§4.4).
+    live: bool,
+}
+
+#[derive(Debug)]
+struct StatusSub {
+    cmd: AlarmStatusCmd,
+    active: bool,
+}
+
+/// The alarm subscriptions of a session.
+#[derive(Debug, Default)]
+pub struct AlarmSubs {
+    data: BTreeMap<i32, DataSub>,
+    counts: BTreeMap<i32, CountSub>,
+    status: BTreeMap<i32, StatusSub>,
+}
+
+fn v1_error(cmd_id: i32, code: i32, msg: impl Into<String>) -> Outcome {
+    Outcome::Send(ServerMessage::Telemetry(
+        TelemetrySubscriptionUpdate::error(cmd_id, code, msg),
+    ))
+}
+
+fn qctx<'a>(ctx: &'a Ctx<'_>) -> QueryContext<'a> {
+    QueryContext {
+        world: &ctx.st.world,
+        user: ctx.user,
+        latest: &ctx.st.latest,
+        now_ms: now_ms(),
+    }
+}
+
+fn data_msg(
+    cmd_id: i32,
+    page: PageData<AlarmData>,
+    total_entities: usize,
+    max_entities: usize,
+) -> ServerMessage {
+    let total = i64::try_from(total_entities).unwrap_or(i64::MAX);
+    ServerMessage::AlarmData(AlarmDataUpdate {
+        cmd_id,
+        data: Some(page),
+        update: None,
+        error_code: 0,
+        error_msg: None,
+        allowed_entities: if total == 0 {
+            0
+        } else {
+            i64::try_from(max_entities).unwrap_or(i64::MAX)
+        },
+        total_entities: total,
+        kind: AlarmDataKind,
+    })
+}
+
+fn rows_of(page: &PageData<AlarmData>) -> Vec<(Uuid, EntityId)> {
+    page.data
+        .iter()
+        .map(|a| {
+            (
+                a.id.id,
+                a.entity_id.clone().unwrap_or_else(|| a.originator.clone()),
+            )
+        })
+        .collect()
+}
+
+fn count_msg(cmd_id: i32, count: i64) -> ServerMessage {
+    ServerMessage::AlarmCount(AlarmCountUpdate {
+        cmd_id,
+        count,
+        error_code: 0,
+        error_msg: None,
+        kind: AlarmCountDataKind,
+    })
+}
+
+fn status_msg(cmd_id: i32, active: bool) -> ServerMessage {
+    ServerMessage::AlarmStatus(AlarmStatusUpdate {
+        cmd_id,
+        error_code: 0,
+        error_msg: None,
+        active,
+        kind: AlarmStatusKind,
+    })
+}
+
+impl AlarmSubs {
+    /// Number of live subscriptions.
+    #[must_use]
+    pub fn len(&self) -> usize {
+        self.data.len() + self.counts.len() + self.status.len()
+    }
+
+    /// Whether there are none.
+    #[must_use]
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// `ALARM_DATA`: a full page; re-sending the same `cmdId` re-runs everything (paging).
+    pub fn alarm_data(
+        &mut self,
+        cmd: &AlarmDataCmd,
+        ctx: &Ctx<'_>,
+        store: &AlarmStore,
+        max_entities: usize,
+    ) -> Vec<Outcome> {
+        let Some(query) = &cmd.query else {
+            return vec![v1_error(cmd.cmd_id, 2, "Query is empty!")];
+        };
+        match store.find(&qctx(ctx), query, max_entities, now_ms()) {
+            Ok((page, total)) => {
+                self.data.insert(
+                    cmd.cmd_id,
+                    DataSub {
+                        query: query.clone(),
+                        rows: rows_of(&page),
+                    },
+                );
+                vec![Outcome::Send(data_msg(
+                    cmd.cmd_id,
+                    page,
+                    total,
+                    max_entities,
+                ))]
+            }
+            Err(e) => {
+                self.data.remove(&cmd.cmd_id);
+                vec![v1_error(cmd.cmd_id, 1, e.0)]
+            }
+        }
+    }
+
+    /// `ALARM_COUNT`: the count now, later only changes; a live `cmdId` is ignored.
+    pub fn alarm_count(
+        &mut self,
+        cmd: &AlarmCountCmd,
+        ctx: &Ctx<'_>,
+        store: &AlarmStore,
+    ) -> Vec<Outcome> {
+        if self.counts.contains_key(&cmd.cmd_id) {
+            return Vec::new();
+        }
+        let Some(query) = &cmd.query else {
+            // The server dereferences the null query: a code-1 error in the v1 shape.
+            return vec![v1_error(
+                cmd.cmd_id,
+                1,
+                "Cannot invoke \"org.thingsboard.server.common.data.query.AlarmCountQuery.getEntityFilter()\" because \"query\" is null",
+            )];
+        };
+        let qc = qctx(ctx);
+        let live = match &query.entity_filter {
+            Some(filter) => qc
+                .matching(
+                    filter,
+                    query.key_filters.as_deref().unwrap_or_default(),
+                    query.key_filters_operation.as_ref(),
+                )
+                .is_ok_and(|m| !m.is_empty()),
+            None => true,
+        };
+        match store.count(&qc, query, now_ms()) {
+            Ok(count) => {
+                self.counts.insert(
+                    cmd.cmd_id,
+                    CountSub {
+                        query: query.clone(),
+                        last: count,
+                        live,
+                    },
+                );
+                vec![Outcome::Send(count_msg(cmd.cmd_id, count))]
+            }
+            Err(e) => vec![v1_error(cmd.cmd_id, 1, e.0)],
+        }
+    }
+
+    /// `ALARM_STATUS`: the flag now, later only flips; a live `cmdId` is ignored.
+    pub fn alarm_status(&mut self, cmd: &AlarmStatusCmd, store: &AlarmStore) -> Vec<Outcome> {
+        if self.status.contains_key(&cmd.cmd_id) {
+            return Vec::new();
+        }
+        let active = store.has_active(
+            &cmd.originator_id,
+            cmd.type_list.as_deref(),
+            cmd.severity_list.as_deref(),
+        );
+        self.status.insert(
+            cmd.cmd_id,
+            StatusSub {
+                cmd: cmd.clone(),
+                active,
+            },
+        );
+        vec![Outcome::Send(status_msg(cmd.cmd_id, active))]
+    }
+
+    /// `ALARM_DATA_UNSUBSCRIBE`.
+    pub fn unsubscribe_data(&mut self, cmd_id: i32) {
+        self.data.remove(&cmd_id);
+    }
+
+    /// `ALARM_COUNT_UNSUBSCRIBE`.
+    pub fn unsubscribe_count(&mut self, cmd_id: i32) {
+        self.counts.remove(&cmd_id);
+    }
+
+    /// `ALARM_STATUS_UNSUBSCRIBE`.
+    pub fn unsubscribe_status(&mut self, cmd_id: i32) {
+        self.status.remove(&cmd_id);
+    }
+
+    /// Alarms changed: rows on a page that still match are sent as `update`; an alarm that
+    /// left the filter or was deleted, or a new matching alarm while on page 0, re-runs the
+    /// query and sends a new `data` page. Counts and status flags follow.
+    pub fn on_alarm_changes(
+        &mut self,
+        changes: &[AlarmChange],
+        ctx: &Ctx<'_>,
+        store: &AlarmStore,
+        max_entities: usize,
+    ) -> Vec<ServerMessage> {
+        let mut out = Vec::new();
+        let now = now_ms();
+        let qc = qctx(ctx);
+        for (&cmd_id, sub) in &mut self.data {
+            let mut refetch = false;
+            let mut updated: Vec<AlarmData> = Vec::new();
+            for change in changes {
+                let id = change.id();
+                let on_page: Vec<&EntityId> = sub
+                    .rows
+                    .iter()
+                    .filter(|(a, _)| *a == id)
+                    .map(|(_, e)| e)
+                    .collect();
+                match (change, store.get(id)) {
+                    (AlarmChange::Deleted(_), _) | (_, None) => refetch |= !on_page.is_empty(),
+                    (_, Some(alarm)) if !on_page.is_empty() => {
+                        if AlarmStore::matches_query(alarm, &ctx.st.world, &sub.query, now) {
+                            for entity in on_page {
+                                let latest = ctx.st.world.entity(entity).map(|e| {
+                                    let keys = sub
+                                        .query
+                                        .entity_fields
+                                        .iter()
+                                        .flatten()
+                                        .chain(sub.query.latest_values.iter().flatten());
+                                    entity_latest(&qc, e, keys)
+                                });
+                                updated.push(alarm.to_data(
+                                    &ctx.st.world,
+                                    Some(entity.clone()),
+                                    latest,
+                                ));
+                            }
+                        } else {
+                            refetch = true;
+                        }
+                    }
+                    // Not on the page: only page 0 takes new (or newly matching) alarms.
+                    (_, Some(alarm)) => {
+                        refetch |= sub.query.page_link.page == 0
+                            && AlarmStore::matches_query(alarm, &ctx.st.world, &sub.query, now);
+                    }
+                }
+            }
+            if refetch {
+                if let Ok((page, total)) = store.find(&qc, &sub.query, max_entities, now) {
+                    let rows = rows_of(&page);
+                    if rows != sub.rows || !updated.is_empty() {
+                        sub.rows = rows;
+                        out.push(data_msg(cmd_id, page, total, max_entities));
+                    }
+                }
+            } else if !updated.is_empty() {
+                out.push(ServerMessage::AlarmData(AlarmDataUpdate {
+                    cmd_id,
+                    data: None,
+                    update: Some(updated),
+                    error_code: 0,
+                    error_msg: None,
+                    allowed_entities: i64::try_from(max_entities).unwrap_or(i64::MAX),
+                    total_entities: 0,
+                    kind: AlarmDataKind,
+                }));
+            }
+        }
+        for (&cmd_id, sub) in &mut self.counts {
+            if !sub.live {
+                continue;
+            }
+            if let Ok(count) = store.count(&qc, &sub.query, now)
+                && count != sub.last
+            {
+                sub.last = count;
+                out.push(count_msg(cmd_id, count));
+            }
+        }
+        for (&cmd_id, sub) in &mut self.status {
+            let active = store.has_active(
+                &sub.cmd.originator_id,
+                sub.cmd.type_list.as_deref(),
+                sub.cmd.severity_list.as_deref(),
+            );
+            if active != sub.active {
+                sub.active = active;
+                out.push(status_msg(cmd_id, active));
+            }
+        }
+        out
+    }
+
+    /// Latest values changed: every alarm row of those entities is sent with the new values,
+    /// when the query asks for the changed keys.
+    pub fn on_telemetry(
+        &mut self,
+        batch: &[(EntityId, String, TsValue)],
+        ctx: &Ctx<'_>,
+        store: &AlarmStore,
+        max_entities: usize,
+    ) -> Vec<ServerMessage> {
+        let mut out = Vec::new();
+        let qc = qctx(ctx);
+        for (&cmd_id, sub) in &self.data {
+            let keys: HashSet<&str> = sub
+                .query
+                .latest_values
+                .iter()
+                .flatten()
+                .filter(|k| k.key_type == EntityKeyType::TimeSeries)
+                .map(|k| k.key.as_str())
+                .collect();
+            if keys.is_empty() {
+                continue;
+            }
+            let touched: HashSet<&EntityId> = batch
+                .iter()
+                .filter(|(_, k, _)| keys.contains(k.as_str()))
+                .map(|(e, _, _)| e)
+                .collect();
+            let mut rows = Vec::new();
+            for (alarm_id, entity) in &sub.rows {
+                if !touched.contains(entity) {
+                    continue;
+                }
+                let (Some(alarm), Some(e)) = (store.get(*alarm_id), ctx.st.world.entity(entity))
+                else {
+                    continue;
+                };
+                let keys = sub
+                    .query
+                    .entity_fields
+                    .iter()
+                    .flatten()
+                    .chain(sub.query.latest_values.iter().flatten());
+                rows.push(alarm.to_data(
+                    &ctx.st.world,
+                    Some(entity.clone()),
+                    Some(entity_latest(&qc, e, keys)),
+                ));
+            }
+            if !rows.is_empty() {
+                out.push(ServerMessage::AlarmData(AlarmDataUpdate {
+                    cmd_id,
+                    data: None,
+                    update: Some(rows),
+                    error_code: 0,
+                    error_msg: None,
+                    allowed_entities: i64::try_from(max_entities).unwrap_or(i64::MAX),
+                    total_entities: 0,
+                    kind: AlarmDataKind,
+                }));
+            }
+        }
+        out
+    }
+}
