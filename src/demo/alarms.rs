@@ -568,6 +568,13 @@ impl AlarmStore {
             .collect()
     }
 
+    /// Whether `user` may see (and act on) the alarm: tenant admins see every alarm, customer
+    /// users those whose originator they can see.
+    #[must_use]
+    pub fn visible_to(&self, id: Uuid, world: &World, user: &DemoUser) -> bool {
+        self.get(id).is_some_and(|a| visible(world, user, a))
+    }
+
     /// The REST `AlarmInfo` of one alarm (`GET /api/alarm/info/{id}`, and the body of the
     /// ack/clear/assign answers).
     #[must_use]

@@ -141,14 +141,22 @@ impl DemoControl {
         self.shared.publish(Event::RawFrame(Arc::new(text.into())));
     }
 
-    /// Every token issued so far is treated as expired (as if the clock jumped).
+    /// Every token issued so far, refresh tokens included, is treated as expired (as if the
+    /// clock jumped past both lifetimes). Tokens issued afterwards are valid.
     pub fn expire_tokens(&self) {
-        self.shared.lock().expired_before_s = now_ms() / 1000 + 1;
+        self.shared.lock().expire_all_tokens();
     }
 
-    /// Every token issued so far is outdated (as after a password change).
+    /// Every access token issued so far is treated as expired; refresh tokens still work
+    /// (what a client sees when it slept past its access token's lifetime).
+    pub fn expire_access_tokens(&self) {
+        self.shared.lock().expire_access_tokens();
+    }
+
+    /// Every token issued so far is outdated (as after a password change). Tokens issued
+    /// afterwards are valid.
     pub fn revoke_tokens(&self) {
-        self.shared.lock().outdated_before_s = now_ms() / 1000 + 1;
+        self.shared.lock().revoke_all_tokens();
     }
 
     /// The next `n` logins fail with "Invalid username or password".

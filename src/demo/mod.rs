@@ -25,6 +25,7 @@ pub mod latest;
 pub mod notifications;
 pub mod query;
 pub mod rest;
+pub mod rest_alarm;
 pub mod rng;
 pub mod series;
 pub mod server;

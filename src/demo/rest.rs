@@ -116,7 +116,7 @@ fn bearer(headers: &HeaderMap) -> Option<&str> {
         .find_map(|v| v.strip_prefix("Bearer ").map(str::trim))
 }
 
-fn principal(
+pub(super) fn principal(
     shared: &Shared,
     headers: &HeaderMap,
     scope: Option<&Authority>,
@@ -302,7 +302,7 @@ pub async fn two_fa_check(
     }))
 }
 
-fn parse_json<T: serde::de::DeserializeOwned>(body: &str) -> ApiResult<T> {
+pub(super) fn parse_json<T: serde::de::DeserializeOwned>(body: &str) -> ApiResult<T> {
     serde_json::from_str(body)
         .map_err(|e| ApiError::bad_request(format!("Invalid request body: {e}")))
 }

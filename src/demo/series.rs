@@ -146,7 +146,7 @@ impl SeriesReader<'_> {
         let period = self.grid.period_ms.max(1);
         let first = start
             .max(self.grid.since_ms)
-            .max(deleted_until.map_or(i64::MIN, |d| d + 1));
+            .max(deleted_until.map_or(i64::MIN, |d| d.saturating_add(1)));
         let mut k = signal.map_or(i64::MIN, |_| end.div_euclid(period));
         loop {
             let grid_t = signal.and_then(|_| {
@@ -210,17 +210,18 @@ impl SeriesReader<'_> {
         }
         let mut buckets: BTreeMap<i64, Acc> = BTreeMap::new();
         self.for_each_desc(start, end.saturating_sub(1), |ts, value| {
-            let i = (ts - start).div_euclid(interval);
+            // Saturating: start, end and interval come from the client (absurd values must not panic).
+            let i = ts.saturating_sub(start).div_euclid(interval);
             buckets.entry(i).or_default().add(&value);
             true
         });
         Ok(buckets
             .into_iter()
             .filter_map(|(i, acc)| {
-                let lo = start + i * interval;
-                let hi = (lo + interval).min(end);
+                let lo = start.saturating_add(i.saturating_mul(interval));
+                let hi = lo.saturating_add(interval).min(end);
                 acc.finish(agg).map(|(text, count)| TsValue {
-                    ts: lo + (hi - lo) / 2,
+                    ts: lo.saturating_add(hi.saturating_sub(lo) / 2),
                     value: Some(TbValue::new(text)),
                     count: Some(count),
                 })

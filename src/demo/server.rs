@@ -14,7 +14,7 @@ use tokio::task::JoinHandle;
 use super::config::DemoConfig;
 use super::control::DemoControl;
 use super::state::{Event, Shared};
-use super::{rest, sim, ws};
+use super::{rest, rest_alarm, sim, ws};
 
 /// A running demo server. Dropping it (or [`DemoServer::shutdown`]) stops it.
 #[derive(Debug)]
@@ -120,6 +120,20 @@ fn router(shared: Arc<Shared>) -> Router {
             "/api/notification/{id}",
             axum::routing::delete(rest::notification_delete),
         )
+        .route("/api/alarm/{id}/ack", post(rest_alarm::ack))
+        .route("/api/alarm/{id}/clear", post(rest_alarm::clear))
+        .route(
+            "/api/alarm/{id}/assign/{assignee}",
+            post(rest_alarm::assign),
+        )
+        .route(
+            "/api/alarm/{id}/assign",
+            axum::routing::delete(rest_alarm::unassign),
+        )
+        .route("/api/alarm/{id}", axum::routing::delete(rest_alarm::delete))
+        .route("/api/alarm/info/{id}", get(rest_alarm::info))
+        .route("/api/v2/alarms", get(rest_alarm::list_v2))
+        .route("/api/alarmsQuery/find", post(rest_alarm::query_find))
         .route("/api/ws", get(ws::general))
         .route("/api/ws/plugins/telemetry", get(ws::legacy_telemetry))
         .route(
@@ -219,10 +233,16 @@ impl Drop for DemoServer {
         if let Some(serve) = self.serve.take() {
             // Sessions got their close; do not let a stuck connection keep the task alive.
             let abort = serve.abort_handle();
-            tokio::spawn(async move {
-                tokio::time::sleep(Duration::from_secs(2)).await;
-                abort.abort();
-            });
+            match tokio::runtime::Handle::try_current() {
+                Ok(rt) => {
+                    rt.spawn(async move {
+                        tokio::time::sleep(Duration::from_secs(2)).await;
+                        abort.abort();
+                    });
+                }
+                // Dropped outside the runtime (e.g. after it shut down): stop at once.
+                Err(_) => abort.abort(),
+            }
         }
     }
 }

@@ -78,6 +78,14 @@ pub struct Stats {
     pub sim_points: u64,
 }
 
+/// How many issued tokens `DemoControl` can still expire or revoke (older ones are forgotten).
+pub const MAX_TRACKED_TOKENS: usize = 100_000;
+
+/// The signature part of a JWT: unique per token, short to keep.
+fn signature(token: &str) -> &str {
+    token.rsplit('.').next().unwrap_or(token)
+}
+
 /// Mutable server state behind one lock. Never held across an await.
 #[derive(Debug)]
 pub struct State {
@@ -89,10 +97,13 @@ pub struct State {
     pub overlay: Overlay,
     /// Login sessions (`sessionId` claims) ended by logout or revocation.
     pub revoked_sessions: HashSet<Uuid>,
-    /// Tokens issued before this (epoch s) are "outdated" (revoke all).
-    pub outdated_before_s: i64,
-    /// Tokens are treated as expired when issued before this (epoch s).
-    pub expired_before_s: i64,
+    /// Every token issued, by signature, oldest first (bounded by [`MAX_TRACKED_TOKENS`]),
+    /// with whether it is a refresh token: what `DemoControl` expires or revokes.
+    pub issued_tokens: std::collections::VecDeque<(String, bool)>,
+    /// Signatures of tokens treated as expired before their `exp` (`DemoControl`).
+    pub expired_tokens: HashSet<String>,
+    /// Signatures of tokens that are "outdated" (revoked by `DemoControl`).
+    pub outdated_tokens: HashSet<String>,
     /// Logins to reject before accepting again.
     pub reject_logins: u32,
     /// Refuse WebSocket and REST connections until then (a restart).
@@ -182,8 +193,9 @@ impl Shared {
             latest: LatestStore::new(),
             overlay: Overlay::new(OVERLAY_CAP),
             revoked_sessions: HashSet::new(),
-            outdated_before_s: 0,
-            expired_before_s: 0,
+            issued_tokens: std::collections::VecDeque::new(),
+            expired_tokens: HashSet::new(),
+            outdated_tokens: HashSet::new(),
             reject_logins: 0,
             refuse_until: None,
             stats: Stats::default(),
@@ -318,14 +330,18 @@ impl Shared {
             customer_id: None,
             jti: Some(jti.to_string()),
         };
-        (self.key.sign(&access), self.key.sign(&refresh))
+        let pair = (self.key.sign(&access), self.key.sign(&refresh));
+        let mut st = self.lock();
+        st.track_token(&pair.0, false);
+        st.track_token(&pair.1, true);
+        pair
     }
 
     /// A short-lived token that only allows the 2FA endpoints.
     pub fn issue_pre_verification_token(&self, user: &DemoUser) -> String {
         let now_s = now_ms() / 1000;
         let session_id = self.lock().rng.uuid();
-        self.key.sign(&JwtClaims {
+        let token = self.key.sign(&JwtClaims {
             sub: Some(user.email.clone()),
             user_id: Some(user.id),
             scopes: vec![Authority::PreVerificationToken],
@@ -340,7 +356,9 @@ impl Shared {
             tenant_id: None,
             customer_id: None,
             jti: None,
-        })
+        });
+        self.lock().track_token(&token, false);
+        token
     }
 
     /// Checks a token and that it carries `scope` (`None` = any user authority).
@@ -361,10 +379,11 @@ impl Shared {
             TokenError::Expired => AuthFailure::Expired,
         })?;
         let st = self.lock();
-        if claims.iat < st.expired_before_s {
+        let sig = signature(token);
+        if st.expired_tokens.contains(sig) {
             return Err(AuthFailure::Expired);
         }
-        if claims.iat < st.outdated_before_s
+        if st.outdated_tokens.contains(sig)
             || claims
                 .session_id
                 .is_some_and(|s| st.revoked_sessions.contains(&s))
@@ -393,6 +412,54 @@ impl Shared {
     /// Sends an event to every session (none listening is fine).
     pub fn publish(&self, event: Event) {
         self.events.send(event).ok();
+    }
+}
+
+impl State {
+    fn track_token(&mut self, token: &str, refresh: bool) {
+        if self.issued_tokens.len() >= MAX_TRACKED_TOKENS
+            && let Some((old, _)) = self.issued_tokens.pop_front()
+        {
+            self.expired_tokens.remove(&old);
+            self.outdated_tokens.remove(&old);
+        }
+        self.issued_tokens
+            .push_back((signature(token).to_owned(), refresh));
+    }
+
+    /// Every access token issued so far counts as expired; refresh tokens still work.
+    pub fn expire_access_tokens(&mut self) {
+        let State {
+            issued_tokens,
+            expired_tokens,
+            ..
+        } = self;
+        expired_tokens.extend(
+            issued_tokens
+                .iter()
+                .filter(|(_, refresh)| !refresh)
+                .map(|(sig, _)| sig.clone()),
+        );
+    }
+
+    /// Every token issued so far, refresh tokens included, counts as expired.
+    pub fn expire_all_tokens(&mut self) {
+        let State {
+            issued_tokens,
+            expired_tokens,
+            ..
+        } = self;
+        expired_tokens.extend(issued_tokens.iter().map(|(sig, _)| sig.clone()));
+    }
+
+    /// Every token issued so far is outdated (as after a password change).
+    pub fn revoke_all_tokens(&mut self) {
+        let State {
+            issued_tokens,
+            outdated_tokens,
+            ..
+        } = self;
+        outdated_tokens.extend(issued_tokens.iter().map(|(sig, _)| sig.clone()));
     }
 }
 

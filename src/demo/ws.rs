@@ -116,6 +116,8 @@ fn upgrade(
 struct Outbox {
     tx: mpsc::Sender<Message>,
     close: watch::Sender<Option<(u16, String)>>,
+    /// Holds the writer until then (a stall).
+    pause: watch::Sender<Option<Instant>>,
 }
 
 enum Push {
@@ -174,9 +176,13 @@ impl Session {
         let (tx, mut rx) = mpsc::channel::<Message>(limits.max_queue.max(1));
         let (close_tx, mut close_rx) = watch::channel::<Option<(u16, String)>>(None);
         let (dead_tx, mut dead_rx) = watch::channel(false);
+        let (pause_tx, mut pause_rx) = watch::channel::<Option<Instant>>(None);
         let send_timeout = limits.send_timeout;
         let writer = tokio::spawn(async move {
             loop {
+                // A stalled session writes nothing until the stall ends; its queue fills.
+                let paused_until =
+                    (*pause_rx.borrow_and_update()).filter(|until| *until > Instant::now());
                 tokio::select! {
                     biased;
                     changed = close_rx.changed() => {
@@ -190,7 +196,9 @@ impl Session {
                             break;
                         }
                     }
-                    msg = rx.recv() => {
+                    () = tokio::time::sleep_until(paused_until.unwrap_or_else(Instant::now).into()), if paused_until.is_some() => {}
+                    changed = pause_rx.changed() => if changed.is_err() { break },
+                    msg = rx.recv(), if paused_until.is_none() => {
                         let Some(msg) = msg else { break };
                         match tokio::time::timeout(send_timeout, sink.send(msg)).await {
                             Ok(Ok(())) => {}
@@ -212,6 +220,7 @@ impl Session {
             out: Outbox {
                 tx,
                 close: close_tx,
+                pause: pause_tx,
             },
             shared: Arc::clone(&shared),
             kind,
@@ -324,10 +333,20 @@ impl Session {
         refresh.tick().await;
         loop {
             if let Some(until) = self.stalled_until {
-                // Stalled: neither read nor write until the stall ends (or everything drops).
-                tokio::select! {
-                    () = tokio::time::sleep_until(until.into()) => { self.stalled_until = None; self.last_pong = Instant::now(); }
-                    ev = events.recv() => if matches!(ev, Ok(Event::DropAll { .. })) { return; },
+                // Stalled: the socket is neither read nor written (no pongs, no pings) until
+                // the stall ends, as on a dead link; updates keep queueing, and a queue that
+                // overflows closes the session as it would for a slow reader.
+                let flow = tokio::select! {
+                    _ = dead.changed() => Flow::End,
+                    () = tokio::time::sleep_until(until.into()) => {
+                        self.stalled_until = None;
+                        self.last_pong = Instant::now();
+                        Flow::Continue
+                    }
+                    ev = events.recv() => self.on_event(ev),
+                };
+                if matches!(flow, Flow::End) {
+                    return;
                 }
                 continue;
             }
@@ -391,7 +410,24 @@ impl Session {
         msg: Option<Result<Message, axum::Error>>,
         limits: &super::config::Limits,
     ) -> Flow {
-        let Some(Ok(msg)) = msg else { return Flow::End };
+        let msg = match msg {
+            Some(Ok(msg)) => msg,
+            Some(Err(e)) => {
+                // Frames past the transport's own cap (far above `max_frame_bytes`) get the
+                // same 1009 as Tomcat gives every oversized frame.
+                let too_big = e
+                    .into_inner()
+                    .downcast_ref::<tokio_tungstenite::tungstenite::Error>()
+                    .is_some_and(|e| {
+                        matches!(e, tokio_tungstenite::tungstenite::Error::Capacity(_))
+                    });
+                if too_big {
+                    self.out.close(close::TOO_BIG, "The decoded text message was too big for the output buffer and the endpoint does not support partial messages");
+                }
+                return Flow::End;
+            }
+            None => return Flow::End,
+        };
         match msg {
             Message::Text(text) => {
                 if text.len() > limits.max_frame_bytes {
@@ -657,10 +693,12 @@ impl Session {
                 return Flow::End;
             }
             Ok(Event::Stall { for_ms }) => {
-                self.stalled_until = Some(Instant::now() + Duration::from_millis(for_ms));
+                let until = Instant::now() + Duration::from_millis(for_ms);
+                self.stalled_until = Some(until);
+                self.out.pause.send_replace(Some(until));
                 return Flow::Continue;
             }
-            Ok(Event::RawFrame(text)) => {
+            Ok(Event::RawFrame(text)) if self.principal.is_some() => {
                 return self.push(Message::Text(Utf8Bytes::from(text.as_str())));
             }
             Ok(_) => Vec::new(),

@@ -1,0 +1,297 @@
+//! Alarm REST endpoints (§12): acknowledge, clear, assign, unassign, delete, info, the
+//! `v2` alarm list and `alarmsQuery/find`.
+//!
+//! Every mutation goes through [`super::effects`], so a client's acknowledgement reaches the
+//! alarm subscriptions and the users' notification inboxes as a rule's change would.
+#![allow(clippy::missing_errors_doc)]
+
+use std::sync::Arc;
+
+use axum::Json;
+use axum::extract::{Path, Query, State as AxState};
+use axum::http::{HeaderMap, StatusCode};
+use serde::Deserialize;
+use uuid::Uuid;
+
+use super::alarms::{AlarmActionError, AlarmChange, AlarmListParams, AlarmStore};
+use super::effects::{Effects, notify_alarms};
+use super::query::QueryContext;
+use super::rest::{ApiError, parse_json, principal};
+use super::state::{Principal, Shared, State, now_ms};
+use crate::protocol::{
+    AlarmData, AlarmDataQuery, AlarmSearchStatus, AlarmSeverity, Authority, PageData,
+    SortDirection, ThingsboardErrorCode,
+};
+
+type ApiResult<T> = Result<T, ApiError>;
+type Shr = AxState<Arc<Shared>>;
+
+impl From<AlarmActionError> for ApiError {
+    fn from(e: AlarmActionError) -> Self {
+        let status =
+            StatusCode::from_u16(e.http_status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+        ApiError::new(status, e.to_string(), e.error_code())
+    }
+}
+
+fn alarm_id(id: &str) -> ApiResult<Uuid> {
+    Uuid::parse_str(id).map_err(|_| {
+        ApiError::new(
+            StatusCode::BAD_REQUEST,
+            format!("Invalid UUID string: {id}"),
+            ThingsboardErrorCode::BadRequestParams,
+        )
+    })
+}
+
+fn not_found() -> ApiError {
+    AlarmActionError::NotFound.into()
+}
+
+/// Tenant admins and customer users act on alarms; others (and pre-verification tokens,
+/// which [`principal`] already refuses) get 403.
+fn alarm_user(shared: &Shared, headers: &HeaderMap) -> ApiResult<Principal> {
+    let p = principal(shared, headers, None)?;
+    match p.user.authority {
+        Authority::TenantAdmin | Authority::CustomerUser => Ok(p),
+        _ => Err(ApiError::new(
+            StatusCode::FORBIDDEN,
+            "You don't have permission to perform this operation!",
+            ThingsboardErrorCode::PermissionDenied,
+        )),
+    }
+}
+
+/// Runs `action` on an alarm the caller can see, publishes what it changed and answers the
+/// alarm's `AlarmInfo`.
+fn act(
+    shared: &Shared,
+    headers: &HeaderMap,
+    id: &str,
+    action: impl FnOnce(&mut State, Uuid, &Principal) -> ApiResult<AlarmChange>,
+) -> ApiResult<Json<AlarmData>> {
+    let p = alarm_user(shared, headers)?;
+    let id = alarm_id(id)?;
+    let (info, effects) = {
+        let mut st = shared.lock();
+        if !st.alarms.visible_to(id, &st.world, &p.user) {
+            return Err(not_found());
+        }
+        let change = action(&mut st, id, &p)?;
+        let notifications = notify_alarms(&mut st, &[change], now_ms());
+        let info = st.alarms.info(id, &st.world).ok_or_else(not_found)?;
+        (
+            info,
+            Effects {
+                alarms: vec![change],
+                notifications,
+                attributes: Vec::new(),
+            },
+        )
+    };
+    effects.publish(shared);
+    Ok(Json(info))
+}
+
+/// `POST /api/alarm/{id}/ack`.
+pub async fn ack(
+    AxState(shared): Shr,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+) -> ApiResult<Json<AlarmData>> {
+    act(&shared, &headers, &id, |st, id, _| {
+        Ok(st.alarms.acknowledge(id, now_ms())?)
+    })
+}
+
+/// `POST /api/alarm/{id}/clear`.
+pub async fn clear(
+    AxState(shared): Shr,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+) -> ApiResult<Json<AlarmData>> {
+    act(&shared, &headers, &id, |st, id, _| {
+        Ok(st.alarms.clear(id, now_ms())?)
+    })
+}
+
+/// `POST /api/alarm/{id}/assign/{assigneeId}`: the assignee must be a user of the tenant
+/// that can see the alarm.
+pub async fn assign(
+    AxState(shared): Shr,
+    headers: HeaderMap,
+    Path((id, assignee)): Path<(String, String)>,
+) -> ApiResult<Json<AlarmData>> {
+    let assignee = alarm_id(&assignee)?;
+    act(&shared, &headers, &id, |st, id, _| {
+        let user = st.world.user(assignee).ok_or_else(not_found)?;
+        if !st.alarms.visible_to(id, &st.world, user) {
+            return Err(ApiError::new(
+                StatusCode::FORBIDDEN,
+                "You don't have permission to perform this operation!",
+                ThingsboardErrorCode::PermissionDenied,
+            ));
+        }
+        Ok(st.alarms.assign(id, assignee, now_ms())?)
+    })
+}
+
+/// `DELETE /api/alarm/{id}/assign`.
+pub async fn unassign(
+    AxState(shared): Shr,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+) -> ApiResult<Json<AlarmData>> {
+    act(&shared, &headers, &id, |st, id, _| {
+        Ok(st.alarms.unassign(id, now_ms())?)
+    })
+}
+
+/// `DELETE /api/alarm/{id}`: answers `true`.
+pub async fn delete(
+    AxState(shared): Shr,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+) -> ApiResult<Json<bool>> {
+    let p = alarm_user(&shared, &headers)?;
+    let id = alarm_id(&id)?;
+    let effects = {
+        let mut st = shared.lock();
+        if !st.alarms.visible_to(id, &st.world, &p.user) {
+            return Err(not_found());
+        }
+        let change = st.alarms.delete(id)?;
+        let notifications = notify_alarms(&mut st, &[change], now_ms());
+        Effects {
+            alarms: vec![change],
+            notifications,
+            attributes: Vec::new(),
+        }
+    };
+    effects.publish(&shared);
+    Ok(Json(true))
+}
+
+/// `GET /api/alarm/info/{id}`.
+pub async fn info(
+    AxState(shared): Shr,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+) -> ApiResult<Json<AlarmData>> {
+    let p = alarm_user(&shared, &headers)?;
+    let id = alarm_id(&id)?;
+    let st = shared.lock();
+    if !st.alarms.visible_to(id, &st.world, &p.user) {
+        return Err(not_found());
+    }
+    st.alarms
+        .info(id, &st.world)
+        .map(Json)
+        .ok_or_else(not_found)
+}
+
+/// Query parameters of `GET /api/v2/alarms` (lists are comma-separated).
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct V2Params {
+    page_size: Option<i32>,
+    page: Option<i32>,
+    status_list: Option<String>,
+    severity_list: Option<String>,
+    type_list: Option<String>,
+    assignee_id: Option<String>,
+    text_search: Option<String>,
+    sort_property: Option<String>,
+    sort_order: Option<String>,
+    start_time: Option<i64>,
+    end_time: Option<i64>,
+}
+
+fn split(list: Option<&str>) -> impl Iterator<Item = &str> {
+    list.unwrap_or_default()
+        .split(',')
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+}
+
+fn required(name: &str) -> ApiError {
+    ApiError::new(
+        StatusCode::BAD_REQUEST,
+        format!("Required request parameter '{name}' for method parameter type int is not present"),
+        ThingsboardErrorCode::BadRequestParams,
+    )
+}
+
+/// `GET /api/v2/alarms`.
+pub async fn list_v2(
+    AxState(shared): Shr,
+    headers: HeaderMap,
+    Query(q): Query<V2Params>,
+) -> ApiResult<Json<PageData<AlarmData>>> {
+    let p = alarm_user(&shared, &headers)?;
+    let params = AlarmListParams {
+        page_size: q.page_size.ok_or_else(|| required("pageSize"))?,
+        page: q.page.ok_or_else(|| required("page"))?,
+        status_list: split(q.status_list.as_deref())
+            .map(AlarmSearchStatus::from_wire)
+            .collect(),
+        severity_list: split(q.severity_list.as_deref())
+            .map(AlarmSeverity::from_wire)
+            .collect(),
+        type_list: split(q.type_list.as_deref()).map(str::to_owned).collect(),
+        assignee_id: q.assignee_id.as_deref().map(alarm_id).transpose()?,
+        text_search: q.text_search,
+        sort_property: q.sort_property,
+        sort_order: q.sort_order.as_deref().map(SortDirection::from_wire),
+        start_time: q.start_time,
+        end_time: q.end_time,
+    };
+    let st = shared.lock();
+    st.alarms
+        .list_v2(&st.world, &p.user, &params)
+        .map(Json)
+        .map_err(|e| {
+            ApiError::new(
+                StatusCode::BAD_REQUEST,
+                e.0,
+                ThingsboardErrorCode::InvalidArguments,
+            )
+        })
+}
+
+/// `POST /api/alarmsQuery/find`: the `ALARM_DATA` query over REST.
+pub async fn query_find(
+    AxState(shared): Shr,
+    headers: HeaderMap,
+    body: String,
+) -> ApiResult<Json<PageData<AlarmData>>> {
+    let p = alarm_user(&shared, &headers)?;
+    let query: AlarmDataQuery = parse_json(&body)?;
+    let st = shared.lock();
+    let ctx = QueryContext {
+        world: &st.world,
+        user: &p.user,
+        latest: &st.latest,
+        now_ms: now_ms(),
+    };
+    let max = st.limits.max_entities;
+    find_page(&st.alarms, &ctx, &query, max)
+}
+
+fn find_page(
+    alarms: &AlarmStore,
+    ctx: &QueryContext<'_>,
+    query: &AlarmDataQuery,
+    max_entities: usize,
+) -> ApiResult<Json<PageData<AlarmData>>> {
+    alarms
+        .find(ctx, query, max_entities, ctx.now_ms)
+        .map(|(page, _)| Json(page))
+        .map_err(|e| {
+            ApiError::new(
+                StatusCode::BAD_REQUEST,
+                e.0,
+                ThingsboardErrorCode::InvalidArguments,
+            )
+        })
+}
