@@ -77,8 +77,12 @@ pub struct Limits {
     pub send_timeout: Duration,
     /// Sessions per tenant (all users); `None` = unlimited.
     pub max_sessions_per_tenant: Option<usize>,
-    /// Sessions per customer; `None` = unlimited.
+    /// Sessions per customer (customer users only, as in ThingsBoard); `None` = unlimited.
     pub max_sessions_per_customer: Option<usize>,
+    /// The tenant profile's `wsUpdatesPerSessionRateLimit`: at most `n` messages per window
+    /// per session. Past it the session gets one `Too many updates!` (code 34) and further
+    /// updates are dropped until the window ends. `None` = unlimited (the default profile).
+    pub updates_per_session: Option<(u32, Duration)>,
 }
 
 impl Default for Limits {
@@ -94,6 +98,7 @@ impl Default for Limits {
             send_timeout: Duration::from_secs(5),
             max_sessions_per_tenant: None,
             max_sessions_per_customer: None,
+            updates_per_session: None,
         }
     }
 }

@@ -319,7 +319,7 @@ impl DemoControl {
     /// Every command received so far, as JSON text.
     #[must_use]
     pub fn commands_received(&self) -> Vec<String> {
-        self.shared.lock().stats.commands.clone()
+        self.shared.lock().stats.commands.iter().cloned().collect()
     }
 
     /// Runs one simulation tick at grid time `t` (for tests with `simulate: false`).

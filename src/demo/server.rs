@@ -140,6 +140,7 @@ fn router(shared: Arc<Shared>) -> Router {
             "/api/ws/plugins/notifications",
             get(ws::legacy_notifications),
         )
+        .route("/api/ws/", get(ws::unknown))
         .route("/api/ws/{*rest}", get(ws::unknown))
         .with_state(shared)
 }

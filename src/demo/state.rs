@@ -60,8 +60,14 @@ pub struct Stats {
     pub ws_connection_attempts: u64,
     /// Sessions currently open.
     pub ws_sessions_open: u64,
-    /// Every command received, as JSON text, in order.
-    pub commands: Vec<String>,
+    /// The last [`MAX_RECORDED_COMMANDS`] commands received, as JSON text, in order.
+    pub commands: std::collections::VecDeque<String>,
+    /// Commands received in all.
+    pub commands_total: u64,
+    /// Authenticated sessions open per customer (customer users only).
+    pub customer_sessions: std::collections::HashMap<Uuid, u64>,
+    /// Messages dropped by the per-session update rate limit.
+    pub updates_rate_limited: u64,
     /// REST logins that succeeded.
     pub logins: u64,
     /// REST token refreshes that succeeded.
@@ -76,6 +82,20 @@ pub struct Stats {
     pub sim_max_tick_us: u64,
     /// Points the simulation produced.
     pub sim_points: u64,
+}
+
+/// How many received commands [`Stats::commands`] keeps (a long demo run stays bounded).
+pub const MAX_RECORDED_COMMANDS: usize = 10_000;
+
+impl Stats {
+    /// Records a received command, forgetting the oldest past [`MAX_RECORDED_COMMANDS`].
+    pub fn record_command(&mut self, text: String) {
+        if self.commands.len() >= MAX_RECORDED_COMMANDS {
+            self.commands.pop_front();
+        }
+        self.commands.push_back(text);
+        self.commands_total += 1;
+    }
 }
 
 /// How many issued tokens `DemoControl` can still expire or revoke (older ones are forgotten).

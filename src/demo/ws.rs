@@ -167,6 +167,44 @@ struct Session {
     last_pong: Instant,
     stalled_until: Option<Instant>,
     counted: bool,
+    /// The per-session update rate limit, when configured.
+    rate: Option<RateWindow>,
+}
+
+/// Whether a message may go out under the update rate limit.
+enum Admit {
+    Yes,
+    /// The first message over the limit in this window: it becomes `Too many updates!`.
+    FirstRefusal,
+    No,
+}
+
+/// A fixed-window counter: `limit` messages per `window`.
+struct RateWindow {
+    limit: u32,
+    window: Duration,
+    started: Instant,
+    sent: u32,
+    warned: bool,
+}
+
+impl RateWindow {
+    fn admit(&mut self) -> Admit {
+        if self.started.elapsed() >= self.window {
+            self.started = Instant::now();
+            self.sent = 0;
+            self.warned = false;
+        }
+        if self.sent < self.limit {
+            self.sent += 1;
+            Admit::Yes
+        } else if self.warned {
+            Admit::No
+        } else {
+            self.warned = true;
+            Admit::FirstRefusal
+        }
+    }
 }
 
 impl Session {
@@ -232,6 +270,15 @@ impl Session {
             last_pong: Instant::now(),
             stalled_until: None,
             counted: false,
+            rate: limits
+                .updates_per_session
+                .map(|(limit, window)| RateWindow {
+                    limit,
+                    window,
+                    started: Instant::now(),
+                    sent: 0,
+                    warned: false,
+                }),
         };
         let mut events = shared.events.subscribe();
         if matches!(session.open(token.as_deref()), Flow::Continue) {
@@ -297,6 +344,22 @@ impl Session {
             );
             return Flow::End;
         }
+        // Only customer users are limited per customer (§9).
+        let customer = p.user.customer_id;
+        if let (Some(c), Some(max)) = (customer, st.limits.max_sessions_per_customer) {
+            let open = st.stats.customer_sessions.get(&c).copied().unwrap_or(0);
+            if usize::try_from(open).unwrap_or(usize::MAX) >= max {
+                drop(st);
+                self.out.close(
+                    close::POLICY_VIOLATION,
+                    "Max customer sessions limit reached",
+                );
+                return Flow::End;
+            }
+        }
+        if let Some(c) = customer {
+            *st.stats.customer_sessions.entry(c).or_default() += 1;
+        }
         st.stats.ws_sessions_open += 1;
         st.stats.ws_sessions_opened += 1;
         drop(st);
@@ -309,6 +372,14 @@ impl Session {
         let mut st = self.shared.lock();
         if self.counted {
             st.stats.ws_sessions_open = st.stats.ws_sessions_open.saturating_sub(1);
+            if let Some(c) = self.principal.as_ref().and_then(|p| p.user.customer_id)
+                && let Some(n) = st.stats.customer_sessions.get_mut(&c)
+            {
+                *n = n.saturating_sub(1);
+                if *n == 0 {
+                    st.stats.customer_sessions.remove(&c);
+                }
+            }
         }
         st.stats.live_subscriptions = st
             .stats
@@ -393,6 +464,24 @@ impl Session {
     }
 
     fn send(&mut self, msg: &ServerMessage) -> Flow {
+        if let Some(rate) = &mut self.rate {
+            match rate.admit() {
+                Admit::Yes => {}
+                Admit::FirstRefusal => {
+                    // Hand-built by ThingsBoard, spaces after the commas included (§3).
+                    let text = format!(
+                        "{{\"subscriptionId\":{}, \"errorCode\":34, \"errorMsg\":\"Too many updates!\"}}",
+                        msg.cmd_id().unwrap_or(0)
+                    );
+                    self.shared.lock().stats.updates_rate_limited += 1;
+                    return self.push(Message::Text(Utf8Bytes::from(text)));
+                }
+                Admit::No => {
+                    self.shared.lock().stats.updates_rate_limited += 1;
+                    return Flow::Continue;
+                }
+            }
+        }
         match self.out.send_json(msg) {
             Push::Ok => Flow::Continue,
             Push::Overflow => {
@@ -489,7 +578,7 @@ impl Session {
     fn run_cmds(&mut self, cmds: &[WsCmd]) -> Flow {
         for cmd in cmds {
             if let Ok(text) = serde_json::to_string(cmd) {
-                self.shared.lock().stats.commands.push(text);
+                self.shared.lock().stats.record_command(text);
             }
             if cmd.cmd_id() < 0 {
                 let msg = TelemetrySubscriptionUpdate::error(
