@@ -4,127 +4,19 @@
 // Tests fail by panicking.
 #![allow(clippy::expect_used, clippy::unwrap_used)]
 
+mod common;
+
 use std::time::Duration;
 
+use common::wire::{
+    DEADLINE, assert_silent, close_of, connect, get_json, login, next_msg, post_json, quiet_config,
+    send, start,
+};
 use futures_util::{SinkExt as _, StreamExt as _};
 use serde_json::{Value, json};
-use tb_monitor::demo::{DemoConfig, DemoControl, DemoServer, Limits};
+use tb_monitor::demo::{DemoConfig, Limits};
 use tb_monitor::protocol::{JwtClaims, ServerMessage};
 use tokio_tungstenite::tungstenite::Message;
-
-type Ws =
-    tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
-
-/// Every wait in these tests ends by this deadline.
-const DEADLINE: Duration = Duration::from_secs(10);
-
-fn quiet_config() -> DemoConfig {
-    DemoConfig {
-        devices: 20,
-        simulate: false,
-        ..DemoConfig::default()
-    }
-}
-
-async fn start(config: DemoConfig) -> (DemoServer, DemoControl) {
-    let server = DemoServer::start(config).await.expect("demo server starts");
-    let control = server.control();
-    (server, control)
-}
-
-async fn post_json(url: &str, body: &Value, token: Option<&str>) -> (u16, Value) {
-    let client = reqwest::Client::new();
-    let mut req = client.post(url).json(body);
-    if let Some(t) = token {
-        req = req.header("X-Authorization", format!("Bearer {t}"));
-    }
-    let resp = tokio::time::timeout(DEADLINE, req.send())
-        .await
-        .expect("in time")
-        .expect("request");
-    let status = resp.status().as_u16();
-    let text = resp.text().await.expect("body");
-    (status, serde_json::from_str(&text).unwrap_or(Value::Null))
-}
-
-async fn get_json(url: &str, token: &str) -> (u16, Value) {
-    let client = reqwest::Client::new();
-    let req = client
-        .get(url)
-        .header("X-Authorization", format!("Bearer {token}"));
-    let resp = tokio::time::timeout(DEADLINE, req.send())
-        .await
-        .expect("in time")
-        .expect("request");
-    let status = resp.status().as_u16();
-    let text = resp.text().await.expect("body");
-    (status, serde_json::from_str(&text).unwrap_or(Value::Null))
-}
-
-async fn login(server: &DemoServer, user: &str, password: &str) -> (String, String) {
-    let (status, body) = post_json(
-        &format!("{}/api/auth/login", server.base_url()),
-        &json!({"username": user, "password": password}),
-        None,
-    )
-    .await;
-    assert_eq!(status, 200, "login failed: {body}");
-    (
-        body["token"].as_str().expect("token").to_owned(),
-        body["refreshToken"]
-            .as_str()
-            .expect("refresh token")
-            .to_owned(),
-    )
-}
-
-async fn connect(url: &str) -> Ws {
-    let (ws, _) = tokio::time::timeout(DEADLINE, tokio_tungstenite::connect_async(url))
-        .await
-        .expect("connect in time")
-        .expect("websocket handshake");
-    ws
-}
-
-async fn send(ws: &mut Ws, frame: &Value) {
-    ws.send(Message::Text(frame.to_string().into()))
-        .await
-        .expect("send");
-}
-
-/// The next text frame as a decoded message (pings are answered by the library).
-async fn next_msg(ws: &mut Ws) -> ServerMessage {
-    loop {
-        let msg = tokio::time::timeout(DEADLINE, ws.next())
-            .await
-            .expect("a message in time")
-            .expect("socket open")
-            .expect("no socket error");
-        match msg {
-            Message::Text(t) => {
-                return ServerMessage::from_json(&t).unwrap_or_else(|e| panic!("{e}: {t}"));
-            }
-            Message::Close(c) => panic!("closed: {c:?}"),
-            _ => {}
-        }
-    }
-}
-
-/// Reads until the server closes; returns the close code and reason.
-async fn close_of(ws: &mut Ws) -> (u16, String) {
-    loop {
-        let msg = tokio::time::timeout(DEADLINE, ws.next())
-            .await
-            .expect("close in time");
-        match msg {
-            Some(Ok(Message::Close(Some(frame)))) => {
-                return (u16::from(frame.code), frame.reason.to_string());
-            }
-            Some(Ok(Message::Close(None)) | Err(_)) | None => return (0, String::new()),
-            Some(Ok(_)) => {}
-        }
-    }
-}
 
 fn entity_data_cmd(cmd_id: i32, device_type: &str) -> Value {
     json!({
@@ -1168,4 +1060,240 @@ async fn rest_notifications_page_read_and_delete() {
     )
     .await;
     assert_eq!((status, body["errorCode"].as_i64()), (400, Some(30)));
+}
+
+/// Opens a session authenticated with `token` and proves it is live: the first reply
+/// answers an `ENTITY_COUNT` sent with the `authCmd`.
+async fn assert_ws_accepts(server: &tb_monitor::demo::DemoServer, token: &str) {
+    let mut ws = connect(&server.ws_url()).await;
+    let count = json!({"type": "ENTITY_COUNT", "cmdId": 1, "query": {"entityFilter": {"type": "entityType", "entityType": "DEVICE"}}});
+    send(
+        &mut ws,
+        &json!({"authCmd": {"cmdId": 0, "token": token}, "cmds": [count]}),
+    )
+    .await;
+    let ServerMessage::EntityCount(c) = next_msg(&mut ws).await else {
+        panic!("expected COUNT_DATA")
+    };
+    assert_eq!(c.cmd_id, 1);
+}
+
+/// Opens a session with `token` and returns how the server closed it.
+async fn ws_close_for(server: &tb_monitor::demo::DemoServer, token: &str) -> (u16, String) {
+    let mut ws = connect(&server.ws_url()).await;
+    send(&mut ws, &json!({"authCmd": {"cmdId": 0, "token": token}})).await;
+    close_of(&mut ws).await
+}
+
+#[tokio::test]
+async fn expiring_access_tokens_refuses_them_while_their_refresh_token_still_works() {
+    let (server, control) = start(quiet_config()).await;
+    let base = server.base_url();
+    let (token, refresh) = login(&server, "tenant@thingsboard.org", "tenant").await;
+    assert_ws_accepts(&server, &token).await;
+
+    control.expire_access_tokens();
+    assert_eq!(
+        ws_close_for(&server, &token).await,
+        (1007, "JWT Token expired".to_owned())
+    );
+    let (status, body) = get_json(&format!("{base}/api/auth/user"), &token).await;
+    assert_eq!((status, body["errorCode"].as_i64()), (401, Some(11)));
+
+    let (status, pair) = post_json(
+        &format!("{base}/api/auth/token"),
+        &json!({"refreshToken": refresh}),
+        None,
+    )
+    .await;
+    assert_eq!(status, 200, "the refresh token survives: {pair}");
+    let new_token = pair["token"].as_str().expect("token").to_owned();
+    assert_ws_accepts(&server, &new_token).await;
+}
+
+#[tokio::test]
+async fn expiring_all_tokens_makes_refresh_tokens_fail_with_401_and_code_11() {
+    let (server, control) = start(quiet_config()).await;
+    let url = format!("{}/api/auth/token", server.base_url());
+    let (token, refresh) = login(&server, "tenant@thingsboard.org", "tenant").await;
+    control.expire_access_tokens();
+    let (status, pair) = post_json(&url, &json!({"refreshToken": refresh}), None).await;
+    assert_eq!(status, 200, "{pair}");
+    let refreshed = pair["refreshToken"].as_str().expect("refresh").to_owned();
+
+    control.expire_tokens();
+    for (name, refresh) in [("the first", &refresh), ("the refreshed", &refreshed)] {
+        let (status, body) = post_json(&url, &json!({"refreshToken": refresh}), None).await;
+        assert_eq!(
+            (status, body["errorCode"].as_i64(), body["message"].as_str()),
+            (401, Some(11), Some("Token has expired")),
+            "{name} refresh token"
+        );
+    }
+    assert_eq!(
+        ws_close_for(&server, &token).await,
+        (1007, "JWT Token expired".to_owned())
+    );
+    // Tokens issued afterwards are valid.
+    let (fresh, _) = login(&server, "tenant@thingsboard.org", "tenant").await;
+    assert_ws_accepts(&server, &fresh).await;
+}
+
+#[tokio::test]
+async fn a_login_right_after_revoking_tokens_gets_a_token_that_is_accepted_at_once() {
+    let (server, control) = start(quiet_config()).await;
+    let base = server.base_url();
+    let (old, _) = login(&server, "tenant@thingsboard.org", "tenant").await;
+    control.revoke_tokens();
+    // Within the same second as the revocation: tokens carry `iat` in whole seconds.
+    let (fresh, fresh_refresh) = login(&server, "tenant@thingsboard.org", "tenant").await;
+    let (status, body) = get_json(&format!("{base}/api/auth/user"), &fresh).await;
+    assert_eq!(status, 200, "the fresh token is accepted over REST: {body}");
+    assert_ws_accepts(&server, &fresh).await;
+    let (status, _) = post_json(
+        &format!("{base}/api/auth/token"),
+        &json!({"refreshToken": fresh_refresh}),
+        None,
+    )
+    .await;
+    assert_eq!(status, 200, "the fresh refresh token is accepted");
+    assert_eq!(
+        ws_close_for(&server, &old).await,
+        (1007, "Token is outdated".to_owned()),
+        "the token issued before the revocation stays refused"
+    );
+}
+
+#[tokio::test]
+async fn a_stalled_session_sends_nothing_and_delivers_the_updates_queued_meanwhile_afterwards() {
+    const STALL: Duration = Duration::from_millis(800);
+    let (server, control) = start(quiet_config()).await;
+    let (token, _) = login(&server, "tenant@thingsboard.org", "tenant").await;
+    let mut ws = connect(&server.ws_url()).await;
+    send(&mut ws, &json!({"authCmd": {"cmdId": 0, "token": token}, "cmds": [entity_data_cmd(1, "thermostat")]})).await;
+    let ServerMessage::EntityData(first) = next_msg(&mut ws).await else {
+        panic!("expected ENTITY_DATA")
+    };
+    let target = first.data.expect("data").data[0].entity_id.clone();
+
+    let stalled_at = tokio::time::Instant::now();
+    control.stall_sessions(STALL);
+    // Between the alarm thresholds, so only the telemetry itself is sent.
+    control.push_telemetry(&target, "temperature", "27.1");
+    control.push_telemetry(&target, "temperature", "27.2");
+    // A command sent during the stall is neither read nor answered until the stall ends.
+    let count = json!({"type": "ENTITY_COUNT", "cmdId": 2, "query": {"entityFilter": {"type": "entityType", "entityType": "DEVICE"}}});
+    send(&mut ws, &json!({"cmds": [count]})).await;
+    assert_silent(&mut ws, STALL / 2).await;
+
+    let mut values = Vec::new();
+    for _ in 0..2 {
+        let ServerMessage::EntityData(update) = next_msg(&mut ws).await else {
+            panic!("expected the queued ENTITY_DATA update")
+        };
+        let row = &update.update.expect("update")[0];
+        let v = row
+            .latest_value(
+                &tb_monitor::protocol::EntityKeyType::TimeSeries,
+                "temperature",
+            )
+            .and_then(|v| v.value.as_ref())
+            .map(|v| v.as_str().to_owned());
+        values.push(v.expect("a temperature"));
+    }
+    assert!(
+        stalled_at.elapsed() >= STALL,
+        "the updates came only after the stall ({:?})",
+        stalled_at.elapsed()
+    );
+    assert_eq!(
+        values,
+        ["27.1", "27.2"],
+        "nothing pushed during the stall is lost"
+    );
+    assert_eq!(
+        next_msg(&mut ws).await.cmd_id(),
+        Some(2),
+        "the command sent during the stall is answered after it"
+    );
+}
+
+#[tokio::test]
+async fn aggregation_with_absurd_parameters_answers_without_bringing_the_server_down() {
+    let (server, control) = start(quiet_config()).await;
+    let (token, _) = login(&server, "tenant@thingsboard.org", "tenant").await;
+    let dev = control
+        .devices()
+        .into_iter()
+        .find(|d| d.profile == "thermostat")
+        .expect("thermostat");
+    let base = format!(
+        "{}/api/plugins/telemetry/DEVICE/{}/values/timeseries?keys=temperature",
+        server.base_url(),
+        dev.id.id
+    );
+    let (min, max) = (i64::MIN, i64::MAX);
+    let absurd = [
+        format!("startTs={min}&endTs={max}&interval={max}&agg=AVG"),
+        format!("startTs={min}&endTs={max}&interval=1&agg=SUM"),
+        format!("startTs={min}&endTs={max}&interval={min}&agg=MAX"),
+        format!("startTs={max}&endTs={min}&interval={max}&agg=MIN"),
+        format!("startTs={min}&endTs={min}&interval={max}&agg=COUNT"),
+        format!("startTs={max}&endTs={max}&interval=1&agg=AVG"),
+        format!("startTs={min}&endTs={max}&limit={max}&agg=NONE"),
+    ];
+    for params in &absurd {
+        let (status, body) = get_json(&format!("{base}&{params}"), &token).await;
+        assert!(
+            status == 200 || status == 400,
+            "{params}: status {status}, body {body}"
+        );
+    }
+    // The same over the WebSocket (v1 history): an answer, not a dropped socket.
+    let mut ws = connect(&server.ws_url()).await;
+    send(&mut ws, &json!({"authCmd": {"cmdId": 0, "token": token}})).await;
+    for (i, (start_ts, end_ts, interval)) in [(min, max, max), (min, max, 1), (max, min, min)]
+        .into_iter()
+        .enumerate()
+    {
+        let cmd_id = 20 + i32::try_from(i).expect("small");
+        let history = json!({"type": "TIMESERIES_HISTORY", "cmdId": cmd_id, "entityType": "DEVICE", "entityId": dev.id.id.to_string(),
+            "keys": "temperature", "startTs": start_ts, "endTs": end_ts, "interval": interval, "limit": 100, "agg": "AVG"});
+        send(&mut ws, &json!({"cmds": [history]})).await;
+        assert_eq!(next_msg(&mut ws).await.cmd_id(), Some(cmd_id));
+    }
+    // Still serving.
+    let (status, latest) = get_json(&base, &token).await;
+    assert_eq!(status, 200);
+    assert!(latest["temperature"][0]["value"].is_string(), "{latest}");
+    login(&server, "tenant@thingsboard.org", "tenant").await;
+}
+
+#[test]
+fn dropping_a_server_after_its_runtime_has_shut_down_does_not_panic() {
+    for multi_thread in [true, false] {
+        let rt = if multi_thread {
+            tokio::runtime::Builder::new_multi_thread()
+                .worker_threads(1)
+                .enable_all()
+                .build()
+        } else {
+            tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+        }
+        .expect("runtime");
+        let server = rt.block_on(async {
+            // With the simulation, so its task handle is dropped too.
+            let (server, _c) = start(DemoConfig {
+                simulate: true,
+                ..quiet_config()
+            })
+            .await;
+            login(&server, "tenant@thingsboard.org", "tenant").await;
+            server
+        });
+        drop(rt);
+        drop(server);
+    }
 }

@@ -822,7 +822,9 @@ impl Session {
                 user: &principal.user,
                 grid,
             };
-            self.subs.on_refresh(&ctx, allowed)
+            let mut msgs = self.subs.on_refresh(&ctx, allowed);
+            msgs.extend(self.alarms.on_refresh(&ctx, &st.alarms));
+            msgs
         };
         for m in &msgs {
             if matches!(self.send(m), Flow::End) {

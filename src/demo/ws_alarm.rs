@@ -28,6 +28,8 @@ struct CountSub {
     last: i64,
     /// A filter that matched no entity is never refreshed (§4.4).
     live: bool,
+    /// Without an entity filter only the periodic refresh recounts (§4.4).
+    periodic: bool,
 }
 
 #[derive(Debug)]
@@ -198,6 +200,7 @@ impl AlarmSubs {
                         query: query.clone(),
                         last: count,
                         live,
+                        periodic: query.entity_filter.is_none(),
                     },
                 );
                 vec![Outcome::Send(count_msg(cmd.cmd_id, count))]
@@ -318,7 +321,7 @@ impl AlarmSubs {
             }
         }
         for (&cmd_id, sub) in &mut self.counts {
-            if !sub.live {
+            if !sub.live || sub.periodic {
                 continue;
             }
             if let Ok(count) = store.count(&qc, &sub.query, now)
@@ -337,6 +340,26 @@ impl AlarmSubs {
             if active != sub.active {
                 sub.active = active;
                 out.push(status_msg(cmd_id, active));
+            }
+        }
+        out
+    }
+
+    /// The periodic refresh (`dynamic_page_link.refresh_interval`): filter-less counts are
+    /// recounted, and sent when they changed.
+    pub fn on_refresh(&mut self, ctx: &Ctx<'_>, store: &AlarmStore) -> Vec<ServerMessage> {
+        let qc = qctx(ctx);
+        let now = now_ms();
+        let mut out = Vec::new();
+        for (&cmd_id, sub) in &mut self.counts {
+            if !sub.periodic {
+                continue;
+            }
+            if let Ok(count) = store.count(&qc, &sub.query, now)
+                && count != sub.last
+            {
+                sub.last = count;
+                out.push(count_msg(cmd_id, count));
             }
         }
         out

@@ -12,10 +12,10 @@ use super::update::LatestValues;
 #[serde(rename_all = "camelCase")]
 pub struct AlarmData {
     /// The queried entity the alarm was found for (the originator unless propagated).
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub entity_id: Option<EntityId>,
     /// Latest values of that entity.
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub latest: Option<LatestValues>,
     /// The alarm's id.
     pub id: EntityId,

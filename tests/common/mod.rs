@@ -3,6 +3,8 @@
 
 use std::path::{Path, PathBuf};
 
+pub mod wire;
+
 /// Directory of the JSON fixtures.
 pub fn fixtures_dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
