@@ -788,7 +788,7 @@ async fn an_alarm_count_without_entity_filter_changes_only_on_the_periodic_refre
     let (server, control) = start(slow).await;
     let (token, _) = login(&server, TENANT.0, TENANT.1).await;
     let cmd = json!({"type": "ALARM_COUNT", "cmdId": 5, "query": {"statusList": ["ACTIVE"]}});
-    let mut ws = session(&server, &token, &[cmd.clone()]).await;
+    let mut ws = session(&server, &token, std::slice::from_ref(&cmd)).await;
     let (_, before) = next_count(&mut ws).await;
     let dev = &quiet_devices(&control)[0];
     control.raise_alarm(&dev.id, "Door Open", AlarmSeverity::Major, false);
