@@ -7,6 +7,9 @@ use super::signals::{profile_signals, render};
 use super::state::{Event, Shared, now_ms};
 use crate::protocol::TsValue;
 
+/// Alarms kept before the oldest cleared ones are deleted (active alarms are never pruned).
+pub const MAX_ALARMS: usize = 5_000;
+
 /// Runs until aborted: one tick per telemetry period, aligned to the point grid.
 pub async fn run(shared: Arc<Shared>) {
     let period = shared.config.period_ms();
@@ -81,6 +84,13 @@ pub fn tick_once(shared: &Shared, t: i64) {
         }
         let now = super::state::now_ms();
         let mut fx = super::effects::on_points(&mut st, &batch, now);
+        // Long demo runs keep bounded memory: the oldest cleared alarms go first.
+        let pruned = st.alarms.prune(MAX_ALARMS);
+        if !pruned.is_empty() {
+            // Forgets what was notified for them (nothing is sent for a deleted alarm).
+            super::effects::notify_alarms(&mut st, &pruned, now);
+            fx.alarms.extend(pruned);
+        }
         for (device, active) in transitions {
             let more = super::effects::on_activity(&mut st, &device, active, now);
             fx.alarms.extend(more.alarms);
