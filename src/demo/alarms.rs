@@ -535,6 +535,26 @@ impl AlarmStore {
         Ok(AlarmChange::Updated(id))
     }
 
+    /// The simulated operator: active, unacknowledged alarms older than `after_ms` whose id
+    /// falls in one of `one_in` buckets are acknowledged (deterministic per alarm id), so a
+    /// demo shows alarms being acknowledged without a client doing it.
+    pub fn operator_acks(&mut self, now_ms: i64, after_ms: i64, one_in: u128) -> Vec<AlarmChange> {
+        let due: Vec<Uuid> = self
+            .active
+            .values()
+            .filter_map(|id| self.get(*id))
+            .filter(|a| {
+                !a.acknowledged
+                    && now_ms.saturating_sub(a.start_ts) >= after_ms
+                    && a.id.as_u128() % one_in.max(1) == 0
+            })
+            .map(|a| a.id)
+            .collect();
+        due.into_iter()
+            .filter_map(|id| self.acknowledge(id, now_ms).ok())
+            .collect()
+    }
+
     /// Deletes the alarm (`DELETE /api/alarm/{id}`).
     ///
     /// # Errors
@@ -1880,6 +1900,34 @@ mod tests {
         let other_device = env.raise(&thermostats[1], HIGH_TEMPERATURE, Major, NOW);
         let ids: HashSet<Uuid> = [first, second.id(), other_type, other_device].into();
         assert_eq!((ids.len(), env.store.len()), (4, 4));
+    }
+
+    #[test]
+    fn the_simulated_operator_acknowledges_old_active_alarms_of_its_share_only() {
+        let mut env = Env::new();
+        let devices = env.devices("thermostat");
+        let ids: Vec<Uuid> = devices
+            .iter()
+            .map(|d| env.raise(d, HIGH_TEMPERATURE, Major, NOW))
+            .collect();
+        // Too young: nothing happens.
+        assert!(env.store.operator_acks(NOW + 10, 60_000, 2).is_empty());
+        let acked = env.store.operator_acks(NOW + 60_000, 60_000, 2);
+        let expected: Vec<Uuid> = ids
+            .iter()
+            .copied()
+            .filter(|id| id.as_u128() % 2 == 0)
+            .collect();
+        let mut got: Vec<Uuid> = acked.iter().map(AlarmChange::id).collect();
+        got.sort();
+        let mut want = expected.clone();
+        want.sort();
+        assert_eq!(got, want);
+        for id in &ids {
+            assert_eq!(env.info(*id).acknowledged, expected.contains(id));
+        }
+        // Acknowledged once only.
+        assert!(env.store.operator_acks(NOW + 120_000, 60_000, 2).is_empty());
     }
 
     #[test]

@@ -10,6 +10,9 @@ use crate::protocol::TsValue;
 /// Alarms kept before the oldest cleared ones are deleted (active alarms are never pruned).
 pub const MAX_ALARMS: usize = 5_000;
 
+/// How old an alarm is before the simulated operator may acknowledge it.
+pub const OPERATOR_ACK_AFTER_MS: i64 = 10 * 60_000;
+
 /// Runs until aborted: one tick per telemetry period, aligned to the point grid.
 pub async fn run(shared: Arc<Shared>) {
     let period = shared.config.period_ms();
@@ -85,6 +88,13 @@ pub fn tick_once(shared: &Shared, t: i64) {
         let now = super::state::now_ms();
         let mut fx = super::effects::on_points(&mut st, &batch, now);
         // Long demo runs keep bounded memory: the oldest cleared alarms go first.
+        // The simulated operator acknowledges every third alarm after ten minutes.
+        let acked = st.alarms.operator_acks(now, OPERATOR_ACK_AFTER_MS, 3);
+        if !acked.is_empty() {
+            fx.notifications
+                .extend(super::effects::notify_alarms(&mut st, &acked, now));
+            fx.alarms.extend(acked);
+        }
         let pruned = st.alarms.prune(MAX_ALARMS);
         if !pruned.is_empty() {
             // Forgets what was notified for them (nothing is sent for a deleted alarm).
