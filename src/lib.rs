@@ -10,14 +10,15 @@
 //! | module | role | depends on |
 //! |---|---|---|
 //! | [`protocol`] | pure serde model of the wire protocol, no I/O | nothing of ours |
-//! | `net` | tokio side: REST login, the one socket-owning session task | `protocol` |
-//! | `store` | UI-thread data model fed by net events | `protocol` |
+//! | [`net`] | tokio side: REST login, the one socket-owning session task | `protocol` |
+//! | [`store`] | UI-thread data model fed by net events | `protocol` |
 //! | `ui` | egui panels reading the store, pushing commands | `store` |
 //! | `app` | the eframe app wiring everything | everything |
 //! | `config` | settings file and OS keychain | – |
 //! | `demo` | the ThingsBoard-compatible demo server shipped in the binary | `protocol` |
 //!
-//! Only [`protocol`] exists so far; the other modules arrive with their issues.
+//! [`protocol`], [`demo`], [`net`] (in part) and [`store`] exist so far; the others arrive
+//! with their issues.
 //!
 //! ## Failure handling
 //!
@@ -26,4 +27,6 @@
 //! passwords and tokens redact them in `Debug`.
 
 pub mod demo;
+pub mod net;
 pub mod protocol;
+pub mod store;
