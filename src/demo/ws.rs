@@ -217,6 +217,9 @@ impl Session {
         let (pause_tx, mut pause_rx) = watch::channel::<Option<Instant>>(None);
         let send_timeout = limits.send_timeout;
         let writer = tokio::spawn(async move {
+            // A dead link (close code 0) ends without a close frame: the sink is dropped, not
+            // closed, so the peer sees the TCP connection go away and nothing else.
+            let mut abrupt = false;
             loop {
                 // A stalled session writes nothing until the stall ends; its queue fills.
                 let paused_until =
@@ -230,6 +233,8 @@ impl Session {
                             if code != 0 {
                                 let close = CloseFrame { code, reason: Utf8Bytes::from(reason) };
                                 tokio::time::timeout(send_timeout, sink.send(Message::Close(Some(close)))).await.ok();
+                            } else {
+                                abrupt = true;
                             }
                             break;
                         }
@@ -251,7 +256,9 @@ impl Session {
                 }
             }
             dead_tx.send_replace(true);
-            sink.close().await.ok();
+            if !abrupt {
+                sink.close().await.ok();
+            }
         });
 
         let mut session = Session {

@@ -479,7 +479,8 @@ impl EntitySubs {
                 continue;
             };
             let ids: Vec<EntityId> = page.data.iter().map(|r| r.entity_id.clone()).collect();
-            if ids == sub.page {
+            // Only a change in the *set* of ids counts (§4.1), not a new order.
+            if ids.len() == sub.page.len() && ids.iter().all(|id| sub.on_page.contains(id)) {
                 continue;
             }
             for row in &mut page.data {

@@ -1,0 +1,688 @@
+//! The session task: one task owns one WebSocket and keeps it alive through anything a
+//! field laptop goes through.
+//!
+//! - `authCmd` rides on the first frame with the first commands; frames hold at most 10
+//!   commands and 32 KiB ([`super::subscriptions::frames`]).
+//! - The socket is always read, so the server's pings are answered even while the UI is
+//!   slow; the task pings every 10 s to measure the round trip and declares the link dead
+//!   after 20 s without any frame, before the server's 30 s.
+//! - Reconnects back off exponentially with full jitter (1 s doubling to 60 s), reset only
+//!   when the first message arrives on a new socket; they happen at once when the machine
+//!   wakes from sleep (the wall clock jumps against the monotonic clock) or the UI asks.
+//! - A token the server refuses at `authCmd` (1007) is refreshed once; when the refresh
+//!   fails too, the UI is asked for the password. Never a loop.
+//! - After a reconnect every subscription is replayed with fresh `cmdId`s; time series
+//!   resume right after the last point seen, and the gap is reported so plots can mark it.
+//! - "Too many updates!" leaves the server dropping that subscription's updates: it is
+//!   resubscribed after the rate-limit window.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use futures_util::{SinkExt as _, StreamExt as _};
+use tokio::sync::mpsc;
+use tokio_tungstenite::tungstenite::Message;
+use tokio_tungstenite::tungstenite::protocol::CloseFrame;
+
+use super::NetError;
+use super::backoff::Backoff;
+use super::event::{ConnState, EventQueue, NetEvent, SubId};
+use super::rest::RestClient;
+use super::subscriptions::{Registry, SubSpec, frames};
+use super::tls::client_config;
+use super::tokens::now_ms;
+use crate::protocol::{
+    ErrorScope, MarkAllNotificationsAsReadCmd, MarkNotificationsAsReadCmd, ServerMessage, WsCmd,
+};
+
+/// Timings of the session; tests shrink them.
+#[derive(Debug, Clone)]
+pub struct SessionConfig {
+    /// How often the client pings (RTT).
+    pub ping_interval: Duration,
+    /// The link counts as dead after this long without any frame.
+    pub dead_after: Duration,
+    /// First reconnect delay ceiling.
+    pub backoff_base: Duration,
+    /// Largest reconnect delay.
+    pub backoff_cap: Duration,
+    /// Opening a socket (TCP + TLS + upgrade) must finish within this.
+    pub connect_timeout: Duration,
+    /// Period of the housekeeping tick (pings, dead link, sleep detection, refresh).
+    pub tick: Duration,
+    /// A wall-clock jump larger than this against the monotonic clock means the machine slept.
+    pub wake_jump: Duration,
+    /// Wait before resubscribing after "Too many updates!".
+    pub too_many_updates_retry: Duration,
+}
+
+impl Default for SessionConfig {
+    fn default() -> Self {
+        Self {
+            ping_interval: Duration::from_secs(10),
+            dead_after: Duration::from_secs(20),
+            backoff_base: Duration::from_secs(1),
+            backoff_cap: Duration::from_mins(1),
+            connect_timeout: Duration::from_secs(15),
+            tick: Duration::from_secs(1),
+            wake_jump: Duration::from_secs(5),
+            too_many_updates_retry: Duration::from_secs(10),
+        }
+    }
+}
+
+/// What the UI asks of the session.
+#[derive(Debug, Clone, PartialEq)]
+pub enum NetCommand {
+    /// Start (or replace) a subscription.
+    Subscribe {
+        /// The UI's id for it.
+        sub: SubId,
+        /// What to subscribe to.
+        spec: SubSpec,
+    },
+    /// Change a subscription (new window, page, filter) by the server's rules.
+    Update {
+        /// The subscription.
+        sub: SubId,
+        /// The new spec.
+        spec: SubSpec,
+    },
+    /// End a subscription.
+    Unsubscribe {
+        /// The subscription.
+        sub: SubId,
+    },
+    /// `MARK_NOTIFICATIONS_AS_READ`.
+    MarkNotificationsRead {
+        /// The notifications.
+        ids: Vec<uuid::Uuid>,
+    },
+    /// `MARK_ALL_NOTIFICATIONS_AS_READ`.
+    MarkAllNotificationsRead,
+    /// Reconnect now, skipping any backoff (the user clicked "retry", or logged in again).
+    ReconnectNow,
+    /// Close the socket and end the task.
+    Shutdown,
+}
+
+/// Why a socket ended.
+#[derive(Debug)]
+enum Exit {
+    Shutdown,
+    /// The server refused the token at authentication.
+    AuthRejected(String),
+    /// Closed or broken; reconnect after the backoff (`immediate`: skip it).
+    Lost {
+        immediate: bool,
+    },
+}
+
+/// The UI's handle on the session: a bounded command channel used with `try_send` only.
+#[derive(Debug, Clone)]
+pub struct NetHandle {
+    tx: mpsc::Sender<NetCommand>,
+}
+
+/// Why a command could not be handed to the session.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum SendError {
+    /// The session is busy; try again next frame.
+    #[error("the network task is busy; try again")]
+    Full,
+    /// The session has ended.
+    #[error("the network task has stopped")]
+    Closed,
+}
+
+impl NetHandle {
+    /// Hands a command to the session without waiting.
+    ///
+    /// # Errors
+    /// [`SendError::Full`] when 64 commands are queued, [`SendError::Closed`] after shutdown.
+    pub fn try_send(&self, cmd: NetCommand) -> Result<(), SendError> {
+        self.tx.try_send(cmd).map_err(|e| match e {
+            mpsc::error::TrySendError::Full(_) => SendError::Full,
+            mpsc::error::TrySendError::Closed(_) => SendError::Closed,
+        })
+    }
+}
+
+/// Starts the session task on `runtime` for a logged-in `rest` client; events go to `events`.
+#[must_use]
+pub fn spawn(
+    runtime: &tokio::runtime::Handle,
+    rest: RestClient,
+    config: SessionConfig,
+    events: EventQueue,
+) -> NetHandle {
+    let (tx, rx) = mpsc::channel(64);
+    let session = Session {
+        backoff: Backoff::new(config.backoff_base, config.backoff_cap),
+        rest,
+        config,
+        events,
+        commands: rx,
+        registry: Registry::new(),
+        down_since_ms: None,
+        retry_due: Vec::new(),
+    };
+    runtime.spawn(session.run());
+    NetHandle { tx }
+}
+
+type Ws =
+    tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
+
+struct Session {
+    rest: RestClient,
+    config: SessionConfig,
+    events: EventQueue,
+    commands: mpsc::Receiver<NetCommand>,
+    registry: Registry,
+    backoff: Backoff,
+    /// When the link went down (wall clock), for gap reports.
+    down_since_ms: Option<i64>,
+    /// Subscriptions to resubscribe at a time (after "Too many updates!").
+    retry_due: Vec<(Instant, SubId)>,
+}
+
+/// Per-socket state.
+struct Socket {
+    ws: Ws,
+    got_message: bool,
+    last_rx: Instant,
+    last_ping: Instant,
+    ping_seq: u64,
+    ping_sent: Option<(u64, Instant)>,
+    traffic: (u32, u64),
+    last_tick_wall: i64,
+    last_tick_mono: Instant,
+    gaps: Vec<SubId>,
+}
+
+impl Session {
+    async fn run(mut self) {
+        let mut auth_retry_used = false;
+        loop {
+            let exit = self.connect_and_serve().await;
+            match exit {
+                Exit::Shutdown => {
+                    self.events.push(NetEvent::Connection(ConnState::Offline {
+                        reason: "stopped".to_owned(),
+                    }));
+                    return;
+                }
+                Exit::AuthRejected(reason) => {
+                    self.mark_down();
+                    if auth_retry_used {
+                        tracing::warn!("the server refused a fresh token: {reason}");
+                    } else {
+                        // The token may have been refused as expired: refresh it once.
+                        auth_retry_used = true;
+                        match self.rest.refresh().await {
+                            Ok(_) => continue,
+                            Err(e) if e.is_transient() => {
+                                if self.wait_backoff().await {
+                                    return;
+                                }
+                                continue;
+                            }
+                            Err(_) => {}
+                        }
+                    }
+                    if self.session_expired().await {
+                        return;
+                    }
+                    auth_retry_used = false;
+                    continue;
+                }
+                Exit::Lost { immediate: true } => {
+                    self.mark_down();
+                    self.backoff.reset();
+                    continue;
+                }
+                Exit::Lost { immediate: false } => self.mark_down(),
+            }
+            if self.wait_backoff().await {
+                return;
+            }
+        }
+    }
+
+    fn mark_down(&mut self) {
+        self.registry.disconnected();
+        if self.down_since_ms.is_none() {
+            self.down_since_ms = Some(now_ms());
+        }
+    }
+
+    /// Tells the UI the password is needed, then waits for a new login (`ReconnectNow`).
+    /// Returns true on shutdown.
+    async fn session_expired(&mut self) -> bool {
+        self.events.push(NetEvent::SessionExpired);
+        self.events.push(NetEvent::Connection(ConnState::Offline {
+            reason: "the session has expired: log in again".to_owned(),
+        }));
+        loop {
+            match self.commands.recv().await {
+                None | Some(NetCommand::Shutdown) => return true,
+                Some(NetCommand::ReconnectNow) => {
+                    self.backoff.reset();
+                    return false;
+                }
+                Some(cmd) => {
+                    self.apply_offline(cmd);
+                }
+            }
+        }
+    }
+
+    /// Commands while there is no socket: the registry changes, the next socket replays it.
+    fn apply_offline(&mut self, cmd: NetCommand) {
+        match cmd {
+            NetCommand::Subscribe { sub, spec } => drop(self.registry.subscribe(sub, spec)),
+            NetCommand::Update { sub, spec } => drop(self.registry.update(sub, spec)),
+            NetCommand::Unsubscribe { sub } => drop(self.registry.unsubscribe(sub)),
+            // Marks need the server; REST does them when offline matters.
+            NetCommand::MarkNotificationsRead { .. }
+            | NetCommand::MarkAllNotificationsRead
+            | NetCommand::ReconnectNow
+            | NetCommand::Shutdown => {}
+        }
+    }
+
+    /// Sleeps the backoff delay while taking commands. Returns true on shutdown.
+    async fn wait_backoff(&mut self) -> bool {
+        let attempt = self.backoff.attempt() + 1;
+        let delay = self.backoff.next_delay();
+        let retry_at_ms =
+            now_ms().saturating_add(i64::try_from(delay.as_millis()).unwrap_or(i64::MAX));
+        self.events
+            .push(NetEvent::Connection(ConnState::Reconnecting {
+                attempt,
+                retry_at_ms,
+            }));
+        let deadline = tokio::time::Instant::now() + delay;
+        loop {
+            tokio::select! {
+                () = tokio::time::sleep_until(deadline) => return false,
+                cmd = self.commands.recv() => match cmd {
+                    None | Some(NetCommand::Shutdown) => return true,
+                    Some(NetCommand::ReconnectNow) => return false,
+                    Some(cmd) => self.apply_offline(cmd),
+                },
+            }
+        }
+    }
+
+    async fn connect_and_serve(&mut self) -> Exit {
+        self.events
+            .push(NetEvent::Connection(ConnState::Connecting {
+                attempt: self.backoff.attempt() + 1,
+            }));
+        let token = match self.rest.fresh_access_token().await {
+            Ok(t) => t,
+            Err(NetError::SessionExpired | NetError::NotLoggedIn) => {
+                return Exit::AuthRejected("no valid token".to_owned());
+            }
+            Err(e) => {
+                tracing::info!("cannot get a token: {e}");
+                return Exit::Lost { immediate: false };
+            }
+        };
+        let ws = match self.open().await {
+            Ok(ws) => ws,
+            Err(reason) => {
+                tracing::info!("cannot open the socket: {reason}");
+                self.events.push(NetEvent::Closed { code: 1006, reason });
+                return Exit::Lost { immediate: false };
+            }
+        };
+        let now = Instant::now();
+        let mut socket = Socket {
+            ws,
+            got_message: false,
+            last_rx: now,
+            last_ping: now,
+            ping_seq: 0,
+            ping_sent: None,
+            traffic: (0, 0),
+            last_tick_wall: now_ms(),
+            last_tick_mono: now,
+            gaps: Vec::new(),
+        };
+        let (cmds, backfilled) = self.registry.connected(now_ms());
+        socket.gaps = backfilled;
+        if let Err(exit) = self.send_cmds(&mut socket, Some(&token), cmds).await {
+            return exit;
+        }
+        self.serve(&mut socket).await
+    }
+
+    async fn open(&self) -> Result<Ws, String> {
+        let url = self.rest.ws_url("/api/ws");
+        let tls = client_config(self.rest.trust()).map_err(|e| e.to_string())?;
+        let connector = tokio_tungstenite::Connector::Rustls(Arc::new(tls));
+        let connect =
+            tokio_tungstenite::connect_async_tls_with_config(url, None, true, Some(connector));
+        match tokio::time::timeout(self.config.connect_timeout, connect).await {
+            Ok(Ok((ws, _))) => Ok(ws),
+            Ok(Err(e)) => Err(e.to_string()),
+            Err(_) => Err(format!(
+                "the server did not answer within {} s",
+                self.config.connect_timeout.as_secs()
+            )),
+        }
+    }
+
+    /// Sends commands cut into frames (the first with `authCmd` when a token is given).
+    async fn send_cmds(
+        &mut self,
+        socket: &mut Socket,
+        token: Option<&str>,
+        cmds: Vec<WsCmd>,
+    ) -> Result<(), Exit> {
+        if cmds.is_empty() && token.is_none() {
+            return Ok(());
+        }
+        let (texts, too_large) = frames(token, cmds);
+        for t in too_large {
+            if let Some(sub) = self.registry.sub_for_cmd(t.cmd_id) {
+                self.events.push(NetEvent::SubscriptionError {
+                    sub,
+                    code: 2,
+                    message: t.to_string(),
+                });
+            }
+        }
+        for text in texts {
+            if socket.ws.send(Message::Text(text.into())).await.is_err() {
+                self.events.push(NetEvent::Closed {
+                    code: 1006,
+                    reason: "the connection broke while sending".to_owned(),
+                });
+                return Err(Exit::Lost { immediate: false });
+            }
+        }
+        Ok(())
+    }
+
+    async fn serve(&mut self, socket: &mut Socket) -> Exit {
+        let mut tick = tokio::time::interval(self.config.tick);
+        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        tick.tick().await;
+        loop {
+            let step = tokio::select! {
+                biased;
+                frame = socket.ws.next() => self.on_frame(socket, frame),
+                cmd = self.commands.recv() => self.on_command(socket, cmd).await,
+                _ = tick.tick() => self.on_tick(socket).await,
+            };
+            if let Some(exit) = step {
+                return exit;
+            }
+        }
+    }
+
+    async fn on_command(&mut self, socket: &mut Socket, cmd: Option<NetCommand>) -> Option<Exit> {
+        let cmds = match cmd {
+            None | Some(NetCommand::Shutdown) => {
+                socket
+                    .ws
+                    .close(Some(CloseFrame {
+                        code: 1000.into(),
+                        reason: "".into(),
+                    }))
+                    .await
+                    .ok();
+                return Some(Exit::Shutdown);
+            }
+            Some(NetCommand::ReconnectNow) => {
+                socket.ws.close(None).await.ok();
+                return Some(Exit::Lost { immediate: true });
+            }
+            Some(NetCommand::Subscribe { sub, spec }) => self.registry.subscribe(sub, spec),
+            Some(NetCommand::Update { sub, spec }) => self.registry.update(sub, spec),
+            Some(NetCommand::Unsubscribe { sub }) => self.registry.unsubscribe(sub),
+            Some(NetCommand::MarkNotificationsRead { ids }) => {
+                vec![WsCmd::MarkNotificationsAsRead(MarkNotificationsAsReadCmd {
+                    cmd_id: 0,
+                    notifications: ids,
+                })]
+            }
+            Some(NetCommand::MarkAllNotificationsRead) => {
+                vec![WsCmd::MarkAllNotificationsAsRead(
+                    MarkAllNotificationsAsReadCmd { cmd_id: 0 },
+                )]
+            }
+        };
+        self.send_cmds(socket, None, cmds).await.err()
+    }
+
+    fn on_frame(
+        &mut self,
+        socket: &mut Socket,
+        frame: Option<Result<Message, tokio_tungstenite::tungstenite::Error>>,
+    ) -> Option<Exit> {
+        let msg = match frame {
+            Some(Ok(m)) => m,
+            Some(Err(e)) => {
+                self.events.push(NetEvent::Closed {
+                    code: 1006,
+                    reason: e.to_string(),
+                });
+                return Some(Exit::Lost { immediate: false });
+            }
+            None => {
+                self.events.push(NetEvent::Closed {
+                    code: 1006,
+                    reason: "the connection was closed without a close frame".to_owned(),
+                });
+                return Some(Exit::Lost { immediate: false });
+            }
+        };
+        socket.last_rx = Instant::now();
+        match msg {
+            Message::Text(text) => {
+                self.first_message(socket);
+                socket.traffic.0 = socket.traffic.0.saturating_add(1);
+                socket.traffic.1 = socket.traffic.1.saturating_add(text.len() as u64);
+                self.on_text(text.as_str());
+                None
+            }
+            Message::Pong(payload) => {
+                if let Some((seq, sent)) = socket.ping_sent
+                    && payload.as_ref() == seq.to_be_bytes()
+                {
+                    socket.ping_sent = None;
+                    let ms = u32::try_from(sent.elapsed().as_millis()).unwrap_or(u32::MAX);
+                    self.events.push(NetEvent::Rtt { ms });
+                }
+                None
+            }
+            Message::Close(frame) => {
+                let (code, reason) = frame.map_or((1005, String::new()), |f| {
+                    (u16::from(f.code), f.reason.to_string())
+                });
+                self.events.push(NetEvent::Closed {
+                    code,
+                    reason: reason.clone(),
+                });
+                if code == 1007 && !socket.got_message && reason != "Unknown session type" {
+                    return Some(Exit::AuthRejected(reason));
+                }
+                Some(Exit::Lost { immediate: false })
+            }
+            Message::Ping(_) | Message::Binary(_) | Message::Frame(_) => None,
+        }
+    }
+
+    /// The first message on a socket proves it live: reset the backoff, report the gap.
+    fn first_message(&mut self, socket: &mut Socket) {
+        if socket.got_message {
+            return;
+        }
+        socket.got_message = true;
+        self.backoff.reset();
+        self.events.push(NetEvent::Connection(ConnState::Live));
+        if let Some(from_ms) = self.down_since_ms.take() {
+            let to_ms = now_ms();
+            for sub in socket.gaps.drain(..) {
+                self.events.push(NetEvent::Gap {
+                    sub,
+                    from_ms,
+                    to_ms,
+                });
+            }
+        }
+    }
+
+    fn on_text(&mut self, text: &str) {
+        let msg = match ServerMessage::from_json(text) {
+            Ok(m) => m,
+            Err(e) => {
+                self.events.push(NetEvent::BadFrame {
+                    error: e.to_string(),
+                });
+                return;
+            }
+        };
+        if let Some(scope) = msg.error_scope() {
+            let (code, message) = msg
+                .error()
+                .map_or((0, String::new()), |(c, m)| (c, m.to_owned()));
+            match scope {
+                ErrorScope::Subscription(cmd_id) => {
+                    if let Some(sub) = self.registry.sub_for_cmd(cmd_id) {
+                        if matches!(msg, ServerMessage::TooManyUpdates(_)) {
+                            self.retry_due
+                                .push((Instant::now() + self.config.too_many_updates_retry, sub));
+                        }
+                        self.events
+                            .push(NetEvent::SubscriptionError { sub, code, message });
+                    }
+                }
+                ErrorScope::WholeFrame | ErrorScope::SubscriptionRateLimit => {
+                    self.events.push(NetEvent::BadFrame {
+                        error: format!("the server refused a frame: {message}"),
+                    });
+                }
+            }
+            return;
+        }
+        let Some(sub) = msg.cmd_id().and_then(|id| self.registry.sub_for_cmd(id)) else {
+            // A reply for a subscription that was just dropped: nothing wants it.
+            return;
+        };
+        if let Some(ts) = newest_series_ts(&msg) {
+            self.registry.observe_ts(sub, ts);
+        }
+        self.events.push(NetEvent::Message {
+            sub,
+            msg: Box::new(msg),
+        });
+    }
+
+    async fn on_tick(&mut self, socket: &mut Socket) -> Option<Exit> {
+        let wall = now_ms();
+        let mono = Instant::now();
+        // Sleep: the wall clock moved much further than the monotonic one.
+        let wall_delta = wall.saturating_sub(socket.last_tick_wall);
+        let mono_delta = i64::try_from(mono.duration_since(socket.last_tick_mono).as_millis())
+            .unwrap_or(i64::MAX);
+        socket.last_tick_wall = wall;
+        socket.last_tick_mono = mono;
+        let jump = i64::try_from(self.config.wake_jump.as_millis()).unwrap_or(i64::MAX);
+        if wall_delta.saturating_sub(mono_delta).abs() > jump {
+            self.events.push(NetEvent::Closed {
+                code: 1006,
+                reason: "the computer woke from sleep".to_owned(),
+            });
+            socket.ws.close(None).await.ok();
+            return Some(Exit::Lost { immediate: true });
+        }
+        if socket.last_rx.elapsed() >= self.config.dead_after {
+            self.events.push(NetEvent::Closed {
+                code: 1006,
+                reason: format!(
+                    "no data or pong for {} s: the link is dead",
+                    self.config.dead_after.as_secs()
+                ),
+            });
+            return Some(Exit::Lost { immediate: false });
+        }
+        if socket.traffic.0 > 0 {
+            let (msgs, bytes) = std::mem::take(&mut socket.traffic);
+            self.events.push(NetEvent::Traffic { msgs, bytes });
+        }
+        if socket.last_ping.elapsed() >= self.config.ping_interval {
+            socket.ping_seq = socket.ping_seq.wrapping_add(1);
+            socket.last_ping = mono;
+            socket.ping_sent = Some((socket.ping_seq, mono));
+            let payload = socket.ping_seq.to_be_bytes().to_vec();
+            if socket.ws.send(Message::Ping(payload.into())).await.is_err() {
+                return Some(Exit::Lost { immediate: false });
+            }
+        }
+        // Refresh ahead of expiry so the next reconnect needs no password.
+        if let Some(t) = self.rest.tokens()
+            && wall >= t.refresh_due_at_ms()
+        {
+            let rest = self.rest.clone();
+            let events = self.events.clone();
+            tokio::spawn(async move {
+                if let Err(NetError::SessionExpired) = rest.refresh().await {
+                    events.push(NetEvent::SessionExpired);
+                }
+            });
+        }
+        let due: Vec<SubId> = {
+            let now = Instant::now();
+            let (due, later): (Vec<_>, Vec<_>) =
+                self.retry_due.drain(..).partition(|(at, _)| *at <= now);
+            self.retry_due = later;
+            due.into_iter().map(|(_, s)| s).collect()
+        };
+        let mut cmds = Vec::new();
+        for sub in due {
+            cmds.extend(self.registry.resubscribe(sub, wall));
+        }
+        self.send_cmds(socket, None, cmds).await.err()
+    }
+}
+
+/// The newest time-series timestamp in a message (time series arrays, latest
+/// `TIME_SERIES` values, v1 data), for gap backfill.
+fn newest_series_ts(msg: &ServerMessage) -> Option<i64> {
+    match msg {
+        ServerMessage::EntityData(u) => {
+            let rows = u
+                .data
+                .iter()
+                .flat_map(|p| p.data.iter())
+                .chain(u.update.iter().flatten());
+            rows.flat_map(|r| {
+                let series = r
+                    .timeseries
+                    .iter()
+                    .flat_map(|m| m.values())
+                    .flat_map(|v| v.iter().map(|p| p.ts));
+                let latest = r
+                    .latest
+                    .iter()
+                    .filter_map(|l| l.get(&crate::protocol::EntityKeyType::TimeSeries))
+                    .flat_map(|m| m.values().map(|v| v.ts));
+                series.chain(latest).collect::<Vec<_>>()
+            })
+            .max()
+        }
+        ServerMessage::Telemetry(t) => t
+            .data
+            .iter()
+            .flat_map(|d| d.values())
+            .flat_map(|pts| pts.iter().map(|p| p.0))
+            .max(),
+        _ => None,
+    }
+}

@@ -1,0 +1,592 @@
+//! Subscriptions as data: what the UI asked for, kept to be replayed after a reconnect.
+//!
+//! The UI names a subscription by a stable [`SubId`]; the server knows it by a `cmdId` that
+//! is only valid on one socket. The registry maps one to the other, numbers commands per
+//! connection from 1 (notifications from 1,000,000, away from the ids the server uses
+//! internally, §2 of the reference), applies the server's rules for changing a live
+//! subscription, and cuts commands into frames of at most 10 commands and 32 KiB.
+
+use std::collections::{BTreeMap, HashMap};
+
+use super::event::SubId;
+use crate::protocol::{
+    AlarmCountCmd, AlarmDataCmd, AlarmStatusCmd, AttributesSubscriptionCmd, ClientMessage,
+    EntityCountCmd, EntityDataCmd, MAX_CMDS_PER_FRAME, MAX_FRAME_BYTES, NotificationsCountSubCmd,
+    NotificationsSubCmd, TimeseriesSubscriptionCmd, UnsubscribeCmd, WsCmd,
+};
+
+/// First `cmdId` of notification subscriptions on a connection.
+pub const NOTIFICATION_CMD_BASE: i32 = 1_000_000;
+
+/// What a subscription asks the server for (the `cmdId` inside is ignored).
+#[derive(Debug, Clone, PartialEq)]
+pub enum SubSpec {
+    /// `ENTITY_DATA`.
+    EntityData(EntityDataCmd),
+    /// `ENTITY_COUNT`.
+    EntityCount(EntityCountCmd),
+    /// `ALARM_DATA`.
+    AlarmData(AlarmDataCmd),
+    /// `ALARM_COUNT`.
+    AlarmCount(AlarmCountCmd),
+    /// `ALARM_STATUS`.
+    AlarmStatus(AlarmStatusCmd),
+    /// `NOTIFICATIONS`.
+    Notifications(NotificationsSubCmd),
+    /// `NOTIFICATIONS_COUNT`.
+    NotificationsCount(NotificationsCountSubCmd),
+    /// v1 `ATTRIBUTES`.
+    Attributes(AttributesSubscriptionCmd),
+    /// v1 `TIMESERIES`.
+    Timeseries(TimeseriesSubscriptionCmd),
+}
+
+impl SubSpec {
+    /// The command that subscribes under `cmd_id`.
+    #[must_use]
+    pub fn subscribe_cmd(&self, cmd_id: i32) -> WsCmd {
+        match self {
+            SubSpec::EntityData(c) => WsCmd::EntityData(EntityDataCmd {
+                cmd_id,
+                ..c.clone()
+            }),
+            SubSpec::EntityCount(c) => WsCmd::EntityCount(EntityCountCmd {
+                cmd_id,
+                ..c.clone()
+            }),
+            SubSpec::AlarmData(c) => WsCmd::AlarmData(AlarmDataCmd {
+                cmd_id,
+                ..c.clone()
+            }),
+            SubSpec::AlarmCount(c) => WsCmd::AlarmCount(AlarmCountCmd {
+                cmd_id,
+                ..c.clone()
+            }),
+            SubSpec::AlarmStatus(c) => WsCmd::AlarmStatus(AlarmStatusCmd {
+                cmd_id,
+                ..c.clone()
+            }),
+            SubSpec::Notifications(c) => WsCmd::Notifications(NotificationsSubCmd {
+                cmd_id,
+                ..c.clone()
+            }),
+            SubSpec::NotificationsCount(_) => {
+                WsCmd::NotificationsCount(NotificationsCountSubCmd { cmd_id })
+            }
+            SubSpec::Attributes(c) => WsCmd::Attributes(AttributesSubscriptionCmd {
+                cmd_id,
+                unsubscribe: false,
+                ..c.clone()
+            }),
+            SubSpec::Timeseries(c) => WsCmd::Timeseries(TimeseriesSubscriptionCmd {
+                cmd_id,
+                unsubscribe: false,
+                ..c.clone()
+            }),
+        }
+    }
+
+    /// The command that ends the subscription `cmd_id`.
+    #[must_use]
+    pub fn unsubscribe_cmd(&self, cmd_id: i32) -> WsCmd {
+        let u = UnsubscribeCmd { cmd_id };
+        match self {
+            SubSpec::EntityData(_) => WsCmd::EntityDataUnsubscribe(u),
+            SubSpec::EntityCount(_) => WsCmd::EntityCountUnsubscribe(u),
+            SubSpec::AlarmData(_) => WsCmd::AlarmDataUnsubscribe(u),
+            SubSpec::AlarmCount(_) => WsCmd::AlarmCountUnsubscribe(u),
+            SubSpec::AlarmStatus(_) => WsCmd::AlarmStatusUnsubscribe(u),
+            SubSpec::Notifications(_) | SubSpec::NotificationsCount(_) => {
+                WsCmd::NotificationsUnsubscribe(u)
+            }
+            SubSpec::Attributes(c) => WsCmd::Attributes(AttributesSubscriptionCmd {
+                cmd_id,
+                unsubscribe: true,
+                ..c.clone()
+            }),
+            SubSpec::Timeseries(c) => WsCmd::Timeseries(TimeseriesSubscriptionCmd {
+                cmd_id,
+                unsubscribe: true,
+                ..c.clone()
+            }),
+        }
+    }
+
+    fn is_notification(&self) -> bool {
+        matches!(
+            self,
+            SubSpec::Notifications(_) | SubSpec::NotificationsCount(_)
+        )
+    }
+
+    /// Whether it streams time series whose gap a reconnect must backfill.
+    #[must_use]
+    pub fn streams_timeseries(&self) -> bool {
+        match self {
+            SubSpec::EntityData(c) => c.ts_cmd.is_some(),
+            SubSpec::Timeseries(c) => c.time_window > 0,
+            _ => false,
+        }
+    }
+
+    /// Whether a change from `self` to `new` can re-use the live `cmdId` (the server's
+    /// "modify" path): `ENTITY_DATA` with the same query (a new time window or keys) and
+    /// `ALARM_DATA` (a new page). Everything else is unsubscribed and subscribed anew.
+    #[must_use]
+    pub fn can_update_in_place(&self, new: &SubSpec) -> bool {
+        match (self, new) {
+            (SubSpec::EntityData(a), SubSpec::EntityData(b)) => a.query == b.query,
+            (SubSpec::AlarmData(_), SubSpec::AlarmData(_)) => true,
+            _ => false,
+        }
+    }
+
+    /// The spec to send after a reconnect when the last point seen was at `last_ts`: time
+    /// series restart right after it (the gap is fetched, nothing seen twice is lost,
+    /// duplicates at `last_ts` are dropped by the store), and keep their live window.
+    #[must_use]
+    pub fn resumed(&self, last_ts: Option<i64>, now_ms: i64) -> SubSpec {
+        let Some(last) = last_ts else {
+            return self.clone();
+        };
+        match self {
+            SubSpec::EntityData(c) => {
+                let mut c = c.clone();
+                if let Some(ts) = c.ts_cmd.as_mut() {
+                    let window_end = now_ms.saturating_add(ts.time_window.max(0));
+                    let start = last.saturating_add(1).max(ts.start_ts);
+                    ts.start_ts = start;
+                    ts.time_window = window_end.saturating_sub(start).max(1);
+                }
+                SubSpec::EntityData(c)
+            }
+            SubSpec::Timeseries(c) if c.time_window > 0 => {
+                let mut c = c.clone();
+                let start = last.saturating_add(1).max(c.start_ts);
+                c.time_window = now_ms
+                    .saturating_add(c.time_window)
+                    .saturating_sub(start)
+                    .max(1);
+                c.start_ts = start;
+                SubSpec::Timeseries(c)
+            }
+            other => other.clone(),
+        }
+    }
+}
+
+#[derive(Debug, Clone)]
+struct Entry {
+    spec: SubSpec,
+    /// The `cmdId` on the current socket (`None` while disconnected).
+    cmd_id: Option<i32>,
+    /// Newest time-series timestamp seen, for gap backfill.
+    last_ts: Option<i64>,
+}
+
+/// Every live subscription and its `cmdId` on the current socket.
+#[derive(Debug, Clone, Default)]
+pub struct Registry {
+    subs: BTreeMap<SubId, Entry>,
+    by_cmd: HashMap<i32, SubId>,
+    next_cmd: i32,
+    next_notification_cmd: i32,
+    connected: bool,
+}
+
+impl Registry {
+    /// An empty registry, not connected.
+    #[must_use]
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// How many subscriptions are live.
+    #[must_use]
+    pub fn len(&self) -> usize {
+        self.subs.len()
+    }
+
+    /// Whether there are none.
+    #[must_use]
+    pub fn is_empty(&self) -> bool {
+        self.subs.is_empty()
+    }
+
+    /// The subscription a `cmdId` of the current socket belongs to.
+    #[must_use]
+    pub fn sub_for_cmd(&self, cmd_id: i32) -> Option<SubId> {
+        self.by_cmd.get(&cmd_id).copied()
+    }
+
+    /// The current `cmdId` of a subscription.
+    #[must_use]
+    pub fn cmd_for_sub(&self, sub: SubId) -> Option<i32> {
+        self.subs.get(&sub).and_then(|e| e.cmd_id)
+    }
+
+    /// The spec of a subscription.
+    #[must_use]
+    pub fn spec(&self, sub: SubId) -> Option<&SubSpec> {
+        self.subs.get(&sub).map(|e| &e.spec)
+    }
+
+    fn allocate(&mut self, spec: &SubSpec) -> i32 {
+        let counter = if spec.is_notification() {
+            &mut self.next_notification_cmd
+        } else {
+            &mut self.next_cmd
+        };
+        let id = *counter;
+        *counter = counter.checked_add(1).unwrap_or(1);
+        id
+    }
+
+    /// A new socket: every old `cmdId` is void; numbering restarts.
+    pub fn disconnected(&mut self) {
+        self.connected = false;
+        self.by_cmd.clear();
+        for e in self.subs.values_mut() {
+            e.cmd_id = None;
+        }
+    }
+
+    /// The socket is open: allocates fresh `cmdId`s and returns the commands that replay
+    /// every subscription (time series resumed after their last point, see
+    /// [`SubSpec::resumed`]), with the subscriptions whose gap is being backfilled.
+    pub fn connected(&mut self, now_ms: i64) -> (Vec<WsCmd>, Vec<SubId>) {
+        self.disconnected();
+        self.connected = true;
+        self.next_cmd = 1;
+        self.next_notification_cmd = NOTIFICATION_CMD_BASE;
+        let subs: Vec<SubId> = self.subs.keys().copied().collect();
+        let mut cmds = Vec::with_capacity(subs.len());
+        let mut backfilled = Vec::new();
+        for sub in subs {
+            let Some(entry) = self.subs.get(&sub) else {
+                continue;
+            };
+            let spec = entry.spec.resumed(entry.last_ts, now_ms);
+            if entry.last_ts.is_some() && spec.streams_timeseries() {
+                backfilled.push(sub);
+            }
+            let cmd_id = self.allocate(&spec);
+            cmds.push(spec.subscribe_cmd(cmd_id));
+            self.by_cmd.insert(cmd_id, sub);
+            if let Some(e) = self.subs.get_mut(&sub) {
+                e.cmd_id = Some(cmd_id);
+            }
+        }
+        (cmds, backfilled)
+    }
+
+    /// Adds (or replaces) a subscription; returns what to send now (nothing while offline:
+    /// the next connection replays it).
+    pub fn subscribe(&mut self, sub: SubId, spec: SubSpec) -> Vec<WsCmd> {
+        let mut out = self.unsubscribe(sub);
+        let cmd_id = if self.connected {
+            let id = self.allocate(&spec);
+            self.by_cmd.insert(id, sub);
+            out.push(spec.subscribe_cmd(id));
+            Some(id)
+        } else {
+            None
+        };
+        self.subs.insert(
+            sub,
+            Entry {
+                spec,
+                cmd_id,
+                last_ts: None,
+            },
+        );
+        out
+    }
+
+    /// Changes a live subscription by the server's rules: re-sent on the same `cmdId` when
+    /// [`SubSpec::can_update_in_place`], else unsubscribed and subscribed under a new one.
+    pub fn update(&mut self, sub: SubId, spec: SubSpec) -> Vec<WsCmd> {
+        let in_place = self
+            .subs
+            .get(&sub)
+            .is_some_and(|e| e.spec.can_update_in_place(&spec));
+        if !in_place {
+            return self.subscribe(sub, spec);
+        }
+        let Some(entry) = self.subs.get_mut(&sub) else {
+            return Vec::new();
+        };
+        entry.spec = spec;
+        entry.last_ts = None;
+        match entry.cmd_id {
+            Some(id) => vec![entry.spec.subscribe_cmd(id)],
+            None => Vec::new(),
+        }
+    }
+
+    /// Drops a subscription; returns the unsubscribe command for the live socket, if any.
+    pub fn unsubscribe(&mut self, sub: SubId) -> Vec<WsCmd> {
+        let Some(entry) = self.subs.remove(&sub) else {
+            return Vec::new();
+        };
+        match entry.cmd_id {
+            Some(id) => {
+                self.by_cmd.remove(&id);
+                vec![entry.spec.unsubscribe_cmd(id)]
+            }
+            None => Vec::new(),
+        }
+    }
+
+    /// Records the newest time-series timestamp a subscription has seen.
+    pub fn observe_ts(&mut self, sub: SubId, ts: i64) {
+        if let Some(e) = self.subs.get_mut(&sub) {
+            e.last_ts = Some(e.last_ts.map_or(ts, |t| t.max(ts)));
+        }
+    }
+
+    /// Re-sends one subscription under a new `cmdId` (after "Too many updates!", which
+    /// leaves the server dropping its updates silently).
+    pub fn resubscribe(&mut self, sub: SubId, now_ms: i64) -> Vec<WsCmd> {
+        let Some(entry) = self.subs.get(&sub).cloned() else {
+            return Vec::new();
+        };
+        let spec = entry.spec.resumed(entry.last_ts, now_ms);
+        let mut out = self.unsubscribe(sub);
+        out.extend(self.subscribe(sub, entry.spec));
+        // Resume the stream after the last point instead of the original window.
+        if let (Some(last), Some(cmd)) = (entry.last_ts, out.last_mut())
+            && let Some(id) = self.cmd_for_sub(sub)
+        {
+            *cmd = spec.subscribe_cmd(id);
+            self.observe_ts(sub, last);
+        }
+        out
+    }
+}
+
+/// A command too large to send in one frame.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("a {kind} command of {bytes} bytes exceeds the server's 32 KiB frame limit")]
+pub struct TooLarge {
+    /// Its type.
+    pub kind: &'static str,
+    /// Its size.
+    pub bytes: usize,
+    /// Its `cmdId`.
+    pub cmd_id: i32,
+}
+
+/// Cuts commands into frames of at most 10 commands and 32 KiB; the first frame carries
+/// `auth_token` when given. Commands that cannot fit any frame are returned apart.
+#[must_use]
+pub fn frames(auth_token: Option<&str>, cmds: Vec<WsCmd>) -> (Vec<String>, Vec<TooLarge>) {
+    let mut frames = Vec::new();
+    let mut too_large = Vec::new();
+    let mut current = match auth_token {
+        Some(t) => ClientMessage::authenticated(t, Vec::new()),
+        None => ClientMessage::new(Vec::new()),
+    };
+    let size = |m: &ClientMessage| m.to_json().map_or(usize::MAX, |s| s.len());
+    for cmd in cmds {
+        current.cmds.push(cmd);
+        let fits = current.cmds.len() <= MAX_CMDS_PER_FRAME && size(&current) <= MAX_FRAME_BYTES;
+        if fits {
+            continue;
+        }
+        let Some(cmd) = current.cmds.pop() else {
+            continue;
+        };
+        if !current.cmds.is_empty() || current.auth_cmd.is_some() {
+            if let Ok(text) = current.to_json() {
+                frames.push(text);
+            }
+            current = ClientMessage::new(Vec::new());
+        }
+        current.cmds.push(cmd);
+        if size(&current) > MAX_FRAME_BYTES
+            && let Some(cmd) = current.cmds.pop()
+        {
+            {
+                let bytes = serde_json::to_string(&cmd).map_or(usize::MAX, |s| s.len());
+                too_large.push(TooLarge {
+                    kind: cmd.type_name(),
+                    bytes,
+                    cmd_id: cmd.cmd_id(),
+                });
+            }
+        }
+    }
+    if (!current.cmds.is_empty() || current.auth_cmd.is_some())
+        && let Ok(text) = current.to_json()
+    {
+        frames.push(text);
+    }
+    (frames, too_large)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::protocol::{LatestValueCmd, TimeSeriesCmd};
+
+    fn entity_data(keys: &[&str], ts: Option<(i64, i64)>) -> SubSpec {
+        let query: crate::protocol::EntityDataQuery = serde_json::from_str(
+            r#"{"entityFilter":{"type":"entityType","entityType":"DEVICE"},
+                "pageLink":{"pageSize":10,"page":0}}"#,
+        )
+        .unwrap();
+        SubSpec::EntityData(EntityDataCmd {
+            cmd_id: 0,
+            query: Some(query),
+            latest_cmd: Some(LatestValueCmd {
+                keys: keys
+                    .iter()
+                    .map(|k| crate::protocol::EntityKey::time_series(*k))
+                    .collect(),
+            }),
+            ts_cmd: ts.map(|(start, window)| TimeSeriesCmd {
+                keys: keys.iter().map(|k| (*k).to_owned()).collect(),
+                start_ts: start,
+                time_window: window,
+                interval_type: None,
+                interval: 1000,
+                time_zone_id: None,
+                limit: 1000,
+                agg: None,
+                fetch_latest_previous_point: false,
+            }),
+            history_cmd: None,
+            agg_history_cmd: None,
+            agg_ts_cmd: None,
+        })
+    }
+
+    fn notifications() -> SubSpec {
+        SubSpec::NotificationsCount(NotificationsCountSubCmd { cmd_id: 0 })
+    }
+
+    #[test]
+    fn command_ids_start_at_one_per_connection_and_notifications_use_the_high_range() {
+        let mut r = Registry::new();
+        r.subscribe(1, entity_data(&["t"], None));
+        r.subscribe(2, notifications());
+        r.subscribe(3, entity_data(&["h"], None));
+        let (cmds, _) = r.connected(0);
+        let ids: Vec<i32> = cmds.iter().map(WsCmd::cmd_id).collect();
+        assert_eq!(ids, [1, NOTIFICATION_CMD_BASE, 2]);
+        assert_eq!(r.sub_for_cmd(NOTIFICATION_CMD_BASE), Some(2));
+        // A reconnect numbers everything again from 1.
+        r.disconnected();
+        assert_eq!(r.sub_for_cmd(1), None);
+        let (cmds, _) = r.connected(0);
+        assert_eq!(
+            cmds.iter().map(WsCmd::cmd_id).collect::<Vec<_>>(),
+            [1, NOTIFICATION_CMD_BASE, 2]
+        );
+    }
+
+    #[test]
+    fn a_new_time_window_is_re_sent_on_the_same_cmd_id_and_a_new_query_gets_a_new_one() {
+        let mut r = Registry::new();
+        r.connected(0);
+        let first = r.subscribe(1, entity_data(&["t"], Some((0, 60_000))));
+        assert_eq!(first[0].cmd_id(), 1);
+        let same = r.update(1, entity_data(&["t"], Some((0, 120_000))));
+        assert_eq!(same.len(), 1);
+        assert_eq!(same[0].cmd_id(), 1);
+        let SubSpec::EntityData(mut other) = entity_data(&["t"], None) else {
+            unreachable!()
+        };
+        other.query.as_mut().unwrap().page_link.page = 1;
+        let changed = r.update(1, SubSpec::EntityData(other));
+        assert!(matches!(
+            changed[0],
+            WsCmd::EntityDataUnsubscribe(UnsubscribeCmd { cmd_id: 1 })
+        ));
+        assert_eq!(changed[1].cmd_id(), 2);
+        assert_eq!(r.sub_for_cmd(1), None);
+        assert_eq!(r.sub_for_cmd(2), Some(1));
+    }
+
+    #[test]
+    fn counts_are_unsubscribed_before_they_change() {
+        let mut r = Registry::new();
+        r.connected(0);
+        r.subscribe(5, notifications());
+        let cmds = r.update(5, notifications());
+        assert!(matches!(cmds[0], WsCmd::NotificationsUnsubscribe(_)));
+        assert_eq!(cmds[1].cmd_id(), NOTIFICATION_CMD_BASE + 1);
+    }
+
+    #[test]
+    fn a_reconnect_resumes_time_series_right_after_the_last_point_seen() {
+        let mut r = Registry::new();
+        r.connected(0);
+        r.subscribe(1, entity_data(&["t"], Some((1_000, 60_000))));
+        r.subscribe(2, entity_data(&["h"], None));
+        r.observe_ts(1, 30_000);
+        r.observe_ts(1, 20_000);
+        r.disconnected();
+        let (cmds, backfilled) = r.connected(90_000);
+        assert_eq!(backfilled, [1]);
+        let WsCmd::EntityData(c) = &cmds[0] else {
+            panic!()
+        };
+        let ts = c.ts_cmd.as_ref().unwrap();
+        assert_eq!(ts.start_ts, 30_001);
+        // Still live a full window past now.
+        assert_eq!(ts.start_ts + ts.time_window, 150_000);
+    }
+
+    #[test]
+    fn subscriptions_made_offline_are_sent_on_connect_and_dropped_ones_are_not() {
+        let mut r = Registry::new();
+        assert!(r.subscribe(1, notifications()).is_empty());
+        r.subscribe(2, entity_data(&["t"], None));
+        assert!(r.unsubscribe(2).is_empty());
+        let (cmds, _) = r.connected(0);
+        assert_eq!(cmds.len(), 1);
+    }
+
+    #[test]
+    fn frames_hold_at_most_ten_commands_and_the_first_carries_the_token() {
+        let cmds: Vec<WsCmd> = (1..=23)
+            .map(|i| {
+                SubSpec::NotificationsCount(NotificationsCountSubCmd { cmd_id: 0 }).subscribe_cmd(i)
+            })
+            .collect();
+        let (frames, too_large) = frames(Some("tok"), cmds);
+        assert!(too_large.is_empty());
+        assert_eq!(frames.len(), 3);
+        let first: ClientMessage = serde_json::from_str(&frames[0]).unwrap();
+        assert!(first.auth_cmd.is_some());
+        assert_eq!(first.cmds.len(), 10);
+        let last: ClientMessage = serde_json::from_str(&frames[2]).unwrap();
+        assert!(last.auth_cmd.is_none());
+        assert_eq!(last.cmds.len(), 3);
+    }
+
+    #[test]
+    fn frames_stay_under_32_kib_and_a_command_that_cannot_fit_is_reported() {
+        let many_keys: Vec<String> = (0..400)
+            .map(|i| format!("a_rather_long_key_name_{i:04}"))
+            .collect();
+        let refs: Vec<&str> = many_keys.iter().map(String::as_str).collect();
+        let big = entity_data(&refs, None).subscribe_cmd(1);
+        let huge_keys: Vec<String> = (0..2000)
+            .map(|i| format!("a_rather_long_key_name_{i:04}"))
+            .collect();
+        let refs: Vec<&str> = huge_keys.iter().map(String::as_str).collect();
+        let huge = entity_data(&refs, None).subscribe_cmd(2);
+        let (frames, too_large) = frames(Some("tok"), vec![big.clone(), big, huge]);
+        assert!(
+            frames.iter().all(|f| f.len() <= MAX_FRAME_BYTES),
+            "{:?}",
+            frames.iter().map(String::len).collect::<Vec<_>>()
+        );
+        assert_eq!(frames.len(), 2);
+        assert_eq!(too_large.len(), 1);
+        assert_eq!(too_large[0].cmd_id, 2);
+    }
+}

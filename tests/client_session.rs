@@ -1,0 +1,582 @@
+//! The session task against the demo server over real sockets: subscriptions end to end,
+//! reconnects with replay and gap backfill, dead-link detection, auth rejection without a
+//! loop, rate limits, bad frames and a flood with a slow consumer.
+
+// Tests fail by panicking.
+#![allow(clippy::expect_used, clippy::unwrap_used)]
+
+mod common;
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::Duration;
+
+use common::wire::{quiet_config, start};
+use tb_monitor::demo::{DemoConfig, DemoControl, DemoServer, Limits};
+use tb_monitor::net::event::UiWaker;
+use tb_monitor::net::rest::{LoginOutcome, RestClient};
+use tb_monitor::net::tls::TlsTrust;
+use tb_monitor::net::{
+    ConnState, EventQueue, NetCommand, NetEvent, NetHandle, SessionConfig, SubSpec,
+};
+use tb_monitor::protocol::{EntityDataCmd, EntityKeyType, ServerMessage};
+use tokio::sync::Notify;
+
+const DEADLINE: Duration = Duration::from_secs(10);
+
+struct NotifyWaker(Arc<Notify>);
+impl UiWaker for NotifyWaker {
+    fn wake(&self) {
+        self.0.notify_one();
+    }
+}
+
+/// The UI side of a session: its handle and everything it received.
+struct Client {
+    net: NetHandle,
+    queue: EventQueue,
+    notify: Arc<Notify>,
+    /// Drained but not yet looked at.
+    pending: std::collections::VecDeque<NetEvent>,
+    seen: Vec<NetEvent>,
+}
+
+impl Client {
+    /// Waits (bounded by [`DEADLINE`]) for an event matching `pred`; returns it.
+    async fn expect(&mut self, what: &str, pred: impl Fn(&NetEvent) -> bool) -> NetEvent {
+        let deadline = tokio::time::Instant::now() + DEADLINE;
+        loop {
+            while let Some(ev) = self.pending.pop_front() {
+                self.seen.push(ev.clone());
+                if pred(&ev) {
+                    return ev;
+                }
+            }
+            self.pending.extend(self.queue.drain(usize::MAX));
+            if !self.pending.is_empty() {
+                continue;
+            }
+            if tokio::time::timeout_at(deadline, self.notify.notified())
+                .await
+                .is_err()
+            {
+                panic!("no {what} within {DEADLINE:?}; saw {:#?}", self.seen);
+            }
+        }
+    }
+
+    /// Events of the next `window` (a bounded wait for something that must not happen).
+    async fn collect_for(&mut self, window: Duration) -> Vec<NetEvent> {
+        let until = tokio::time::Instant::now() + window;
+        let mut out: Vec<NetEvent> = self.pending.drain(..).collect();
+        self.seen.extend(out.iter().cloned());
+        loop {
+            let batch = self.queue.drain(usize::MAX);
+            self.seen.extend(batch.iter().cloned());
+            out.extend(batch);
+            if tokio::time::timeout_at(until, self.notify.notified())
+                .await
+                .is_err()
+            {
+                let batch = self.queue.drain(usize::MAX);
+                self.seen.extend(batch.iter().cloned());
+                out.extend(batch);
+                return out;
+            }
+        }
+    }
+
+    fn send(&self, cmd: NetCommand) {
+        self.net.try_send(cmd).unwrap();
+    }
+}
+
+fn fast() -> SessionConfig {
+    SessionConfig {
+        backoff_base: Duration::from_millis(50),
+        backoff_cap: Duration::from_millis(200),
+        ..SessionConfig::default()
+    }
+}
+
+async fn connect(server: &DemoServer, config: SessionConfig, capacity: usize) -> Client {
+    let rest = RestClient::new(&server.base_url(), TlsTrust::System).unwrap();
+    let LoginOutcome::LoggedIn(_) = rest
+        .login("tenant@thingsboard.org", "tenant")
+        .await
+        .unwrap()
+    else {
+        panic!("no 2FA expected")
+    };
+    let notify = Arc::new(Notify::new());
+    let queue = EventQueue::new(capacity, Arc::new(NotifyWaker(Arc::clone(&notify))));
+    let net = tb_monitor::net::spawn(
+        &tokio::runtime::Handle::current(),
+        rest,
+        config,
+        queue.clone(),
+    );
+    Client {
+        net,
+        queue,
+        notify,
+        pending: std::collections::VecDeque::new(),
+        seen: Vec::new(),
+    }
+}
+
+fn thermostats(control: &DemoControl) -> Vec<tb_monitor::demo::DeviceInfo> {
+    control
+        .devices()
+        .into_iter()
+        .filter(|d| d.profile == "thermostat")
+        .collect()
+}
+
+fn latest_spec() -> SubSpec {
+    let cmd: EntityDataCmd = serde_json::from_value(serde_json::json!({
+        "cmdId": 0,
+        "query": {
+            "entityFilter": {"type": "deviceType", "deviceTypes": ["thermostat"]},
+            "pageLink": {"pageSize": 100, "page": 0},
+            "entityFields": [{"type": "ENTITY_FIELD", "key": "name"}],
+            "latestValues": [{"type": "TIME_SERIES", "key": "temperature"}]
+        },
+        "latestCmd": {"keys": [{"type": "TIME_SERIES", "key": "temperature"}]}
+    }))
+    .unwrap();
+    SubSpec::EntityData(cmd)
+}
+
+fn series_spec(device: &tb_monitor::protocol::EntityId, start: i64, window: i64) -> SubSpec {
+    let cmd: EntityDataCmd = serde_json::from_value(serde_json::json!({
+        "cmdId": 0,
+        "query": {
+            "entityFilter": {"type": "singleEntity", "singleEntity": device},
+            "pageLink": {"pageSize": 1, "page": 0}
+        },
+        "tsCmd": {"keys": ["temperature"], "startTs": start, "timeWindow": window,
+                  "interval": 1000, "limit": 10000, "agg": "NONE"}
+    }))
+    .unwrap();
+    SubSpec::EntityData(cmd)
+}
+
+fn is_page(ev: &NetEvent, sub: u64) -> bool {
+    matches!(ev, NetEvent::Message { sub: s, msg } if *s == sub
+        && matches!(msg.as_ref(), ServerMessage::EntityData(u) if u.data.is_some()))
+}
+
+fn latest_text(ev: &NetEvent, key: &str) -> Option<String> {
+    let NetEvent::Message { msg, .. } = ev else {
+        return None;
+    };
+    let ServerMessage::EntityData(u) = msg.as_ref() else {
+        return None;
+    };
+    u.update.as_ref()?.iter().find_map(|r| {
+        r.latest_value(&EntityKeyType::TimeSeries, key)
+            .and_then(|v| v.value.as_ref())
+            .map(|v| v.as_str().to_owned())
+    })
+}
+
+/// Every (ts, value) of `key` in the time series of the messages of `sub`.
+fn series_points(events: &[NetEvent], sub: u64, key: &str) -> Vec<(i64, String)> {
+    let mut out = Vec::new();
+    for ev in events {
+        let NetEvent::Message { sub: s, msg } = ev else {
+            continue;
+        };
+        if *s != sub {
+            continue;
+        }
+        let ServerMessage::EntityData(u) = msg.as_ref() else {
+            continue;
+        };
+        let rows = u
+            .data
+            .iter()
+            .flat_map(|p| p.data.iter())
+            .chain(u.update.iter().flatten());
+        for r in rows {
+            for p in r.timeseries.iter().filter_map(|t| t.get(key)).flatten() {
+                out.push((
+                    p.ts,
+                    p.value
+                        .as_ref()
+                        .map(|v| v.as_str().to_owned())
+                        .unwrap_or_default(),
+                ));
+            }
+        }
+    }
+    out
+}
+
+fn now_ms() -> i64 {
+    tb_monitor::net::tokens::now_ms()
+}
+
+#[tokio::test]
+async fn a_subscription_gets_its_page_then_live_updates() {
+    let (server, control) = start(quiet_config()).await;
+    let mut client = connect(&server, fast(), 1000).await;
+    client.send(NetCommand::Subscribe {
+        sub: 7,
+        spec: latest_spec(),
+    });
+    client
+        .expect("live", |e| *e == NetEvent::Connection(ConnState::Live))
+        .await;
+    client.expect("the data page", |e| is_page(e, 7)).await;
+    let device = thermostats(&control)[0].id.clone();
+    control.push_point(&device, "temperature", now_ms() + 60_000, "36.6");
+    client
+        .expect("the update", |e| {
+            latest_text(e, "temperature").as_deref() == Some("36.6")
+        })
+        .await;
+    // The first frame carried authCmd and the command, numbered from 1.
+    assert!(control.commands_received()[0].contains(r#""cmdId":1"#));
+}
+
+#[tokio::test]
+async fn a_dropped_connection_is_reopened_and_every_subscription_replayed_with_fresh_cmd_ids() {
+    let (server, control) = start(quiet_config()).await;
+    let mut client = connect(&server, fast(), 1000).await;
+    client.send(NetCommand::Subscribe {
+        sub: 1,
+        spec: latest_spec(),
+    });
+    client.send(NetCommand::Subscribe {
+        sub: 2,
+        spec: latest_spec(),
+    });
+    client.expect("page 1", |e| is_page(e, 1)).await;
+    client.expect("page 2", |e| is_page(e, 2)).await;
+    client.send(NetCommand::Unsubscribe { sub: 2 });
+    control.drop_connections(false);
+    client
+        .expect("the close", |e| {
+            matches!(e, NetEvent::Closed { code: 1006, .. })
+        })
+        .await;
+    client
+        .expect("a reconnect", |e| {
+            matches!(e, NetEvent::Connection(ConnState::Reconnecting { .. }))
+        })
+        .await;
+    client
+        .expect("live again", |e| {
+            *e == NetEvent::Connection(ConnState::Live)
+        })
+        .await;
+    client.expect("page 1 again", |e| is_page(e, 1)).await;
+    let commands = control.commands_received();
+    let data_cmds: Vec<&String> = commands
+        .iter()
+        .filter(|c| c.contains(r#""type":"ENTITY_DATA""#))
+        .collect();
+    // Two on the first socket, one (the live subscription only) on the second, again cmdId 1.
+    assert_eq!(data_cmds.len(), 3, "{commands:#?}");
+    assert!(data_cmds[2].contains(r#""cmdId":1"#));
+    let device = thermostats(&control)[0].id.clone();
+    control.push_point(&device, "temperature", now_ms() + 60_000, "40.5");
+    client
+        .expect("updates on the new socket", |e| {
+            latest_text(e, "temperature").as_deref() == Some("40.5")
+        })
+        .await;
+}
+
+#[tokio::test]
+async fn points_pushed_while_offline_are_backfilled_once_and_the_gap_reported() {
+    let (server, control) = start(quiet_config()).await;
+    let mut client = connect(&server, fast(), 10_000).await;
+    let device = thermostats(&control)[0].id.clone();
+    let now = now_ms();
+    // The last minute, then live for a day.
+    client.send(NetCommand::Subscribe {
+        sub: 3,
+        spec: series_spec(&device, now - 60_000, 86_400_000),
+    });
+    client.expect("the series page", |e| is_page(e, 3)).await;
+    // Off the demo's one-second grid, newer than anything on the page.
+    let base = now_ms() + 1;
+    control.push_point(&device, "temperature", base, "1.5");
+    client
+        .expect("the first live point", |e| {
+            series_points(std::slice::from_ref(e), 3, "temperature")
+                .iter()
+                .any(|p| p.0 == base)
+        })
+        .await;
+
+    control.restart(Duration::from_millis(400));
+    let (p2, p3) = (base + 101, base + 202);
+    control.push_point(&device, "temperature", p2, "2.5");
+    control.push_point(&device, "temperature", p3, "3.5");
+    let gap = client
+        .expect("the gap", |e| matches!(e, NetEvent::Gap { sub: 3, .. }))
+        .await;
+    let NetEvent::Gap { from_ms, to_ms, .. } = gap else {
+        unreachable!()
+    };
+    assert!(from_ms < to_ms);
+    client
+        .expect("the backfilled points", |e| {
+            series_points(std::slice::from_ref(e), 3, "temperature")
+                .iter()
+                .any(|p| p.0 == p3)
+        })
+        .await;
+    let points = series_points(&client.seen, 3, "temperature");
+    let mut counts: HashMap<i64, usize> = HashMap::new();
+    for (ts, _) in &points {
+        *counts.entry(*ts).or_default() += 1;
+    }
+    for ts in [base, p2, p3] {
+        assert_eq!(counts.get(&ts), Some(&1), "point {ts} exactly once");
+    }
+    assert!(
+        counts.values().all(|n| *n == 1),
+        "no point arrives twice: {:?}",
+        counts.iter().filter(|(_, n)| **n > 1).collect::<Vec<_>>()
+    );
+}
+
+#[tokio::test]
+async fn a_stalled_link_is_declared_dead_before_the_servers_timeout_and_reopened() {
+    let (server, control) = start(quiet_config()).await;
+    let config = SessionConfig {
+        ping_interval: Duration::from_millis(100),
+        dead_after: Duration::from_millis(600),
+        tick: Duration::from_millis(50),
+        ..fast()
+    };
+    let mut client = connect(&server, config, 1000).await;
+    client.send(NetCommand::Subscribe {
+        sub: 1,
+        spec: latest_spec(),
+    });
+    client.expect("the page", |e| is_page(e, 1)).await;
+    client
+        .expect("a round-trip time", |e| matches!(e, NetEvent::Rtt { .. }))
+        .await;
+    control.stall_sessions(Duration::from_secs(30));
+    let started = std::time::Instant::now();
+    client
+        .expect("the dead link", |e| {
+            matches!(e, NetEvent::Closed { code: 1006, reason } if reason.contains("link is dead"))
+        })
+        .await;
+    // Well before ThingsBoard's own 30 s.
+    assert!(started.elapsed() < Duration::from_secs(5));
+    client.expect("the page again", |e| is_page(e, 1)).await;
+}
+
+#[tokio::test]
+async fn a_refused_token_is_refreshed_once_and_then_the_password_is_asked_for() {
+    let (server, control) = start(quiet_config()).await;
+    let mut client = connect(&server, fast(), 1000).await;
+    client.send(NetCommand::Subscribe {
+        sub: 1,
+        spec: latest_spec(),
+    });
+    client.expect("the page", |e| is_page(e, 1)).await;
+    control.revoke_tokens();
+    control.drop_connections(false);
+    client
+        .expect("the rejection", |e| {
+            matches!(e, NetEvent::Closed { code: 1007, reason } if reason == "Token is outdated")
+        })
+        .await;
+    client
+        .expect("the password request", |e| *e == NetEvent::SessionExpired)
+        .await;
+    let attempts = control.stats().ws_connection_attempts;
+    let later = client.collect_for(Duration::from_millis(500)).await;
+    assert!(
+        !later
+            .iter()
+            .any(|e| matches!(e, NetEvent::Connection(ConnState::Connecting { .. }))),
+        "{later:?}"
+    );
+    assert_eq!(
+        control.stats().ws_connection_attempts,
+        attempts,
+        "no retry loop"
+    );
+}
+
+#[tokio::test]
+async fn too_many_updates_is_reported_and_the_subscription_resubscribed_after_the_window() {
+    let (server, control) = start(DemoConfig {
+        limits: Limits {
+            updates_per_session: Some((3, Duration::from_millis(300))),
+            ..Limits::default()
+        },
+        ..quiet_config()
+    })
+    .await;
+    let config = SessionConfig {
+        too_many_updates_retry: Duration::from_millis(300),
+        tick: Duration::from_millis(50),
+        ..fast()
+    };
+    let mut client = connect(&server, config, 1000).await;
+    client.send(NetCommand::Subscribe {
+        sub: 9,
+        spec: latest_spec(),
+    });
+    client.expect("the page", |e| is_page(e, 9)).await;
+    let device = thermostats(&control)[0].id.clone();
+    let t0 = now_ms() + 60_000;
+    for i in 0..6 {
+        control.push_point(&device, "temperature", t0 + i, format!("{i}"));
+    }
+    client
+        .expect("too many updates", |e| {
+            matches!(
+                e,
+                NetEvent::SubscriptionError {
+                    sub: 9,
+                    code: 34,
+                    ..
+                }
+            )
+        })
+        .await;
+    client
+        .expect("a fresh page after the window", |e| is_page(e, 9))
+        .await;
+}
+
+#[tokio::test]
+async fn a_malformed_frame_is_reported_and_the_socket_stays_up() {
+    let (server, control) = start(quiet_config()).await;
+    let mut client = connect(&server, fast(), 1000).await;
+    client.send(NetCommand::Subscribe {
+        sub: 1,
+        spec: latest_spec(),
+    });
+    client.expect("the page", |e| is_page(e, 1)).await;
+    control.send_raw_frame("{not json");
+    control.send_raw_frame(r#"{"cmdId":1,"cmdUpdateType":"ENTITY_DATA","data":7}"#);
+    client
+        .expect("the bad frame", |e| matches!(e, NetEvent::BadFrame { .. }))
+        .await;
+    let device = thermostats(&control)[0].id.clone();
+    control.push_point(&device, "temperature", now_ms() + 60_000, "12.5");
+    client
+        .expect("updates still flow", |e| {
+            latest_text(e, "temperature").as_deref() == Some("12.5")
+        })
+        .await;
+    let bad = client
+        .seen
+        .iter()
+        .filter(|e| matches!(e, NetEvent::BadFrame { .. }))
+        .count();
+    assert_eq!(bad, 2);
+    assert!(
+        !client
+            .seen
+            .iter()
+            .any(|e| matches!(e, NetEvent::Closed { .. })),
+        "the socket stayed up"
+    );
+}
+
+#[tokio::test]
+async fn a_flood_with_a_slow_consumer_keeps_the_queue_bounded_and_the_newest_values() {
+    let (server, control) = start(quiet_config()).await;
+    let mut client = connect(&server, fast(), 64).await;
+    client.send(NetCommand::Subscribe {
+        sub: 1,
+        spec: latest_spec(),
+    });
+    client.expect("the page", |e| is_page(e, 1)).await;
+    // The UI does not drain while the devices push 2,000 updates.
+    let devices = thermostats(&control);
+    let t0 = now_ms() + 60_000;
+    for i in 0..2000i64 {
+        let d = &devices[usize::try_from(i).unwrap() % devices.len()];
+        control.push_point(&d.id, "temperature", t0 + i, format!("{i}"));
+    }
+    let last = 1999i64;
+    let last_device = &devices[usize::try_from(last).unwrap() % devices.len()].id;
+    // Wait until the session has read everything: the newest value is queued.
+    let deadline = tokio::time::Instant::now() + DEADLINE;
+    loop {
+        let stats = client.queue.stats();
+        assert!(stats.len <= 64 + 4, "the queue stays bounded: {stats:?}");
+        if stats.merged > 0 && control.stats().ws_sessions_open == 1 {
+            let events = client.queue.drain(usize::MAX);
+            let found = events.iter().any(|e| {
+                let NetEvent::Message { msg, .. } = e else {
+                    return false;
+                };
+                let ServerMessage::EntityData(u) = msg.as_ref() else {
+                    return false;
+                };
+                u.update.iter().flatten().any(|r| {
+                    r.entity_id == *last_device
+                        && r.latest_value(&EntityKeyType::TimeSeries, "temperature")
+                            .and_then(|v| v.value.as_ref())
+                            .is_some_and(|v| v.as_str() == last.to_string())
+                })
+            });
+            client.seen.extend(events);
+            if found {
+                break;
+            }
+        }
+        assert!(
+            tokio::time::timeout_at(deadline, client.notify.notified())
+                .await
+                .is_ok(),
+            "the newest value never arrived: {:?}",
+            client.queue.stats()
+        );
+    }
+    assert!(client.queue.stats().merged > 0);
+}
+
+#[tokio::test]
+async fn tokens_are_refreshed_before_they_expire_while_the_socket_stays_up() {
+    let (server, control) = start(DemoConfig {
+        token_ttl: Duration::from_secs(3),
+        ..quiet_config()
+    })
+    .await;
+    let config = SessionConfig {
+        tick: Duration::from_millis(50),
+        ..fast()
+    };
+    let mut client = connect(&server, config, 1000).await;
+    client.send(NetCommand::Subscribe {
+        sub: 1,
+        spec: latest_spec(),
+    });
+    client.expect("the page", |e| is_page(e, 1)).await;
+    let deadline = tokio::time::Instant::now() + DEADLINE;
+    while control.stats().refreshes == 0 {
+        // Events keep the wait bounded and reactive (pings, traffic); the refresh is due at
+        // half the 3 s lifetime.
+        assert!(
+            tokio::time::timeout_at(deadline, client.collect_for(Duration::from_millis(200)))
+                .await
+                .is_ok(),
+            "no refresh before the deadline"
+        );
+    }
+    assert!(
+        !client
+            .seen
+            .iter()
+            .any(|e| matches!(e, NetEvent::Closed { .. })),
+        "the socket was not disturbed by the refresh"
+    );
+}
