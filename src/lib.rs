@@ -12,6 +12,7 @@
 //! | [`protocol`] | pure serde model of the wire protocol, no I/O | nothing of ours |
 //! | [`net`] | tokio side: REST login, the one socket-owning session task | `protocol` |
 //! | [`store`] | UI-thread data model fed by net events | `protocol` |
+//! | [`watch`] | `tb-monitor watch`: a session's events as JSON lines | `net`, `store` |
 //! | `ui` | egui panels reading the store, pushing commands | `store` |
 //! | `app` | the eframe app wiring everything | everything |
 //! | `config` | settings file and OS keychain | – |
@@ -30,3 +31,4 @@ pub mod demo;
 pub mod net;
 pub mod protocol;
 pub mod store;
+pub mod watch;

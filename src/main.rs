@@ -9,6 +9,10 @@ use std::time::Duration;
 
 use clap::{Parser, Subcommand};
 use tb_monitor::demo::{DemoConfig, DemoServer};
+use tb_monitor::net::rest::{LoginOutcome, RestClient};
+use tb_monitor::net::tls::TlsTrust;
+use tb_monitor::protocol::TwoFaProviderType;
+use tb_monitor::watch::StopAfter;
 
 /// A desktop client for ThingsBoard.
 #[derive(Debug, Parser)]
@@ -41,6 +45,36 @@ enum Command {
         #[arg(long, default_value_t = 604_800)]
         refresh_ttl: u64,
     },
+    /// Stream a server's updates as JSON lines (one event per line) for scripts and CI.
+    Watch {
+        /// The ThingsBoard base URL, e.g. `https://tb.example.com`.
+        #[arg(long, required_unless_present = "demo", conflicts_with = "demo")]
+        server: Option<String>,
+        /// The user's e-mail.
+        #[arg(long, required_unless_present = "demo")]
+        user: Option<String>,
+        /// Read the password (and, with 2FA, then the TOTP code) from standard input.
+        #[arg(long)]
+        password_stdin: bool,
+        /// Watch an embedded demo server instead, logged in as its tenant admin.
+        #[arg(long)]
+        demo: bool,
+        /// A JSON file holding a `cmds` list as in the WebSocket API.
+        #[arg(long)]
+        query: std::path::PathBuf,
+        /// Stop after this many messages.
+        #[arg(long)]
+        count: Option<u64>,
+        /// Stop after this many seconds.
+        #[arg(long)]
+        seconds: Option<u64>,
+        /// Trust a custom CA (PEM file) besides the system roots.
+        #[arg(long, conflicts_with = "pin_sha256")]
+        ca_file: Option<std::path::PathBuf>,
+        /// Trust exactly the certificate with this SHA-256 fingerprint (a self-signed server).
+        #[arg(long)]
+        pin_sha256: Option<String>,
+    },
 }
 
 fn main() -> ExitCode {
@@ -68,6 +102,38 @@ fn main() -> ExitCode {
                 ..DemoConfig::default()
             };
             run_demo_server(config)
+        }
+        Some(Command::Watch {
+            server,
+            user,
+            password_stdin,
+            demo,
+            query,
+            count,
+            seconds,
+            ca_file,
+            pin_sha256,
+        }) => {
+            let trust = match (ca_file, pin_sha256) {
+                (Some(pem_path), _) => TlsTrust::CustomCa { pem_path },
+                (None, Some(sha256)) => TlsTrust::Pinned { sha256 },
+                (None, None) => TlsTrust::System,
+            };
+            let target = if demo {
+                Target::Demo
+            } else {
+                Target::Server {
+                    url: server.unwrap_or_default(),
+                    user: user.unwrap_or_default(),
+                    password_stdin,
+                    trust,
+                }
+            };
+            let stop = StopAfter {
+                messages: count,
+                duration: seconds.map(Duration::from_secs),
+            };
+            run_watch(target, &query, stop)
         }
         None => {
             println!(
@@ -124,4 +190,120 @@ fn run_demo_server(config: DemoConfig) -> ExitCode {
         server.shutdown().await;
         ExitCode::SUCCESS
     })
+}
+
+/// Where `watch` connects.
+enum Target {
+    Demo,
+    Server {
+        url: String,
+        user: String,
+        password_stdin: bool,
+        trust: TlsTrust,
+    },
+}
+
+fn runtime() -> Result<tokio::runtime::Runtime, ExitCode> {
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .map_err(|e| {
+            eprintln!("tb-monitor: cannot start the async runtime: {e}");
+            ExitCode::FAILURE
+        })
+}
+
+fn run_watch(target: Target, query: &std::path::Path, stop: StopAfter) -> ExitCode {
+    let text = match std::fs::read_to_string(query) {
+        Ok(t) => t,
+        Err(e) => {
+            eprintln!("tb-monitor: cannot read {}: {e}", query.display());
+            return ExitCode::from(2);
+        }
+    };
+    let specs = match tb_monitor::watch::parse_query(&text) {
+        Ok(s) => s,
+        Err(e) => {
+            eprintln!("tb-monitor: {}: {e}", query.display());
+            return ExitCode::from(2);
+        }
+    };
+    for ignored in tb_monitor::watch::ignored_cmds(&text) {
+        eprintln!("tb-monitor: ignoring {ignored}: watch only subscribes");
+    }
+    let rt = match runtime() {
+        Ok(rt) => rt,
+        Err(code) => return code,
+    };
+    rt.block_on(async move {
+        let (rest, _demo) = match login(target).await {
+            Ok(pair) => pair,
+            Err(e) => {
+                eprintln!("tb-monitor: {e}");
+                return ExitCode::FAILURE;
+            }
+        };
+        let mut stdout = std::io::stdout();
+        match tb_monitor::watch::watch(rest, specs, stop, &mut stdout).await {
+            Ok(()) => ExitCode::SUCCESS,
+            // A closed pipe (`| head`) is a normal way to stop.
+            Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => ExitCode::SUCCESS,
+            Err(e) => {
+                eprintln!("tb-monitor: {e}");
+                ExitCode::FAILURE
+            }
+        }
+    })
+}
+
+/// Logs in to the target; the demo server, when started, lives as long as the returned guard.
+async fn login(target: Target) -> Result<(RestClient, Option<DemoServer>), String> {
+    match target {
+        Target::Demo => {
+            let server = DemoServer::start(DemoConfig::default())
+                .await
+                .map_err(|e| format!("cannot start the demo server: {e}"))?;
+            let rest =
+                RestClient::new(&server.base_url(), TlsTrust::System).map_err(|e| e.to_string())?;
+            rest.login("tenant@thingsboard.org", "tenant")
+                .await
+                .map_err(|e| e.to_string())?;
+            Ok((rest, Some(server)))
+        }
+        Target::Server {
+            url,
+            user,
+            password_stdin,
+            trust,
+        } => {
+            let rest = RestClient::new(&url, trust).map_err(|e| e.to_string())?;
+            let mut lines = std::io::stdin().lines();
+            let password = if password_stdin {
+                lines
+                    .next()
+                    .and_then(Result::ok)
+                    .ok_or("no password on standard input")?
+            } else {
+                std::env::var("TB_PASSWORD")
+                    .map_err(|_| "give the password with --password-stdin (or TB_PASSWORD)")?
+            };
+            match rest
+                .login(&user, &password)
+                .await
+                .map_err(|e| e.to_string())?
+            {
+                LoginOutcome::LoggedIn(_) => {}
+                LoginOutcome::SecondFactor(pre) => {
+                    let code = lines.next().and_then(Result::ok).ok_or(
+                        "the login needs a TOTP code: give it on the line after the password",
+                    )?;
+                    rest.two_fa_check(&pre, &TwoFaProviderType::Totp, &code)
+                        .await
+                        .map_err(|e| e.to_string())?;
+                }
+            }
+            Ok((rest, None))
+        }
+    }
 }

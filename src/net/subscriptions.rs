@@ -86,6 +86,24 @@ impl SubSpec {
         }
     }
 
+    /// The spec of a subscribing command as written in a query file; `None` for commands
+    /// that are not subscriptions (unsubscribes, marks, one-shot history).
+    #[must_use]
+    pub fn from_cmd(cmd: WsCmd) -> Option<SubSpec> {
+        Some(match cmd {
+            WsCmd::EntityData(c) => SubSpec::EntityData(c),
+            WsCmd::EntityCount(c) => SubSpec::EntityCount(c),
+            WsCmd::AlarmData(c) => SubSpec::AlarmData(c),
+            WsCmd::AlarmCount(c) => SubSpec::AlarmCount(c),
+            WsCmd::AlarmStatus(c) => SubSpec::AlarmStatus(c),
+            WsCmd::Notifications(c) => SubSpec::Notifications(c),
+            WsCmd::NotificationsCount(c) => SubSpec::NotificationsCount(c),
+            WsCmd::Attributes(c) if !c.unsubscribe => SubSpec::Attributes(c),
+            WsCmd::Timeseries(c) if !c.unsubscribe => SubSpec::Timeseries(c),
+            _ => return None,
+        })
+    }
+
     /// The command that ends the subscription `cmd_id`.
     #[must_use]
     pub fn unsubscribe_cmd(&self, cmd_id: i32) -> WsCmd {
