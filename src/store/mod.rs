@@ -17,3 +17,369 @@ pub mod entities;
 pub mod health;
 pub mod notifications;
 pub mod series;
+
+use std::collections::{BTreeMap, HashMap};
+
+use crate::net::event::{ConnState, NetEvent, SubId};
+use crate::protocol::{EntityId, ServerMessage, TsPoint};
+
+/// What one subscription holds, by the kind of messages it receives.
+#[derive(Debug, Clone)]
+pub enum SubData {
+    /// `ENTITY_DATA`.
+    Entities(entities::EntityPage),
+    /// `COUNT_DATA`.
+    EntityCount(entities::EntityCount),
+    /// `ALARM_DATA`.
+    Alarms(alarms::AlarmPage),
+    /// `ALARM_COUNT_DATA`.
+    AlarmCount(alarms::AlarmCount),
+    /// `ALARM_STATUS`.
+    AlarmStatus(alarms::AlarmStatusFlag),
+    /// `NOTIFICATIONS`.
+    Inbox(notifications::Inbox),
+    /// `NOTIFICATIONS_COUNT`.
+    Unread(notifications::UnreadCount),
+    /// v1 `ATTRIBUTES` / `TIMESERIES`: the newest point per key.
+    V1(BTreeMap<String, TsPoint>),
+}
+
+/// A series key: the subscription, the entity and the time-series key.
+pub type SeriesKey = (SubId, EntityId, String);
+
+/// Everything the network reported, shaped for the panels. Lives on the UI thread and is
+/// changed only by [`Store::apply`].
+#[derive(Debug, Default)]
+pub struct Store {
+    /// Connection health for the top bar and the HUD.
+    pub health: Option<health::Health>,
+    /// Data per subscription.
+    pub subs: BTreeMap<SubId, SubData>,
+    /// Time series of `ENTITY_DATA` subscriptions with `tsCmd`, per entity and key.
+    pub series: HashMap<SeriesKey, series::SeriesBuffer>,
+    /// Disconnect intervals reported per subscription (wall-clock ms).
+    pub gaps: BTreeMap<SubId, Vec<(i64, i64)>>,
+    /// The last error per subscription.
+    pub errors: BTreeMap<SubId, entities::SubscriptionError>,
+    /// Frames that could not be decoded.
+    pub bad_frames: u64,
+    /// Subscriptions whose updates were dropped while the UI lagged (resubscribe them).
+    pub lagged: Vec<SubId>,
+    /// The session needs the password again.
+    pub session_expired: bool,
+}
+
+impl Store {
+    /// An empty store.
+    #[must_use]
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    fn health_mut(&mut self, now_ms: i64) -> &mut health::Health {
+        self.health
+            .get_or_insert_with(|| health::Health::new(now_ms))
+    }
+
+    /// Forgets a subscription's data (after the UI unsubscribed).
+    pub fn forget(&mut self, sub: SubId) {
+        self.subs.remove(&sub);
+        self.gaps.remove(&sub);
+        self.errors.remove(&sub);
+        self.series.retain(|(s, _, _), _| *s != sub);
+    }
+
+    /// Applies one network event received at wall-clock `now_ms`.
+    pub fn apply(&mut self, event: NetEvent, now_ms: i64) {
+        match event {
+            NetEvent::Connection(state) => {
+                if state == ConnState::Live {
+                    self.session_expired = false;
+                }
+                let state = match state {
+                    ConnState::Connecting { attempt } => {
+                        health::ConnectionState::Connecting { attempt }
+                    }
+                    ConnState::Live => health::ConnectionState::Live,
+                    ConnState::Reconnecting {
+                        attempt,
+                        retry_at_ms,
+                    } => health::ConnectionState::Reconnecting {
+                        attempt,
+                        retry_at_ms,
+                    },
+                    ConnState::Offline { reason } => health::ConnectionState::Offline { reason },
+                };
+                self.health_mut(now_ms).set_state(now_ms, state);
+            }
+            NetEvent::Closed { code, reason } => {
+                self.health_mut(now_ms).on_close(now_ms, code, &reason);
+            }
+            NetEvent::Rtt { ms } => self
+                .health_mut(now_ms)
+                .on_rtt(std::time::Duration::from_millis(u64::from(ms))),
+            NetEvent::Traffic { msgs, bytes } => {
+                let h = self.health_mut(now_ms);
+                // Spread the second's bytes over its messages for the rate window.
+                let per = usize::try_from(bytes / u64::from(msgs.max(1))).unwrap_or(usize::MAX);
+                for _ in 0..msgs {
+                    h.on_message(now_ms, per);
+                }
+            }
+            NetEvent::Message { sub, msg } => self.apply_message(sub, &msg, now_ms),
+            NetEvent::SubscriptionError { sub, code, message } => {
+                self.errors.insert(
+                    sub,
+                    entities::SubscriptionError::new(code, Some(&message), now_ms),
+                );
+            }
+            NetEvent::Gap {
+                sub,
+                from_ms,
+                to_ms,
+            } => {
+                self.gaps.entry(sub).or_default().push((from_ms, to_ms));
+                for ((s, _, _), buffer) in &mut self.series {
+                    if *s == sub {
+                        buffer.mark_gap(from_ms, to_ms);
+                    }
+                }
+            }
+            NetEvent::BadFrame { .. } => self.bad_frames += 1,
+            NetEvent::Lagged { subs } => {
+                for s in subs {
+                    if !self.lagged.contains(&s) {
+                        self.lagged.push(s);
+                    }
+                }
+            }
+            NetEvent::SessionExpired => self.session_expired = true,
+        }
+    }
+
+    fn apply_message(&mut self, sub: SubId, msg: &ServerMessage, now_ms: i64) {
+        match msg {
+            ServerMessage::EntityData(u) => {
+                for row in u
+                    .data
+                    .iter()
+                    .flat_map(|p| p.data.iter())
+                    .chain(u.update.iter().flatten())
+                {
+                    for (key, points) in row.timeseries.iter().flatten() {
+                        self.series
+                            .entry((sub, row.entity_id.clone(), key.clone()))
+                            .or_default()
+                            .extend_from_wire(points);
+                    }
+                }
+                let slot = self
+                    .subs
+                    .entry(sub)
+                    .or_insert_with(|| SubData::Entities(entities::EntityPage::new()));
+                if !matches!(slot, SubData::Entities(_)) {
+                    *slot = SubData::Entities(entities::EntityPage::new());
+                }
+                if let SubData::Entities(page) = slot {
+                    page.apply(u, now_ms);
+                }
+            }
+            ServerMessage::EntityCount(u) => {
+                let slot = self
+                    .subs
+                    .entry(sub)
+                    .or_insert_with(|| SubData::EntityCount(entities::EntityCount::new()));
+                if !matches!(slot, SubData::EntityCount(_)) {
+                    *slot = SubData::EntityCount(entities::EntityCount::new());
+                }
+                if let SubData::EntityCount(c) = slot {
+                    c.apply(u, now_ms);
+                }
+            }
+            ServerMessage::AlarmData(u) => {
+                let slot = self
+                    .subs
+                    .entry(sub)
+                    .or_insert_with(|| SubData::Alarms(alarms::AlarmPage::new()));
+                if !matches!(slot, SubData::Alarms(_)) {
+                    *slot = SubData::Alarms(alarms::AlarmPage::new());
+                }
+                if let SubData::Alarms(p) = slot {
+                    p.apply(u, now_ms);
+                }
+            }
+            ServerMessage::AlarmCount(u) => {
+                let slot = self
+                    .subs
+                    .entry(sub)
+                    .or_insert_with(|| SubData::AlarmCount(alarms::AlarmCount::new()));
+                if !matches!(slot, SubData::AlarmCount(_)) {
+                    *slot = SubData::AlarmCount(alarms::AlarmCount::new());
+                }
+                if let SubData::AlarmCount(c) = slot {
+                    c.apply(u, now_ms);
+                }
+            }
+            ServerMessage::AlarmStatus(u) => {
+                let slot = self
+                    .subs
+                    .entry(sub)
+                    .or_insert_with(|| SubData::AlarmStatus(alarms::AlarmStatusFlag::new()));
+                if !matches!(slot, SubData::AlarmStatus(_)) {
+                    *slot = SubData::AlarmStatus(alarms::AlarmStatusFlag::new());
+                }
+                if let SubData::AlarmStatus(s) = slot {
+                    s.apply(u, now_ms);
+                }
+            }
+            ServerMessage::Notifications(u) => {
+                let slot = self
+                    .subs
+                    .entry(sub)
+                    .or_insert_with(|| SubData::Inbox(notifications::Inbox::default()));
+                if !matches!(slot, SubData::Inbox(_)) {
+                    *slot = SubData::Inbox(notifications::Inbox::default());
+                }
+                if let SubData::Inbox(i) = slot {
+                    i.apply(u, now_ms);
+                }
+            }
+            ServerMessage::NotificationsCount(u) => {
+                let slot = self
+                    .subs
+                    .entry(sub)
+                    .or_insert_with(|| SubData::Unread(notifications::UnreadCount::new()));
+                if !matches!(slot, SubData::Unread(_)) {
+                    *slot = SubData::Unread(notifications::UnreadCount::new());
+                }
+                if let SubData::Unread(c) = slot {
+                    c.apply(u, now_ms);
+                }
+            }
+            ServerMessage::Telemetry(t) => {
+                let slot = self
+                    .subs
+                    .entry(sub)
+                    .or_insert_with(|| SubData::V1(BTreeMap::new()));
+                if !matches!(slot, SubData::V1(_)) {
+                    *slot = SubData::V1(BTreeMap::new());
+                }
+                if let SubData::V1(map) = slot {
+                    for (key, points) in t.data.iter().flatten() {
+                        // Arrays are newest first; keep the newest point.
+                        if let Some(p) = points.iter().max_by_key(|p| p.0) {
+                            match map.get(key) {
+                                Some(old) if old.0 > p.0 => {}
+                                _ => {
+                                    map.insert(key.clone(), p.clone());
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+            ServerMessage::TooManyUpdates(_) | ServerMessage::Unknown(_) => {}
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn msg(json: &str) -> NetEvent {
+        NetEvent::Message {
+            sub: 1,
+            msg: Box::new(ServerMessage::from_json(json).unwrap()),
+        }
+    }
+
+    const PAGE_WITH_SERIES: &str = r#"{"cmdId":1,"errorCode":0,"errorMsg":null,"cmdUpdateType":"ENTITY_DATA",
+        "data":{"data":[{"entityId":{"entityType":"DEVICE","id":"00000000-0000-0000-0000-000000000001"},
+        "latest":{},"timeseries":{"temperature":[{"ts":2000,"value":"2.5"},{"ts":1000,"value":"1.5"}]}}],
+        "totalPages":1,"totalElements":1,"hasNext":false},"update":null}"#;
+
+    #[test]
+    fn entity_pages_and_their_time_series_land_in_the_store() {
+        let mut store = Store::new();
+        store.apply(msg(PAGE_WITH_SERIES), 5000);
+        let Some(SubData::Entities(page)) = store.subs.get(&1) else {
+            panic!("{:?}", store.subs)
+        };
+        assert_eq!(page.len(), 1);
+        let (_, buffer) = store.series.iter().next().unwrap();
+        assert_eq!(buffer.len(), 2);
+        assert_eq!(buffer.latest(), Some((2000, 2.5)));
+        // A gap reported for the subscription marks its series.
+        store.apply(
+            NetEvent::Gap {
+                sub: 1,
+                from_ms: 3000,
+                to_ms: 4000,
+            },
+            5000,
+        );
+        assert_eq!(store.gaps[&1], [(3000, 4000)]);
+        store.forget(1);
+        assert!(store.subs.is_empty() && store.series.is_empty() && store.gaps.is_empty());
+    }
+
+    #[test]
+    fn connection_events_feed_health_and_session_expiry_is_remembered_until_live() {
+        let mut store = Store::new();
+        store.apply(NetEvent::Connection(ConnState::Live), 0);
+        store.apply(NetEvent::Rtt { ms: 42 }, 0);
+        store.apply(
+            NetEvent::Closed {
+                code: 4500,
+                reason: String::new(),
+            },
+            10,
+        );
+        let h = store.health.as_ref().unwrap();
+        assert_eq!(h.last_close().map(|c| c.code), Some(4500));
+        assert!(h.rtt_last().is_some());
+        store.apply(NetEvent::SessionExpired, 20);
+        assert!(store.session_expired);
+        store.apply(NetEvent::Connection(ConnState::Live), 30);
+        assert!(!store.session_expired);
+    }
+
+    #[test]
+    fn counts_errors_and_v1_values_are_kept_per_subscription() {
+        let mut store = Store::new();
+        store.apply(
+            msg(r#"{"cmdId":1,"count":5,"errorCode":0,"errorMsg":null,"cmdUpdateType":"ALARM_COUNT_DATA"}"#),
+            0,
+        );
+        assert!(matches!(store.subs.get(&1), Some(SubData::AlarmCount(c)) if c.count() == Some(5)));
+        store.apply(
+            NetEvent::Message {
+                sub: 2,
+                msg: Box::new(
+                    ServerMessage::from_json(
+                        r#"{"subscriptionId":3,"errorCode":0,"errorMsg":null,
+                        "data":{"temperature":[[2000,"2.5"],[1000,"1.5"]]},"latestValues":{"temperature":2000}}"#,
+                    )
+                    .unwrap(),
+                ),
+            },
+            0,
+        );
+        let Some(SubData::V1(map)) = store.subs.get(&2) else {
+            panic!()
+        };
+        assert_eq!(map["temperature"].0, 2000);
+        store.apply(
+            NetEvent::SubscriptionError {
+                sub: 1,
+                code: 34,
+                message: "Too many updates!".into(),
+            },
+            0,
+        );
+        assert_eq!(store.errors[&1].code, 34);
+        store.apply(NetEvent::BadFrame { error: "x".into() }, 0);
+        assert_eq!(store.bad_frames, 1);
+    }
+}
