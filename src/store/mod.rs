@@ -18,7 +18,7 @@ pub mod health;
 pub mod notifications;
 pub mod series;
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 
 use crate::net::event::{ConnState, NetEvent, SubId};
 use crate::protocol::{EntityId, ServerMessage, TsPoint};
@@ -56,7 +56,7 @@ pub struct Store {
     /// Data per subscription.
     pub subs: BTreeMap<SubId, SubData>,
     /// Time series of `ENTITY_DATA` subscriptions with `tsCmd`, per entity and key.
-    pub series: HashMap<SeriesKey, series::SeriesBuffer>,
+    pub series: BTreeMap<SeriesKey, series::SeriesBuffer>,
     /// Disconnect intervals reported per subscription (wall-clock ms).
     pub gaps: BTreeMap<SubId, Vec<(i64, i64)>>,
     /// The last error per subscription.
@@ -173,98 +173,82 @@ impl Store {
                             .extend_from_wire(points);
                     }
                 }
-                let slot = self
-                    .subs
-                    .entry(sub)
-                    .or_insert_with(|| SubData::Entities(entities::EntityPage::new()));
-                if !matches!(slot, SubData::Entities(_)) {
-                    *slot = SubData::Entities(entities::EntityPage::new());
-                }
-                if let SubData::Entities(page) = slot {
+                if let SubData::Entities(page) = slot(
+                    &mut self.subs,
+                    sub,
+                    |d| matches!(d, SubData::Entities(_)),
+                    || SubData::Entities(entities::EntityPage::new()),
+                ) {
                     page.apply(u, now_ms);
                 }
             }
             ServerMessage::EntityCount(u) => {
-                let slot = self
-                    .subs
-                    .entry(sub)
-                    .or_insert_with(|| SubData::EntityCount(entities::EntityCount::new()));
-                if !matches!(slot, SubData::EntityCount(_)) {
-                    *slot = SubData::EntityCount(entities::EntityCount::new());
-                }
-                if let SubData::EntityCount(c) = slot {
+                if let SubData::EntityCount(c) = slot(
+                    &mut self.subs,
+                    sub,
+                    |d| matches!(d, SubData::EntityCount(_)),
+                    || SubData::EntityCount(entities::EntityCount::new()),
+                ) {
                     c.apply(u, now_ms);
                 }
             }
             ServerMessage::AlarmData(u) => {
-                let slot = self
-                    .subs
-                    .entry(sub)
-                    .or_insert_with(|| SubData::Alarms(alarms::AlarmPage::new()));
-                if !matches!(slot, SubData::Alarms(_)) {
-                    *slot = SubData::Alarms(alarms::AlarmPage::new());
-                }
-                if let SubData::Alarms(p) = slot {
+                if let SubData::Alarms(p) = slot(
+                    &mut self.subs,
+                    sub,
+                    |d| matches!(d, SubData::Alarms(_)),
+                    || SubData::Alarms(alarms::AlarmPage::new()),
+                ) {
                     p.apply(u, now_ms);
                 }
             }
             ServerMessage::AlarmCount(u) => {
-                let slot = self
-                    .subs
-                    .entry(sub)
-                    .or_insert_with(|| SubData::AlarmCount(alarms::AlarmCount::new()));
-                if !matches!(slot, SubData::AlarmCount(_)) {
-                    *slot = SubData::AlarmCount(alarms::AlarmCount::new());
-                }
-                if let SubData::AlarmCount(c) = slot {
+                if let SubData::AlarmCount(c) = slot(
+                    &mut self.subs,
+                    sub,
+                    |d| matches!(d, SubData::AlarmCount(_)),
+                    || SubData::AlarmCount(alarms::AlarmCount::new()),
+                ) {
                     c.apply(u, now_ms);
                 }
             }
             ServerMessage::AlarmStatus(u) => {
-                let slot = self
-                    .subs
-                    .entry(sub)
-                    .or_insert_with(|| SubData::AlarmStatus(alarms::AlarmStatusFlag::new()));
-                if !matches!(slot, SubData::AlarmStatus(_)) {
-                    *slot = SubData::AlarmStatus(alarms::AlarmStatusFlag::new());
-                }
-                if let SubData::AlarmStatus(s) = slot {
+                if let SubData::AlarmStatus(s) = slot(
+                    &mut self.subs,
+                    sub,
+                    |d| matches!(d, SubData::AlarmStatus(_)),
+                    || SubData::AlarmStatus(alarms::AlarmStatusFlag::new()),
+                ) {
                     s.apply(u, now_ms);
                 }
             }
             ServerMessage::Notifications(u) => {
-                let slot = self
-                    .subs
-                    .entry(sub)
-                    .or_insert_with(|| SubData::Inbox(notifications::Inbox::default()));
-                if !matches!(slot, SubData::Inbox(_)) {
-                    *slot = SubData::Inbox(notifications::Inbox::default());
-                }
-                if let SubData::Inbox(i) = slot {
+                if let SubData::Inbox(i) = slot(
+                    &mut self.subs,
+                    sub,
+                    |d| matches!(d, SubData::Inbox(_)),
+                    || SubData::Inbox(notifications::Inbox::default()),
+                ) {
                     i.apply(u, now_ms);
                 }
             }
             ServerMessage::NotificationsCount(u) => {
-                let slot = self
-                    .subs
-                    .entry(sub)
-                    .or_insert_with(|| SubData::Unread(notifications::UnreadCount::new()));
-                if !matches!(slot, SubData::Unread(_)) {
-                    *slot = SubData::Unread(notifications::UnreadCount::new());
-                }
-                if let SubData::Unread(c) = slot {
+                if let SubData::Unread(c) = slot(
+                    &mut self.subs,
+                    sub,
+                    |d| matches!(d, SubData::Unread(_)),
+                    || SubData::Unread(notifications::UnreadCount::new()),
+                ) {
                     c.apply(u, now_ms);
                 }
             }
             ServerMessage::Telemetry(t) => {
-                let slot = self
-                    .subs
-                    .entry(sub)
-                    .or_insert_with(|| SubData::V1(BTreeMap::new()));
-                if !matches!(slot, SubData::V1(_)) {
-                    *slot = SubData::V1(BTreeMap::new());
-                }
-                if let SubData::V1(map) = slot {
+                if let SubData::V1(map) = slot(
+                    &mut self.subs,
+                    sub,
+                    |d| matches!(d, SubData::V1(_)),
+                    || SubData::V1(BTreeMap::new()),
+                ) {
                     for (key, points) in t.data.iter().flatten() {
                         // Arrays are newest first; keep the newest point.
                         if let Some(p) = points.iter().max_by_key(|p| p.0) {
@@ -281,6 +265,21 @@ impl Store {
             ServerMessage::TooManyUpdates(_) | ServerMessage::Unknown(_) => {}
         }
     }
+}
+
+/// The data of `sub`, made by `make` when missing or of another kind (a subscription whose
+/// spec changed kind).
+fn slot(
+    subs: &mut BTreeMap<SubId, SubData>,
+    sub: SubId,
+    is: fn(&SubData) -> bool,
+    make: impl Fn() -> SubData,
+) -> &mut SubData {
+    let entry = subs.entry(sub).or_insert_with(&make);
+    if !is(entry) {
+        *entry = make();
+    }
+    entry
 }
 
 #[cfg(test)]
