@@ -87,6 +87,8 @@ pub fn event_json(event: &NetEvent) -> Value {
         NetEvent::BadFrame { error } => json!({"event": "bad-frame", "error": error}),
         NetEvent::Lagged { subs } => json!({"event": "lagged", "subs": subs}),
         NetEvent::SessionExpired => json!({"event": "session-expired"}),
+        NetEvent::LegacyServer => json!({"event": "legacy-server",
+            "note": "ThingsBoard before 3.6.2: no alarm status, no notifications"}),
     }
 }
 

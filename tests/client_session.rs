@@ -65,6 +65,15 @@ impl Client {
         }
     }
 
+    /// Like [`Client::expect`], but an event already seen counts too (for events whose
+    /// order against others is not specified).
+    async fn expect_any_time(&mut self, what: &str, pred: impl Fn(&NetEvent) -> bool) -> NetEvent {
+        if let Some(ev) = self.seen.iter().find(|e| pred(e)) {
+            return ev.clone();
+        }
+        self.expect(what, pred).await
+    }
+
     /// Events of the next `window` (a bounded wait for something that must not happen).
     async fn collect_for(&mut self, window: Duration) -> Vec<NetEvent> {
         let until = tokio::time::Instant::now() + window;
@@ -579,4 +588,43 @@ async fn tokens_are_refreshed_before_they_expire_while_the_socket_stays_up() {
             .any(|e| matches!(e, NetEvent::Closed { .. })),
         "the socket was not disturbed by the refresh"
     );
+}
+
+#[tokio::test]
+async fn a_server_without_api_ws_is_watched_through_the_legacy_endpoint() {
+    let (server, control) = start(DemoConfig {
+        legacy_only: true,
+        ..quiet_config()
+    })
+    .await;
+    let mut client = connect(&server, fast(), 1000).await;
+    client.send(NetCommand::Subscribe {
+        sub: 1,
+        spec: latest_spec(),
+    });
+    client.send(NetCommand::Subscribe {
+        sub: 2,
+        spec: SubSpec::NotificationsCount(tb_monitor::protocol::NotificationsCountSubCmd {
+            cmd_id: 0,
+        }),
+    });
+    client
+        .expect("the legacy notice", |e| *e == NetEvent::LegacyServer)
+        .await;
+    client.expect("the page", |e| is_page(e, 1)).await;
+    client
+        .expect_any_time("notifications refused", |e| {
+            matches!(e, NetEvent::SubscriptionError { sub: 2, message, .. } if message.contains("3.6.2"))
+        })
+        .await;
+    let device = thermostats(&control)[0].id.clone();
+    control.push_point(&device, "temperature", now_ms() + 60_000, "21.5");
+    client
+        .expect("live updates", |e| {
+            latest_text(e, "temperature").as_deref() == Some("21.5")
+        })
+        .await;
+    // The legacy wrapper went out, without authCmd.
+    let first = &control.commands_received()[0];
+    assert!(first.contains("ENTITY_DATA"), "{first}");
 }

@@ -22,6 +22,9 @@ pub struct DemoConfig {
     pub history: Duration,
     /// Run the live simulation (telemetry ticks); tests may drive everything by hand.
     pub simulate: bool,
+    /// Behave like a server older than 3.6.2: no `/api/ws` (404), only the legacy
+    /// `/api/ws/plugins/*?token=` endpoints.
+    pub legacy_only: bool,
     /// Protocol limits and timeouts.
     pub limits: Limits,
 }
@@ -37,6 +40,7 @@ impl Default for DemoConfig {
             refresh_ttl: Duration::from_hours(7 * 24),
             history: Duration::from_hours(7 * 24),
             simulate: true,
+            legacy_only: false,
             limits: Limits::default(),
         }
     }

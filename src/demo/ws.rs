@@ -69,6 +69,10 @@ pub async fn general(
     AxState(shared): AxState<Arc<Shared>>,
     Query(q): Query<TokenParam>,
 ) -> Response {
+    if shared.config.legacy_only {
+        // Servers before 3.6.2 have no such endpoint.
+        return StatusCode::NOT_FOUND.into_response();
+    }
     upgrade(ws, shared, SessionKind::General, q.token)
 }
 

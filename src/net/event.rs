@@ -101,6 +101,9 @@ pub enum NetEvent {
     },
     /// The session cannot be renewed: the password is needed.
     SessionExpired,
+    /// The server has no `/api/ws` (ThingsBoard before 3.6.2): the session uses the legacy
+    /// telemetry endpoint, where alarm status and notifications do not exist.
+    LegacyServer,
 }
 
 /// Wakes the UI thread when events arrive (egui's `request_repaint_after`).

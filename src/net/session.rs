@@ -28,12 +28,14 @@ use super::NetError;
 use super::backoff::Backoff;
 use super::event::{ConnState, EventQueue, NetEvent, SubId};
 use super::rest::RestClient;
-use super::subscriptions::{Registry, SubSpec, frames};
+use super::subscriptions::{Registry, SubSpec, TooLarge, frames};
 use super::tls::client_config;
 use super::tokens::now_ms;
 use crate::protocol::{
-    ErrorScope, MarkAllNotificationsAsReadCmd, MarkNotificationsAsReadCmd, ServerMessage, WsCmd,
+    ErrorScope, MAX_CMDS_PER_FRAME, MAX_FRAME_BYTES, MarkAllNotificationsAsReadCmd,
+    MarkNotificationsAsReadCmd, ServerMessage, WsCmd,
 };
+use crate::protocol::{LEGACY_TELEMETRY_PATH, LegacyTelemetryMessage, WS_PATH};
 
 /// Timings of the session; tests shrink them.
 #[derive(Debug, Clone)]
@@ -166,6 +168,7 @@ pub fn spawn(
         registry: Registry::new(),
         down_since_ms: None,
         retry_due: Vec::new(),
+        legacy: false,
     };
     runtime.spawn(session.run());
     NetHandle { tx }
@@ -185,6 +188,8 @@ struct Session {
     down_since_ms: Option<i64>,
     /// Subscriptions to resubscribe at a time (after "Too many updates!").
     retry_due: Vec<(Instant, SubId)>,
+    /// The server has no `/api/ws`: use the legacy telemetry endpoint.
+    legacy: bool,
 }
 
 /// Per-socket state.
@@ -331,9 +336,25 @@ impl Session {
                 return Exit::Lost { immediate: false };
             }
         };
-        let ws = match self.open().await {
+        let opened = match self.open(&token).await {
+            Err(Open::NotFound) if !self.legacy => {
+                // A server before 3.6.2: the legacy endpoint takes the token on the URL.
+                self.legacy = true;
+                self.events.push(NetEvent::LegacyServer);
+                self.open(&token).await
+            }
+            other => other,
+        };
+        let ws = match opened {
             Ok(ws) => ws,
-            Err(reason) => {
+            Err(Open::NotFound) => {
+                self.events.push(NetEvent::Closed {
+                    code: 1006,
+                    reason: "the server has no WebSocket endpoint (HTTP 404)".to_owned(),
+                });
+                return Exit::Lost { immediate: false };
+            }
+            Err(Open::Failed(reason)) => {
                 tracing::info!("cannot open the socket: {reason}");
                 self.events.push(NetEvent::Closed { code: 1006, reason });
                 return Exit::Lost { immediate: false };
@@ -354,25 +375,37 @@ impl Session {
         };
         let (cmds, backfilled) = self.registry.connected(now_ms());
         socket.gaps = backfilled;
-        if let Err(exit) = self.send_cmds(&mut socket, Some(&token), cmds).await {
+        let auth = (!self.legacy).then_some(token.as_str());
+        if let Err(exit) = self.send_cmds(&mut socket, auth, cmds).await {
             return exit;
         }
         self.serve(&mut socket).await
     }
 
-    async fn open(&self) -> Result<Ws, String> {
-        let url = self.rest.ws_url("/api/ws");
-        let tls = client_config(self.rest.trust()).map_err(|e| e.to_string())?;
+    async fn open(&self, token: &str) -> Result<Ws, Open> {
+        let url = if self.legacy {
+            // The raw token: JWTs are URL-safe, and the server does not decode it.
+            format!("{}?token={token}", self.rest.ws_url(LEGACY_TELEMETRY_PATH))
+        } else {
+            self.rest.ws_url(WS_PATH)
+        };
+        let tls = client_config(self.rest.trust()).map_err(|e| Open::Failed(e.to_string()))?;
         let connector = tokio_tungstenite::Connector::Rustls(Arc::new(tls));
         let connect =
             tokio_tungstenite::connect_async_tls_with_config(url, None, true, Some(connector));
         match tokio::time::timeout(self.config.connect_timeout, connect).await {
             Ok(Ok((ws, _))) => Ok(ws),
-            Ok(Err(e)) => Err(e.to_string()),
-            Err(_) => Err(format!(
+            Ok(Err(tokio_tungstenite::tungstenite::Error::Http(resp)))
+                if resp.status().as_u16() == 404 =>
+            {
+                Err(Open::NotFound)
+            }
+            // Never echo the URL: on the legacy endpoint it holds the token.
+            Ok(Err(e)) => Err(Open::Failed(redact(&e.to_string(), token))),
+            Err(_) => Err(Open::Failed(format!(
                 "the server did not answer within {} s",
                 self.config.connect_timeout.as_secs()
-            )),
+            ))),
         }
     }
 
@@ -386,7 +419,22 @@ impl Session {
         if cmds.is_empty() && token.is_none() {
             return Ok(());
         }
-        let (texts, too_large) = frames(token, cmds);
+        let (texts, too_large) = if self.legacy {
+            let (texts, too_large, unsupported) = legacy_frames(cmds);
+            for cmd_id in unsupported {
+                if let Some(sub) = self.registry.sub_for_cmd(cmd_id) {
+                    self.events.push(NetEvent::SubscriptionError {
+                        sub,
+                        code: 0,
+                        message: "not available on this server (ThingsBoard before 3.6.2)"
+                            .to_owned(),
+                    });
+                }
+            }
+            (texts, too_large)
+        } else {
+            frames(token, cmds)
+        };
         for t in too_large {
             if let Some(sub) = self.registry.sub_for_cmd(t.cmd_id) {
                 self.events.push(NetEvent::SubscriptionError {
@@ -509,7 +557,10 @@ impl Session {
                     code,
                     reason: reason.clone(),
                 });
-                if code == 1007 && !socket.got_message && reason != "Unknown session type" {
+                // A refused token: 1007 at authCmd, or 1011 right after a legacy handshake.
+                let refused = (code == 1007 && reason != "Unknown session type")
+                    || (code == 1011 && self.legacy);
+                if refused && !socket.got_message {
                     return Some(Exit::AuthRejected(reason));
                 }
                 Some(Exit::Lost { immediate: false })
@@ -650,6 +701,99 @@ impl Session {
         }
         self.send_cmds(socket, None, cmds).await.err()
     }
+}
+
+/// Why a socket could not be opened.
+#[derive(Debug)]
+enum Open {
+    /// HTTP 404 on the upgrade: the endpoint does not exist (a server before 3.6.2).
+    NotFound,
+    Failed(String),
+}
+
+/// `text` with every occurrence of `secret` masked.
+fn redact(text: &str, secret: &str) -> String {
+    if secret.is_empty() {
+        text.to_owned()
+    } else {
+        text.replace(secret, "<token>")
+    }
+}
+
+/// Frames for the legacy telemetry endpoint: the same commands in its typed lists, at most
+/// 10 a frame. Returns the frames, the commands too large to send, and the `cmdId`s of
+/// commands the endpoint does not have (alarm status, notifications).
+fn legacy_frames(cmds: Vec<WsCmd>) -> (Vec<String>, Vec<TooLarge>, Vec<i32>) {
+    let mut unsupported = Vec::new();
+    let mut too_large = Vec::new();
+    let mut texts = Vec::new();
+    let mut frame = LegacyTelemetryMessage::default();
+    let mut in_frame = 0usize;
+    for cmd in cmds {
+        let cmd_id = cmd.cmd_id();
+        let kind = cmd.type_name();
+        let mut one = LegacyTelemetryMessage::default();
+        match cmd {
+            WsCmd::Attributes(c) => one.attr_sub_cmds.push(c),
+            WsCmd::Timeseries(c) => one.ts_sub_cmds.push(c),
+            WsCmd::TimeseriesHistory(c) => one.history_cmds.push(c),
+            WsCmd::EntityData(c) => one.entity_data_cmds.push(c),
+            WsCmd::EntityDataUnsubscribe(c) => one.entity_data_unsubscribe_cmds.push(c),
+            WsCmd::AlarmData(c) => one.alarm_data_cmds.push(c),
+            WsCmd::AlarmDataUnsubscribe(c) => one.alarm_data_unsubscribe_cmds.push(c),
+            WsCmd::EntityCount(c) => one.entity_count_cmds.push(c),
+            WsCmd::EntityCountUnsubscribe(c) => one.entity_count_unsubscribe_cmds.push(c),
+            WsCmd::AlarmCount(c) => one.alarm_count_cmds.push(c),
+            WsCmd::AlarmCountUnsubscribe(c) => one.alarm_count_unsubscribe_cmds.push(c),
+            _ => {
+                unsupported.push(cmd_id);
+                continue;
+            }
+        }
+        let size = serde_json::to_string(&one).map_or(usize::MAX, |t| t.len());
+        if size > MAX_FRAME_BYTES {
+            too_large.push(TooLarge {
+                kind,
+                bytes: size,
+                cmd_id,
+            });
+            continue;
+        }
+        let current = serde_json::to_string(&frame).map_or(0, |t| t.len());
+        if in_frame == MAX_CMDS_PER_FRAME || current + size > MAX_FRAME_BYTES {
+            if let Ok(text) = serde_json::to_string(&frame) {
+                texts.push(text);
+            }
+            frame = LegacyTelemetryMessage::default();
+            in_frame = 0;
+        }
+        merge_legacy(&mut frame, one);
+        in_frame += 1;
+    }
+    if in_frame > 0
+        && let Ok(text) = serde_json::to_string(&frame)
+    {
+        texts.push(text);
+    }
+    (texts, too_large, unsupported)
+}
+
+fn merge_legacy(into: &mut LegacyTelemetryMessage, one: LegacyTelemetryMessage) {
+    into.attr_sub_cmds.extend(one.attr_sub_cmds);
+    into.ts_sub_cmds.extend(one.ts_sub_cmds);
+    into.history_cmds.extend(one.history_cmds);
+    into.entity_data_cmds.extend(one.entity_data_cmds);
+    into.entity_data_unsubscribe_cmds
+        .extend(one.entity_data_unsubscribe_cmds);
+    into.alarm_data_cmds.extend(one.alarm_data_cmds);
+    into.alarm_data_unsubscribe_cmds
+        .extend(one.alarm_data_unsubscribe_cmds);
+    into.entity_count_cmds.extend(one.entity_count_cmds);
+    into.entity_count_unsubscribe_cmds
+        .extend(one.entity_count_unsubscribe_cmds);
+    into.alarm_count_cmds.extend(one.alarm_count_cmds);
+    into.alarm_count_unsubscribe_cmds
+        .extend(one.alarm_count_unsubscribe_cmds);
 }
 
 /// The newest time-series timestamp in a message (time series arrays, latest

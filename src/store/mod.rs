@@ -67,6 +67,8 @@ pub struct Store {
     pub lagged: Vec<SubId>,
     /// The session needs the password again.
     pub session_expired: bool,
+    /// The server predates 3.6.2: no alarm status and no notifications over the socket.
+    pub legacy_server: bool,
 }
 
 impl Store {
@@ -154,6 +156,7 @@ impl Store {
                 }
             }
             NetEvent::SessionExpired => self.session_expired = true,
+            NetEvent::LegacyServer => self.legacy_server = true,
         }
     }
 
