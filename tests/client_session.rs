@@ -628,3 +628,125 @@ async fn a_server_without_api_ws_is_watched_through_the_legacy_endpoint() {
     let first = &control.commands_received()[0];
     assert!(first.contains("ENTITY_DATA"), "{first}");
 }
+
+fn spec(json: serde_json::Value) -> SubSpec {
+    let cmd: tb_monitor::protocol::WsCmd = serde_json::from_value(json).unwrap();
+    SubSpec::from_cmd(cmd).unwrap()
+}
+
+#[tokio::test]
+async fn every_subscription_type_reaches_the_store_end_to_end() {
+    let (server, control) = start(quiet_config()).await;
+    let mut client = connect(&server, fast(), 1000).await;
+    let device = thermostats(&control)[0].id.clone();
+    let device_json = serde_json::to_value(&device).unwrap();
+    let all_devices = serde_json::json!({"type": "entityType", "entityType": "DEVICE"});
+    let specs = [
+        spec(
+            serde_json::json!({"type": "ENTITY_COUNT", "cmdId": 0, "query": {"entityFilter": all_devices}}),
+        ),
+        spec(
+            serde_json::json!({"type": "ALARM_DATA", "cmdId": 0, "query": {
+            "entityFilter": all_devices,
+            "pageLink": {"pageSize": 10, "page": 0, "statusList": ["ACTIVE"], "timeWindow": 604_800_000}}}),
+        ),
+        spec(
+            serde_json::json!({"type": "ALARM_COUNT", "cmdId": 0, "query": {"entityFilter": all_devices, "statusList": ["ACTIVE"]}}),
+        ),
+        spec(serde_json::json!({"type": "ALARM_STATUS", "cmdId": 0, "originatorId": device_json})),
+        spec(serde_json::json!({"type": "NOTIFICATIONS", "cmdId": 0, "limit": 5})),
+        spec(serde_json::json!({"type": "NOTIFICATIONS_COUNT", "cmdId": 0})),
+        spec(
+            serde_json::json!({"type": "ATTRIBUTES", "cmdId": 0, "entityType": "DEVICE",
+            "entityId": device.id.to_string(), "scope": "SERVER_SCOPE"}),
+        ),
+        spec(
+            serde_json::json!({"type": "TIMESERIES", "cmdId": 0, "entityType": "DEVICE",
+            "entityId": device.id.to_string(), "keys": "temperature"}),
+        ),
+        latest_spec(),
+    ];
+    for (i, s) in specs.into_iter().enumerate() {
+        client.send(NetCommand::Subscribe {
+            sub: i as u64,
+            spec: s,
+        });
+    }
+    let mut store = tb_monitor::store::Store::new();
+    let deadline = tokio::time::Instant::now() + DEADLINE;
+    while (0..9u64).any(|s| !store.subs.contains_key(&s)) {
+        for ev in client.queue.drain(usize::MAX) {
+            store.apply(ev, now_ms());
+        }
+        if (0..9u64).all(|s| store.subs.contains_key(&s)) {
+            break;
+        }
+        assert!(
+            tokio::time::timeout_at(deadline, client.notify.notified())
+                .await
+                .is_ok(),
+            "missing subscriptions: {:?}; errors {:?}",
+            (0..9u64)
+                .filter(|s| !store.subs.contains_key(s))
+                .collect::<Vec<_>>(),
+            store.errors
+        );
+    }
+    use tb_monitor::store::SubData;
+    let count = match &store.subs[&0] {
+        SubData::EntityCount(c) => c.count(),
+        other => panic!("{other:?}"),
+    };
+    assert_eq!(count, Some(i64::try_from(control.devices().len()).unwrap()));
+    assert!(matches!(&store.subs[&1], SubData::Alarms(p) if p.has_data()));
+    assert!(matches!(&store.subs[&2], SubData::AlarmCount(c) if c.count().is_some()));
+    assert!(matches!(&store.subs[&3], SubData::AlarmStatus(s) if s.active().is_some()));
+    assert!(matches!(&store.subs[&4], SubData::Inbox(i) if i.has_list()));
+    assert!(matches!(&store.subs[&5], SubData::Unread(c) if c.count().is_some()));
+    assert!(
+        matches!(&store.subs[&6], SubData::V1(m) if m.contains_key("active")),
+        "{:?}",
+        store.subs[&6]
+    );
+    assert!(matches!(&store.subs[&7], SubData::V1(m) if m.contains_key("temperature")));
+    assert!(matches!(&store.subs[&8], SubData::Entities(p) if p.has_data()));
+    assert!(store.errors.is_empty(), "{:?}", store.errors);
+}
+
+#[tokio::test]
+async fn a_socket_outlives_its_token_and_the_next_one_uses_a_fresh_token() {
+    let (server, control) = start(DemoConfig {
+        token_ttl: Duration::from_secs(3),
+        ..quiet_config()
+    })
+    .await;
+    let mut client = connect(&server, fast(), 1000).await;
+    client.send(NetCommand::Subscribe {
+        sub: 1,
+        spec: latest_spec(),
+    });
+    client.expect("the page", |e| is_page(e, 1)).await;
+    // The access token expires on the server (the refresh token still works). The open
+    // socket is not closed for it: updates keep coming.
+    control.expire_access_tokens();
+    let device = thermostats(&control)[0].id.clone();
+    control.push_point(&device, "temperature", now_ms() + 60_000, "5.5");
+    client
+        .expect("updates after the token expired", |e| {
+            latest_text(e, "temperature").as_deref() == Some("5.5")
+        })
+        .await;
+    let refreshes = control.stats().refreshes;
+    control.drop_connections(false);
+    client
+        .expect("the page on a new socket", |e| is_page(e, 1))
+        .await;
+    assert!(
+        control.stats().refreshes > refreshes,
+        "the reconnect refreshed first"
+    );
+    assert!(
+        !client.seen.iter().any(|e| *e == NetEvent::SessionExpired),
+        "no password needed"
+    );
+}
