@@ -20,6 +20,7 @@ use tb_monitor::net::{
     ConnState, EventQueue, NetCommand, NetEvent, NetHandle, SessionConfig, SubSpec,
 };
 use tb_monitor::protocol::{EntityDataCmd, EntityKeyType, ServerMessage};
+use tb_monitor::store::SubData;
 use tokio::sync::Notify;
 
 const DEADLINE: Duration = Duration::from_secs(10);
@@ -637,7 +638,7 @@ fn spec(json: serde_json::Value) -> SubSpec {
 #[tokio::test]
 async fn every_subscription_type_reaches_the_store_end_to_end() {
     let (server, control) = start(quiet_config()).await;
-    let mut client = connect(&server, fast(), 1000).await;
+    let client = connect(&server, fast(), 1000).await;
     let device = thermostats(&control)[0].id.clone();
     let device_json = serde_json::to_value(&device).unwrap();
     let all_devices = serde_json::json!({"type": "entityType", "entityType": "DEVICE"});
@@ -692,7 +693,6 @@ async fn every_subscription_type_reaches_the_store_end_to_end() {
             store.errors
         );
     }
-    use tb_monitor::store::SubData;
     let count = match &store.subs[&0] {
         SubData::EntityCount(c) => c.count(),
         other => panic!("{other:?}"),
@@ -746,7 +746,7 @@ async fn a_socket_outlives_its_token_and_the_next_one_uses_a_fresh_token() {
         "the reconnect refreshed first"
     );
     assert!(
-        !client.seen.iter().any(|e| *e == NetEvent::SessionExpired),
+        !client.seen.contains(&NetEvent::SessionExpired),
         "no password needed"
     );
 }

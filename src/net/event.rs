@@ -39,6 +39,19 @@ pub enum ConnState {
     },
 }
 
+impl ConnState {
+    /// A short label for the status bar.
+    #[must_use]
+    pub fn label(&self) -> &'static str {
+        match self {
+            ConnState::Connecting { .. } => "connecting",
+            ConnState::Live => "live",
+            ConnState::Reconnecting { .. } => "reconnecting",
+            ConnState::Offline { .. } => "offline",
+        }
+    }
+}
+
 /// One event from the network.
 #[derive(Debug, Clone, PartialEq)]
 pub enum NetEvent {

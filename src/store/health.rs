@@ -20,42 +20,8 @@ pub const PROXY_IDLE_MS: i64 = 55_000;
 const BUCKET_MS: i64 = 100;
 const BUCKETS: usize = 50; // RATE_WINDOW_MS / BUCKET_MS
 
-/// The state of the session's connection.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum ConnectionState {
-    /// Opening the socket and authenticating; `attempt` counts from 1.
-    Connecting {
-        /// Which attempt this is, from 1.
-        attempt: u32,
-    },
-    /// Open, authenticated and receiving.
-    Live,
-    /// Waiting out the backoff before the next attempt.
-    Reconnecting {
-        /// The attempt that will follow, from 1.
-        attempt: u32,
-        /// When the attempt starts (local epoch ms), for a countdown.
-        retry_at_ms: i64,
-    },
-    /// Not connected and not retrying (signed out, login rejected, given up).
-    Offline {
-        /// Why, in plain words.
-        reason: String,
-    },
-}
-
-impl ConnectionState {
-    /// A short label for the status bar.
-    #[must_use]
-    pub fn label(&self) -> &'static str {
-        match self {
-            ConnectionState::Connecting { .. } => "connecting",
-            ConnectionState::Live => "live",
-            ConnectionState::Reconnecting { .. } => "reconnecting",
-            ConnectionState::Offline { .. } => "offline",
-        }
-    }
-}
+/// The state of the session's connection (the network's own type).
+pub use crate::net::event::ConnState as ConnectionState;
 
 /// How the last connection ended.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -98,20 +98,6 @@ impl Store {
                 if state == ConnState::Live {
                     self.session_expired = false;
                 }
-                let state = match state {
-                    ConnState::Connecting { attempt } => {
-                        health::ConnectionState::Connecting { attempt }
-                    }
-                    ConnState::Live => health::ConnectionState::Live,
-                    ConnState::Reconnecting {
-                        attempt,
-                        retry_at_ms,
-                    } => health::ConnectionState::Reconnecting {
-                        attempt,
-                        retry_at_ms,
-                    },
-                    ConnState::Offline { reason } => health::ConnectionState::Offline { reason },
-                };
                 self.health_mut(now_ms).set_state(now_ms, state);
             }
             NetEvent::Closed { code, reason } => {
