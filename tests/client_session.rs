@@ -750,3 +750,43 @@ async fn a_socket_outlives_its_token_and_the_next_one_uses_a_fresh_token() {
         "no password needed"
     );
 }
+
+/// A wall clock the test can move forward, as a laptop's does across a sleep.
+static CLOCK_SHIFT_MS: std::sync::atomic::AtomicI64 = std::sync::atomic::AtomicI64::new(0);
+
+fn shifted_clock() -> i64 {
+    now_ms() + CLOCK_SHIFT_MS.load(std::sync::atomic::Ordering::Relaxed)
+}
+
+#[tokio::test]
+async fn waking_from_sleep_reconnects_at_once_without_waiting_for_the_dead_link() {
+    let (server, control) = start(quiet_config()).await;
+    let config = SessionConfig {
+        tick: Duration::from_millis(50),
+        // Far longer than the test: only the wake detection can explain a reconnect.
+        dead_after: Duration::from_mins(10),
+        backoff_base: Duration::from_mins(10),
+        backoff_cap: Duration::from_mins(10),
+        wall_clock: shifted_clock,
+        ..SessionConfig::default()
+    };
+    let mut client = connect(&server, config, 1000).await;
+    client.send(NetCommand::Subscribe {
+        sub: 1,
+        spec: latest_spec(),
+    });
+    client.expect("the page", |e| is_page(e, 1)).await;
+    let opened = control.stats().ws_sessions_opened;
+    // The laptop slept for an hour: the wall clock jumps, the monotonic one does not.
+    CLOCK_SHIFT_MS.fetch_add(3_600_000, std::sync::atomic::Ordering::Relaxed);
+    client
+        .expect(
+            "the wake",
+            |e| matches!(e, NetEvent::Closed { reason, .. } if reason.contains("woke from sleep")),
+        )
+        .await;
+    client
+        .expect("the page on a new socket", |e| is_page(e, 1))
+        .await;
+    assert_eq!(control.stats().ws_sessions_opened, opened + 1);
+}

@@ -56,6 +56,9 @@ pub struct SessionConfig {
     pub wake_jump: Duration,
     /// Wait before resubscribing after "Too many updates!".
     pub too_many_updates_retry: Duration,
+    /// The wall clock (epoch ms) the tick compares with the monotonic one to notice a sleep;
+    /// tests substitute a clock they can move.
+    pub wall_clock: fn() -> i64,
 }
 
 impl Default for SessionConfig {
@@ -69,6 +72,7 @@ impl Default for SessionConfig {
             tick: Duration::from_secs(1),
             wake_jump: Duration::from_secs(5),
             too_many_updates_retry: Duration::from_secs(10),
+            wall_clock: now_ms,
         }
     }
 }
@@ -369,7 +373,7 @@ impl Session {
             ping_seq: 0,
             ping_sent: None,
             traffic: (0, 0),
-            last_tick_wall: now_ms(),
+            last_tick_wall: (self.config.wall_clock)(),
             last_tick_mono: now,
             gaps: Vec::new(),
         };
@@ -636,13 +640,14 @@ impl Session {
     }
 
     async fn on_tick(&mut self, socket: &mut Socket) -> Option<Exit> {
+        let clock = (self.config.wall_clock)();
         let wall = now_ms();
         let mono = Instant::now();
         // Sleep: the wall clock moved much further than the monotonic one.
-        let wall_delta = wall.saturating_sub(socket.last_tick_wall);
+        let wall_delta = clock.saturating_sub(socket.last_tick_wall);
         let mono_delta = i64::try_from(mono.duration_since(socket.last_tick_mono).as_millis())
             .unwrap_or(i64::MAX);
-        socket.last_tick_wall = wall;
+        socket.last_tick_wall = clock;
         socket.last_tick_mono = mono;
         let jump = i64::try_from(self.config.wake_jump.as_millis()).unwrap_or(i64::MAX);
         if wall_delta.saturating_sub(mono_delta).abs() > jump {
