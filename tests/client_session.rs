@@ -790,3 +790,28 @@ async fn waking_from_sleep_reconnects_at_once_without_waiting_for_the_dead_link(
         .await;
     assert_eq!(control.stats().ws_sessions_opened, opened + 1);
 }
+
+#[tokio::test]
+async fn an_oversized_frame_is_reported_and_the_session_reopened() {
+    let (server, control) = start(quiet_config()).await;
+    let config = SessionConfig {
+        max_message_bytes: 64 * 1024,
+        ..fast()
+    };
+    let mut client = connect(&server, config, 1000).await;
+    client.send(NetCommand::Subscribe {
+        sub: 1,
+        spec: latest_spec(),
+    });
+    client.expect("the page", |e| is_page(e, 1)).await;
+    control.send_raw_frame(format!("{{\"pad\":\"{}\"}}", "x".repeat(100_000)));
+    client
+        .expect(
+            "the oversized frame",
+            |e| matches!(e, NetEvent::BadFrame { error } if error.contains("over our limit")),
+        )
+        .await;
+    client
+        .expect("the page on a new socket", |e| is_page(e, 1))
+        .await;
+}

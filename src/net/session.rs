@@ -56,6 +56,9 @@ pub struct SessionConfig {
     pub wake_jump: Duration,
     /// Wait before resubscribing after "Too many updates!".
     pub too_many_updates_retry: Duration,
+    /// Largest frame accepted from the server; a larger one cannot be skipped (the stream
+    /// is broken there), so it is reported as a bad frame and the socket is reopened.
+    pub max_message_bytes: usize,
     /// The wall clock (epoch ms) the tick compares with the monotonic one to notice a sleep;
     /// tests substitute a clock they can move.
     pub wall_clock: fn() -> i64,
@@ -73,6 +76,7 @@ impl Default for SessionConfig {
             wake_jump: Duration::from_secs(5),
             too_many_updates_retry: Duration::from_secs(10),
             wall_clock: now_ms,
+            max_message_bytes: 64 << 20,
         }
     }
 }
@@ -395,8 +399,15 @@ impl Session {
         };
         let tls = client_config(self.rest.trust()).map_err(|e| Open::Failed(e.to_string()))?;
         let connector = tokio_tungstenite::Connector::Rustls(Arc::new(tls));
-        let connect =
-            tokio_tungstenite::connect_async_tls_with_config(url, None, true, Some(connector));
+        let ws_config = tokio_tungstenite::tungstenite::protocol::WebSocketConfig::default()
+            .max_message_size(Some(self.config.max_message_bytes))
+            .max_frame_size(Some(self.config.max_message_bytes));
+        let connect = tokio_tungstenite::connect_async_tls_with_config(
+            url,
+            Some(ws_config),
+            true,
+            Some(connector),
+        );
         match tokio::time::timeout(self.config.connect_timeout, connect).await {
             Ok(Ok((ws, _))) => Ok(ws),
             Ok(Err(tokio_tungstenite::tungstenite::Error::Http(resp)))
@@ -520,6 +531,11 @@ impl Session {
         let msg = match frame {
             Some(Ok(m)) => m,
             Some(Err(e)) => {
+                if matches!(e, tokio_tungstenite::tungstenite::Error::Capacity(_)) {
+                    self.events.push(NetEvent::BadFrame {
+                        error: format!("the server sent a frame over our limit: {e}"),
+                    });
+                }
                 self.events.push(NetEvent::Closed {
                     code: 1006,
                     reason: e.to_string(),
