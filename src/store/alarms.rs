@@ -19,10 +19,8 @@
 use std::collections::HashMap;
 
 use super::entities::SubscriptionError;
-use crate::protocol::{
-    AlarmCountUpdate, AlarmData, AlarmDataUpdate, AlarmSeverity, AlarmStatusUpdate, EntityId,
-    NO_ERROR, PageData,
-};
+use super::latest::{ErrorFields, Reported, Stamp};
+use crate::protocol::{AlarmData, AlarmDataUpdate, AlarmSeverity, EntityId, PageData};
 
 /// The alarms of one `ALARM_DATA` subscription in page order.
 #[derive(Debug, Clone, Default)]
@@ -38,9 +36,7 @@ pub struct AlarmPage {
     new_view_pending: bool,
     new_since: HashMap<EntityId, i64>,
     unknown_updates: u64,
-    last_error: Option<SubscriptionError>,
-    updated_at_ms: Option<i64>,
-    version: u64,
+    stamp: Stamp,
 }
 
 impl AlarmPage {
@@ -52,13 +48,7 @@ impl AlarmPage {
 
     /// Applies one `ALARM_DATA` message received at `received_at_ms` (local epoch ms).
     pub fn apply(&mut self, update: &AlarmDataUpdate, received_at_ms: i64) {
-        if update.error_code != NO_ERROR {
-            self.last_error = Some(SubscriptionError::new(
-                update.error_code,
-                update.error_msg.as_deref(),
-                received_at_ms,
-            ));
-            self.bump(received_at_ms);
+        if self.stamp.error(update.error(), received_at_ms) {
             return;
         }
         if (update.allowed_entities, update.total_entities)
@@ -66,7 +56,7 @@ impl AlarmPage {
         {
             self.allowed_entities = update.allowed_entities;
             self.total_entities = update.total_entities;
-            self.bump(received_at_ms);
+            self.stamp.touch(received_at_ms);
         }
         if let Some(page) = &update.data {
             self.replace_page(page, received_at_ms);
@@ -76,11 +66,6 @@ impl AlarmPage {
                 self.replace_row(alarm, received_at_ms);
             }
         }
-    }
-
-    fn bump(&mut self, received_at_ms: i64) {
-        self.version = self.version.wrapping_add(1);
-        self.updated_at_ms = Some(received_at_ms);
     }
 
     fn replace_page(&mut self, page: &PageData<AlarmData>, received_at_ms: i64) {
@@ -112,8 +97,7 @@ impl AlarmPage {
         self.has_next = page.has_next;
         self.has_data = true;
         self.new_view_pending = false;
-        self.last_error = None;
-        self.bump(received_at_ms);
+        self.stamp.success(received_at_ms);
     }
 
     fn replace_row(&mut self, alarm: &AlarmData, received_at_ms: i64) {
@@ -127,7 +111,7 @@ impl AlarmPage {
         };
         if row != alarm {
             *row = alarm.clone();
-            self.bump(received_at_ms);
+            self.stamp.touch(received_at_ms);
         }
     }
 
@@ -224,7 +208,7 @@ impl AlarmPage {
     /// Removes one alarm's highlight (the user looked at it).
     pub fn dismiss_new(&mut self, alarm_id: &EntityId) {
         if self.new_since.remove(alarm_id).is_some() {
-            self.version = self.version.wrapping_add(1);
+            self.stamp.bump();
         }
     }
 
@@ -232,7 +216,7 @@ impl AlarmPage {
     pub fn clear_new(&mut self) {
         if !self.new_since.is_empty() {
             self.new_since.clear();
-            self.version = self.version.wrapping_add(1);
+            self.stamp.bump();
         }
     }
 
@@ -242,7 +226,7 @@ impl AlarmPage {
         self.new_since
             .retain(|_, since| now_ms.saturating_sub(*since) < max_age_ms);
         if self.new_since.len() != before {
-            self.version = self.version.wrapping_add(1);
+            self.stamp.bump();
         }
     }
 
@@ -275,165 +259,55 @@ impl AlarmPage {
     /// The last error the server reported; cleared by the next `data`.
     #[must_use]
     pub fn last_error(&self) -> Option<&SubscriptionError> {
-        self.last_error.as_ref()
+        self.stamp.last_error()
     }
 
     /// Local time of the last visible change (epoch ms).
     #[must_use]
     pub fn updated_at_ms(&self) -> Option<i64> {
-        self.updated_at_ms
+        self.stamp.updated_at_ms()
     }
 
     /// Increments on every visible change.
     #[must_use]
     pub fn version(&self) -> u64 {
-        self.version
+        self.stamp.version()
     }
 }
 
-/// The count of an `ALARM_COUNT` subscription (`ALARM_COUNT_DATA`; sent first, then on change).
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct AlarmCount {
-    count: Option<i64>,
-    updated_at_ms: Option<i64>,
-    last_error: Option<SubscriptionError>,
-    version: u64,
-}
-
-impl AlarmCount {
-    /// No count yet.
-    #[must_use]
-    pub fn new() -> Self {
-        Self::default()
-    }
-
-    /// Applies one `ALARM_COUNT_DATA` message: a success replaces the count and clears the
-    /// error; an error keeps the last count.
-    pub fn apply(&mut self, update: &AlarmCountUpdate, received_at_ms: i64) {
-        if update.error_code == NO_ERROR {
-            self.count = Some(update.count);
-            self.last_error = None;
-        } else {
-            self.last_error = Some(SubscriptionError::new(
-                update.error_code,
-                update.error_msg.as_deref(),
-                received_at_ms,
-            ));
-        }
-        self.updated_at_ms = Some(received_at_ms);
-        self.version = self.version.wrapping_add(1);
-    }
-
-    /// The last count received.
-    #[must_use]
-    pub fn count(&self) -> Option<i64> {
-        self.count
-    }
-
-    /// Local time of the last message (epoch ms).
-    #[must_use]
-    pub fn updated_at_ms(&self) -> Option<i64> {
-        self.updated_at_ms
-    }
-
-    /// The last error, cleared by the next count.
-    #[must_use]
-    pub fn last_error(&self) -> Option<&SubscriptionError> {
-        self.last_error.as_ref()
-    }
-
-    /// Increments on every message.
-    #[must_use]
-    pub fn version(&self) -> u64 {
-        self.version
-    }
-}
+/// The count of an `ALARM_COUNT` subscription (`ALARM_COUNT_DATA`; sent first, then on
+/// change): a success replaces the count and clears the error; an error keeps the last count.
+pub type AlarmCount = Reported<i64>;
 
 /// The flag of an `ALARM_STATUS` subscription: whether the originator has a matching
-/// active alarm (sent first, then on flips).
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct AlarmStatusFlag {
-    active: Option<bool>,
-    updated_at_ms: Option<i64>,
-    last_error: Option<SubscriptionError>,
-    version: u64,
-}
+/// active alarm (sent first, then on flips). A success sets the flag and clears the error; an
+/// error keeps the last flag.
+pub type AlarmStatusFlag = Reported<bool>;
 
-impl AlarmStatusFlag {
-    /// No answer yet.
-    #[must_use]
-    pub fn new() -> Self {
-        Self::default()
-    }
-
-    /// Applies one `ALARM_STATUS` message: a success sets the flag and clears the error; an
-    /// error keeps the last flag.
-    pub fn apply(&mut self, update: &AlarmStatusUpdate, received_at_ms: i64) {
-        if update.error_code == NO_ERROR {
-            self.active = Some(update.active);
-            self.last_error = None;
-        } else {
-            self.last_error = Some(SubscriptionError::new(
-                update.error_code,
-                update.error_msg.as_deref(),
-                received_at_ms,
-            ));
-        }
-        self.updated_at_ms = Some(received_at_ms);
-        self.version = self.version.wrapping_add(1);
-    }
-
+impl Reported<bool> {
     /// Whether a matching active alarm exists; `None` before the first answer.
     #[must_use]
     pub fn active(&self) -> Option<bool> {
-        self.active
-    }
-
-    /// Local time of the last message (epoch ms).
-    #[must_use]
-    pub fn updated_at_ms(&self) -> Option<i64> {
-        self.updated_at_ms
-    }
-
-    /// The last error, cleared by the next answer.
-    #[must_use]
-    pub fn last_error(&self) -> Option<&SubscriptionError> {
-        self.last_error.as_ref()
-    }
-
-    /// Increments on every message.
-    #[must_use]
-    pub fn version(&self) -> u64 {
-        self.version
+        self.value().copied()
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::protocol::ServerMessage;
+    use crate::protocol::{AlarmCountUpdate, AlarmStatusUpdate};
+    use crate::store::latest::wire::{decode, fixture};
 
     const A1: &str = "a1b2c3d4-0000-4000-8000-000000000001";
     const A2: &str = "a1b2c3d4-0000-4000-8000-000000000002";
     const A3: &str = "a1b2c3d4-0000-4000-8000-000000000003";
 
-    fn decode(json: &str) -> AlarmDataUpdate {
-        match ServerMessage::from_json(json).unwrap() {
-            ServerMessage::AlarmData(u) => u,
-            other => panic!("not ALARM_DATA: {other:?}"),
-        }
-    }
-
     fn fixture_page() -> AlarmDataUpdate {
-        decode(include_str!(
-            "../../tests/fixtures/server/alarm_data_page.json"
-        ))
+        decode(fixture!("alarm_data_page"))
     }
 
     fn fixture_update() -> AlarmDataUpdate {
-        decode(include_str!(
-            "../../tests/fixtures/server/alarm_data_update.json"
-        ))
+        decode(fixture!("alarm_data_update"))
     }
 
     fn alarm_id(id: &str) -> EntityId {
@@ -481,12 +355,7 @@ mod tests {
     #[test]
     fn an_empty_first_page_records_that_no_entity_matched() {
         let mut page = AlarmPage::new();
-        page.apply(
-            &decode(include_str!(
-                "../../tests/fixtures/server/alarm_data_no_entities.json"
-            )),
-            1,
-        );
+        page.apply(&decode(fixture!("alarm_data_no_entities")), 1);
         assert!(page.has_data());
         assert!(page.is_empty());
         assert_eq!((page.allowed_entities(), page.total_entities()), (0, 0));
@@ -656,10 +525,9 @@ mod tests {
     fn an_error_message_sets_last_error_and_keeps_the_rows() {
         let mut page = AlarmPage::new();
         page.apply(&fixture_page(), 1);
-        let err: AlarmDataUpdate = serde_json::from_str(
+        let err: AlarmDataUpdate = decode(
             r#"{"cmdId":6,"data":null,"update":null,"errorCode":1,"errorMsg":"boom","allowedEntities":0,"totalEntities":0,"cmdUpdateType":"ALARM_DATA"}"#,
-        )
-        .unwrap();
+        );
         page.apply(&err, 2);
         assert_eq!(page.last_error().unwrap().message, "boom");
         assert_eq!(page.len(), 2);
@@ -671,7 +539,7 @@ mod tests {
     #[test]
     fn more_matched_entities_than_allowed_is_flagged() {
         let mut page = AlarmPage::new();
-        let json = include_str!("../../tests/fixtures/server/alarm_data_page.json")
+        let json = fixture!("alarm_data_page")
             .replace(r#""totalEntities":57"#, r#""totalEntities":12000"#);
         page.apply(&decode(&json), 1);
         assert!(page.entities_capped());
@@ -680,20 +548,12 @@ mod tests {
     #[test]
     fn the_alarm_count_keeps_the_last_value_across_errors() {
         let mut count = AlarmCount::new();
-        let ok = match ServerMessage::from_json(include_str!(
-            "../../tests/fixtures/server/alarm_count.json"
-        ))
-        .unwrap()
-        {
-            ServerMessage::AlarmCount(c) => c,
-            other => panic!("{other:?}"),
-        };
+        let ok: AlarmCountUpdate = decode(fixture!("alarm_count"));
         count.apply(&ok, 1);
         assert_eq!(count.count(), Some(2));
-        let err: AlarmCountUpdate = serde_json::from_str(
+        let err: AlarmCountUpdate = decode(
             r#"{"cmdId":11,"count":0,"errorCode":1,"errorMsg":null,"cmdUpdateType":"ALARM_COUNT_DATA"}"#,
-        )
-        .unwrap();
+        );
         count.apply(&err, 2);
         assert_eq!(count.count(), Some(2));
         assert_eq!(
@@ -708,26 +568,17 @@ mod tests {
     fn the_alarm_status_flag_follows_the_last_answer() {
         let mut flag = AlarmStatusFlag::new();
         assert_eq!(flag.active(), None);
-        let on = match ServerMessage::from_json(include_str!(
-            "../../tests/fixtures/server/alarm_status.json"
-        ))
-        .unwrap()
-        {
-            ServerMessage::AlarmStatus(s) => s,
-            other => panic!("{other:?}"),
-        };
+        let on: AlarmStatusUpdate = decode(fixture!("alarm_status"));
         flag.apply(&on, 1);
         assert_eq!(flag.active(), Some(true));
-        let off: AlarmStatusUpdate = serde_json::from_str(
+        let off: AlarmStatusUpdate = decode(
             r#"{"cmdId":13,"errorCode":0,"errorMsg":null,"active":false,"cmdUpdateType":"ALARM_STATUS"}"#,
-        )
-        .unwrap();
+        );
         flag.apply(&off, 2);
         assert_eq!(flag.active(), Some(false));
-        let err: AlarmStatusUpdate = serde_json::from_str(
+        let err: AlarmStatusUpdate = decode(
             r#"{"cmdId":13,"errorCode":3,"errorMsg":"Unauthorized","active":false,"cmdUpdateType":"ALARM_STATUS"}"#,
-        )
-        .unwrap();
+        );
         flag.apply(&err, 3);
         assert_eq!(flag.active(), Some(false));
         assert_eq!(flag.last_error().unwrap().code, 3);

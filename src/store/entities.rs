@@ -24,10 +24,10 @@
 
 use std::collections::{BTreeMap, HashMap, VecDeque};
 
+use super::latest::{ErrorFields, Reported, Stamp};
 use crate::protocol::{
-    BAD_REQUEST, ComparisonTsValue, EntityCountUpdate, EntityData, EntityDataUpdate, EntityId,
-    EntityKeyType, INTERNAL_ERROR, NO_ERROR, PageData, TOO_MANY_UPDATES, TbValue, TsValue,
-    UNAUTHORIZED,
+    BAD_REQUEST, ComparisonTsValue, EntityData, EntityDataUpdate, EntityId, EntityKeyType,
+    INTERNAL_ERROR, PageData, TOO_MANY_UPDATES, TbValue, TsValue, UNAUTHORIZED,
 };
 
 /// Most `update` rows held while waiting for the first `data`; older ones are dropped first.
@@ -368,9 +368,7 @@ pub struct EntityPage {
     unknown_updates: u64,
     stale_values: u64,
     joined_last_data: Vec<EntityId>,
-    last_error: Option<SubscriptionError>,
-    updated_at_ms: Option<i64>,
-    version: u64,
+    stamp: Stamp,
 }
 
 impl EntityPage {
@@ -382,18 +380,12 @@ impl EntityPage {
 
     /// Applies one `ENTITY_DATA` message received at `received_at_ms` (local epoch ms).
     pub fn apply(&mut self, update: &EntityDataUpdate, received_at_ms: i64) {
-        if update.error_code != NO_ERROR {
-            self.last_error = Some(SubscriptionError::new(
-                update.error_code,
-                update.error_msg.as_deref(),
-                received_at_ms,
-            ));
-            self.bump(received_at_ms);
+        if self.stamp.error(update.error(), received_at_ms) {
             return;
         }
         if update.allowed_entities > 0 && update.allowed_entities != self.allowed_entities {
             self.allowed_entities = update.allowed_entities;
-            self.bump(received_at_ms);
+            self.stamp.touch(received_at_ms);
         }
         if let Some(page) = &update.data {
             self.replace_page(page, received_at_ms);
@@ -409,11 +401,6 @@ impl EntityPage {
                 }
             }
         }
-    }
-
-    fn bump(&mut self, received_at_ms: i64) {
-        self.version = self.version.wrapping_add(1);
-        self.updated_at_ms = Some(received_at_ms);
     }
 
     fn buffer_premature(&mut self, row: &EntityData, received_at_ms: i64) {
@@ -454,8 +441,7 @@ impl EntityPage {
         self.total_pages = page.total_pages;
         self.has_next = page.has_next;
         self.has_data = true;
-        self.last_error = None;
-        self.bump(received_at_ms);
+        self.stamp.success(received_at_ms);
 
         for (row, at) in std::mem::take(&mut self.premature) {
             self.merge_row(&row, at);
@@ -472,7 +458,7 @@ impl EntityPage {
             return;
         };
         if row.merge(data, received_at_ms, &mut self.stale_values) {
-            self.bump(received_at_ms);
+            self.stamp.touch(received_at_ms);
         }
     }
 
@@ -572,19 +558,19 @@ impl EntityPage {
     /// The last error the server reported; cleared by the next `data`.
     #[must_use]
     pub fn last_error(&self) -> Option<&SubscriptionError> {
-        self.last_error.as_ref()
+        self.stamp.last_error()
     }
 
     /// Local time of the last visible change (epoch ms).
     #[must_use]
     pub fn updated_at_ms(&self) -> Option<i64> {
-        self.updated_at_ms
+        self.stamp.updated_at_ms()
     }
 
     /// Increments on every visible change.
     #[must_use]
     pub fn version(&self) -> u64 {
-        self.version
+        self.stamp.version()
     }
 
     /// Drops every row's time series points, e.g. before re-sending a `tsCmd` for a new
@@ -597,89 +583,27 @@ impl EntityPage {
             row.timeseries.clear();
         }
         if changed {
-            self.version = self.version.wrapping_add(1);
+            self.stamp.bump();
         }
     }
 }
 
-/// The count of an `ENTITY_COUNT` subscription (`COUNT_DATA`).
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct EntityCount {
-    count: Option<i64>,
-    updated_at_ms: Option<i64>,
-    last_error: Option<SubscriptionError>,
-    version: u64,
-}
-
-impl EntityCount {
-    /// No count yet.
-    #[must_use]
-    pub fn new() -> Self {
-        Self::default()
-    }
-
-    /// Applies one `COUNT_DATA` message: a success replaces the count and clears the error;
-    /// an error keeps the last count.
-    pub fn apply(&mut self, update: &EntityCountUpdate, received_at_ms: i64) {
-        if update.error_code == NO_ERROR {
-            self.count = Some(update.count);
-            self.last_error = None;
-        } else {
-            self.last_error = Some(SubscriptionError::new(
-                update.error_code,
-                update.error_msg.as_deref(),
-                received_at_ms,
-            ));
-        }
-        self.updated_at_ms = Some(received_at_ms);
-        self.version = self.version.wrapping_add(1);
-    }
-
-    /// The last count received.
-    #[must_use]
-    pub fn count(&self) -> Option<i64> {
-        self.count
-    }
-
-    /// Local time of the last message (epoch ms).
-    #[must_use]
-    pub fn updated_at_ms(&self) -> Option<i64> {
-        self.updated_at_ms
-    }
-
-    /// The last error, cleared by the next count.
-    #[must_use]
-    pub fn last_error(&self) -> Option<&SubscriptionError> {
-        self.last_error.as_ref()
-    }
-
-    /// Increments on every message.
-    #[must_use]
-    pub fn version(&self) -> u64 {
-        self.version
-    }
-}
+/// The count of an `ENTITY_COUNT` subscription (`COUNT_DATA`): a success replaces the
+/// count and clears the error; an error keeps the last count.
+pub type EntityCount = Reported<i64>;
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::protocol::ServerMessage;
+    use crate::protocol::EntityCountUpdate;
+    use crate::store::latest::wire::{decode, fixture};
 
     const T101: &str = "784f394c-42b6-435a-983c-b7beff2784f9";
     const T102: &str = "2ad2fa5c-1b41-4f3c-9a44-0d3b3c1f8f00";
     const OTHER: &str = "99999999-1b41-4f3c-9a44-0d3b3c1f8f00";
 
-    fn decode(json: &str) -> EntityDataUpdate {
-        match ServerMessage::from_json(json).unwrap() {
-            ServerMessage::EntityData(u) => u,
-            other => panic!("not ENTITY_DATA: {other:?}"),
-        }
-    }
-
     fn initial_page() -> EntityDataUpdate {
-        decode(include_str!(
-            "../../tests/fixtures/server/entity_data_initial_page.json"
-        ))
+        decode(fixture!("entity_data_initial_page"))
     }
 
     fn device(id: &str) -> EntityId {
@@ -753,9 +677,7 @@ mod tests {
     #[test]
     fn updates_arriving_before_data_are_buffered_and_replayed_when_it_comes() {
         let mut page = EntityPage::new();
-        let early = decode(include_str!(
-            "../../tests/fixtures/server/entity_data_update_before_data.json"
-        ));
+        let early = decode(fixture!("entity_data_update_before_data"));
         page.apply(&early, 500);
         assert!(!page.has_data());
         assert!(page.is_empty());
@@ -811,12 +733,7 @@ mod tests {
         let mut page = EntityPage::new();
         page.apply(&initial_page(), 1_000);
         let v = page.version();
-        page.apply(
-            &decode(include_str!(
-                "../../tests/fixtures/server/entity_data_update_latest.json"
-            )),
-            2_000,
-        );
+        page.apply(&decode(fixture!("entity_data_update_latest")), 2_000);
         let t = temperature(&page, T101).unwrap();
         assert_eq!(
             (t.ts, t.text(), t.received_at_ms),
@@ -861,10 +778,7 @@ mod tests {
         let mut page = EntityPage::new();
         page.apply(&initial_page(), 1);
         page.apply(&latest_update(T102, "humidity", 1_700_000_009_000, "50"), 2);
-        let deleted = decode(
-            &include_str!("../../tests/fixtures/server/entity_data_update_deleted_key.json")
-                .replace(T101, T102),
-        );
+        let deleted = decode(&fixture!("entity_data_update_deleted_key").replace(T101, T102));
         page.apply(&deleted, 3);
         let h = page.rows()[1]
             .latest_value(&EntityKeyType::TimeSeries, "humidity")
@@ -909,12 +823,7 @@ mod tests {
     #[test]
     fn a_value_without_value_text_has_no_age() {
         let mut page = EntityPage::new();
-        page.apply(
-            &decode(include_str!(
-                "../../tests/fixtures/server/entity_data_missing_value_cassandra.json"
-            )),
-            1,
-        );
+        page.apply(&decode(fixture!("entity_data_missing_value_cassandra")), 1);
         let p = page.rows()[0]
             .latest_value(&EntityKeyType::TimeSeries, "pressure")
             .unwrap();
@@ -927,12 +836,7 @@ mod tests {
         let mut page = EntityPage::new();
         page.apply(&data_page(&[T101], 1), 1);
         // Raw live series arrive newest first.
-        page.apply(
-            &decode(include_str!(
-                "../../tests/fixtures/server/entity_data_update_timeseries.json"
-            )),
-            2,
-        );
+        page.apply(&decode(fixture!("entity_data_update_timeseries")), 2);
         page.apply(
             &series_update(
                 T101,
@@ -977,9 +881,7 @@ mod tests {
         let mut page = EntityPage::new();
         page.apply(&data_page(&[T101], 1), 1);
         page.apply(
-            &decode(include_str!(
-                "../../tests/fixtures/server/entity_data_update_aggregated_history.json"
-            )),
+            &decode(fixture!("entity_data_update_aggregated_history")),
             2,
         );
         let row = &page.rows()[0];
@@ -1016,12 +918,7 @@ mod tests {
         let asset = "0d7bd8a0-7a25-11ee-9d3f-3b4c5d6e7f80";
         let page_json = r#"{"cmdId":3,"data":{"data":[{"entityId":{"entityType":"ASSET","id":"0d7bd8a0-7a25-11ee-9d3f-3b4c5d6e7f80"},"latest":{},"timeseries":{},"aggLatest":{"1":{"current":{"ts":1,"value":"1"},"previous":null},"9":{"current":{"ts":1,"value":"9"},"previous":null}}}],"totalPages":1,"totalElements":1,"hasNext":false},"update":null,"errorCode":0,"errorMsg":null,"allowedEntities":10000,"cmdUpdateType":"ENTITY_DATA"}"#;
         page.apply(&decode(page_json), 1);
-        page.apply(
-            &decode(include_str!(
-                "../../tests/fixtures/server/entity_data_update_agg_latest.json"
-            )),
-            2,
-        );
+        page.apply(&decode(fixture!("entity_data_update_agg_latest")), 2);
         let row = page.rows()[0].clone();
         assert_eq!(row.entity_id().id.to_string(), asset);
         let aggs = row.agg_latest();
@@ -1039,12 +936,7 @@ mod tests {
     fn an_error_message_sets_last_error_and_keeps_the_rows() {
         let mut page = EntityPage::new();
         page.apply(&initial_page(), 1);
-        page.apply(
-            &decode(include_str!(
-                "../../tests/fixtures/server/entity_data_error_result_set.json"
-            )),
-            2,
-        );
+        page.apply(&decode(fixture!("entity_data_error_result_set")), 2);
         let err = page.last_error().unwrap();
         assert_eq!(err.code, 1);
         assert!(err.message.starts_with("Result set size exceeds"));
@@ -1111,7 +1003,7 @@ mod tests {
     }
 
     fn initial_page_with_total(total: i64) -> String {
-        include_str!("../../tests/fixtures/server/entity_data_initial_page.json").replace(
+        fixture!("entity_data_initial_page").replace(
             r#""totalElements":12"#,
             &format!(r#""totalElements":{total}"#),
         )
@@ -1121,20 +1013,12 @@ mod tests {
     fn the_entity_count_keeps_the_last_value_across_errors() {
         let mut count = EntityCount::new();
         assert_eq!(count.count(), None);
-        let ok = match ServerMessage::from_json(include_str!(
-            "../../tests/fixtures/server/entity_count.json"
-        ))
-        .unwrap()
-        {
-            ServerMessage::EntityCount(c) => c,
-            other => panic!("{other:?}"),
-        };
+        let ok: EntityCountUpdate = decode(fixture!("entity_count"));
         count.apply(&ok, 1);
         assert_eq!(count.count(), Some(312));
-        let err: EntityCountUpdate = serde_json::from_str(
+        let err: EntityCountUpdate = decode(
             r#"{"cmdId":10,"count":0,"errorCode":2,"errorMsg":"Query is empty!","cmdUpdateType":"COUNT_DATA"}"#,
-        )
-        .unwrap();
+        );
         count.apply(&err, 2);
         assert_eq!(count.count(), Some(312));
         assert_eq!(count.last_error().unwrap().message, "Query is empty!");

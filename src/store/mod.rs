@@ -9,12 +9,14 @@
 //! | [`series`] | one time series: bounded by points and age, ordered inserts, gaps, cached min/max decimation |
 //! | [`entities`] | an `ENTITY_DATA` subscription's page: premature updates, merges by entity id, values with their age |
 //! | [`alarms`] | an `ALARM_DATA` subscription's page by alarm id, alarm counts and alarm status flags |
+//! | [`latest`] | what a subscription last reported: one value, its time, the last error and a version |
 //! | [`notifications`] | the notification inbox: sequence numbers, the three update variants, the unread count |
 //! | [`health`] | connection health: state, round-trip time, message and byte rates, reconnects, last close |
 
 pub mod alarms;
 pub mod entities;
 pub mod health;
+pub mod latest;
 pub mod notifications;
 pub mod series;
 

@@ -15,6 +15,7 @@
 //! * A message with a non-zero `errorCode` sets `last_error` and changes nothing else.
 
 use super::entities::SubscriptionError;
+use super::latest::{ErrorFields, Reported};
 use crate::protocol::{
     NO_ERROR, Notification, NotificationsUpdateVariant, UnreadNotificationsCountUpdate,
     UnreadNotificationsUpdate,
@@ -58,12 +59,10 @@ impl Sequence {
 pub struct Inbox {
     limit: usize,
     notifications: Vec<Notification>,
-    total_unread_count: Option<i64>,
-    sequence: Sequence,
     has_list: bool,
-    last_error: Option<SubscriptionError>,
-    updated_at_ms: Option<i64>,
-    version: u64,
+    /// What every message carries: the sequence number and the unread count (as for a
+    /// `NOTIFICATIONS_COUNT` subscription), with the error, the time and the version.
+    unread: UnreadCount,
 }
 
 impl Default for Inbox {
@@ -79,25 +78,17 @@ impl Inbox {
         Self {
             limit: limit.max(1),
             notifications: Vec::new(),
-            total_unread_count: None,
-            sequence: Sequence::default(),
             has_list: false,
-            last_error: None,
-            updated_at_ms: None,
-            version: 0,
+            unread: UnreadCount::new(),
         }
     }
 
     /// Forgets the sequence number, the list and the count, for a fresh subscription (its
     /// numbering restarts at 1). The stale counter and the limit are kept.
     pub fn reset(&mut self) {
-        let stale = self.sequence.stale;
-        self.sequence = Sequence { last: None, stale };
+        self.unread.reset();
         self.notifications.clear();
-        self.total_unread_count = None;
         self.has_list = false;
-        self.last_error = None;
-        self.version = self.version.wrapping_add(1);
     }
 
     /// Changes the limit (at least 1) and trims the list to it. Send the new limit to the
@@ -106,23 +97,20 @@ impl Inbox {
         self.limit = limit.max(1);
         if self.notifications.len() > self.limit {
             self.notifications.truncate(self.limit);
-            self.version = self.version.wrapping_add(1);
+            self.unread.count.bump();
         }
     }
 
     /// Applies one `NOTIFICATIONS` message received at `received_at_ms` (local epoch ms).
     pub fn apply(&mut self, update: &UnreadNotificationsUpdate, received_at_ms: i64) -> Applied {
-        if update.error_code != NO_ERROR {
-            self.last_error = Some(SubscriptionError::new(
-                update.error_code,
-                update.error_msg.as_deref(),
-                received_at_ms,
-            ));
-            self.touch(received_at_ms);
-            return Applied::Error;
-        }
-        if !self.sequence.accept(update.sequence_number) {
-            return Applied::Stale;
+        let applied = self.unread.accept(
+            update.error(),
+            update.sequence_number,
+            update.total_unread_count,
+            received_at_ms,
+        );
+        if applied != Applied::Applied {
+            return applied;
         }
         match update.variant() {
             NotificationsUpdateVariant::Full => {
@@ -137,9 +125,6 @@ impl Inbox {
             NotificationsUpdateVariant::CountOnly => {}
         }
         self.notifications.truncate(self.limit);
-        self.total_unread_count = Some(update.total_unread_count);
-        self.last_error = None;
-        self.touch(received_at_ms);
         Applied::Applied
     }
 
@@ -153,11 +138,6 @@ impl Inbox {
         } else {
             self.notifications.insert(0, notification.clone());
         }
-    }
-
-    fn touch(&mut self, received_at_ms: i64) {
-        self.updated_at_ms = Some(received_at_ms);
-        self.version = self.version.wrapping_add(1);
     }
 
     /// The notifications, newest first, at most `limit`.
@@ -176,7 +156,7 @@ impl Inbox {
     /// the first message.
     #[must_use]
     pub fn total_unread_count(&self) -> Option<i64> {
-        self.total_unread_count
+        self.unread.count()
     }
 
     /// Unread notifications in total beyond those in the list ("and N more").
@@ -184,7 +164,7 @@ impl Inbox {
     pub fn unread_beyond_list(&self) -> i64 {
         let listed = self.notifications.iter().filter(|n| n.is_unread()).count();
         let listed = i64::try_from(listed).unwrap_or(i64::MAX);
-        self.total_unread_count
+        self.total_unread_count()
             .map_or(0, |total| total.saturating_sub(listed).max(0))
     }
 
@@ -197,42 +177,39 @@ impl Inbox {
     /// The last applied `sequenceNumber`.
     #[must_use]
     pub fn last_sequence_number(&self) -> Option<i64> {
-        self.sequence.last
+        self.unread.last_sequence_number()
     }
 
     /// Messages dropped because their `sequenceNumber` was not newer than the last applied.
     #[must_use]
     pub fn stale_dropped(&self) -> u64 {
-        self.sequence.stale
+        self.unread.stale_dropped()
     }
 
     /// The last error the server reported; cleared by the next applied message.
     #[must_use]
     pub fn last_error(&self) -> Option<&SubscriptionError> {
-        self.last_error.as_ref()
+        self.unread.last_error()
     }
 
     /// Local time of the last applied message or error (epoch ms).
     #[must_use]
     pub fn updated_at_ms(&self) -> Option<i64> {
-        self.updated_at_ms
+        self.unread.updated_at_ms()
     }
 
     /// Increments on every visible change.
     #[must_use]
     pub fn version(&self) -> u64 {
-        self.version
+        self.unread.version()
     }
 }
 
 /// The unread count of one `NOTIFICATIONS_COUNT` subscription (the bell badge).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct UnreadCount {
-    count: Option<i64>,
+    count: Reported<i64>,
     sequence: Sequence,
-    last_error: Option<SubscriptionError>,
-    updated_at_ms: Option<i64>,
-    version: u64,
 }
 
 impl UnreadCount {
@@ -246,9 +223,7 @@ impl UnreadCount {
     /// restarts at 1). The stale counter is kept.
     pub fn reset(&mut self) {
         self.sequence.last = None;
-        self.count = None;
-        self.last_error = None;
-        self.version = self.version.wrapping_add(1);
+        self.count.reset();
     }
 
     /// Applies one `NOTIFICATIONS_COUNT` message received at `received_at_ms`.
@@ -257,33 +232,41 @@ impl UnreadCount {
         update: &UnreadNotificationsCountUpdate,
         received_at_ms: i64,
     ) -> Applied {
-        if update.error_code != NO_ERROR {
-            self.last_error = Some(SubscriptionError::new(
-                update.error_code,
-                update.error_msg.as_deref(),
-                received_at_ms,
-            ));
-            self.touch(received_at_ms);
-            return Applied::Error;
-        }
-        if !self.sequence.accept(update.sequence_number) {
-            return Applied::Stale;
-        }
-        self.count = Some(update.total_unread_count);
-        self.last_error = None;
-        self.touch(received_at_ms);
-        Applied::Applied
+        self.accept(
+            update.error(),
+            update.sequence_number,
+            update.total_unread_count,
+            received_at_ms,
+        )
     }
 
-    fn touch(&mut self, received_at_ms: i64) {
-        self.updated_at_ms = Some(received_at_ms);
-        self.version = self.version.wrapping_add(1);
+    /// Applies what every notifications message carries: an error (`errorCode`,
+    /// `errorMsg`) is recorded whatever its sequence number; otherwise a message not newer
+    /// than the last applied one is dropped, and a newer one sets the unread count.
+    fn accept(
+        &mut self,
+        (code, text): (i32, Option<&str>),
+        sequence_number: i64,
+        total_unread_count: i64,
+        received_at_ms: i64,
+    ) -> Applied {
+        if code == NO_ERROR && !self.sequence.accept(sequence_number) {
+            return Applied::Stale;
+        }
+        if self
+            .count
+            .record(code, text, total_unread_count, received_at_ms)
+        {
+            Applied::Applied
+        } else {
+            Applied::Error
+        }
     }
 
     /// Unread notifications in total; `None` before the first message.
     #[must_use]
     pub fn count(&self) -> Option<i64> {
-        self.count
+        self.count.count()
     }
 
     /// The last applied `sequenceNumber`.
@@ -301,50 +284,38 @@ impl UnreadCount {
     /// The last error the server reported; cleared by the next applied message.
     #[must_use]
     pub fn last_error(&self) -> Option<&SubscriptionError> {
-        self.last_error.as_ref()
+        self.count.last_error()
     }
 
     /// Local time of the last applied message or error (epoch ms).
     #[must_use]
     pub fn updated_at_ms(&self) -> Option<i64> {
-        self.updated_at_ms
+        self.count.updated_at_ms()
     }
 
     /// Increments on every visible change.
     #[must_use]
     pub fn version(&self) -> u64 {
-        self.version
+        self.count.version()
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::protocol::{EntityId, NotificationStatus, ServerMessage};
-
-    fn decode(json: &str) -> UnreadNotificationsUpdate {
-        match ServerMessage::from_json(json).unwrap() {
-            ServerMessage::Notifications(u) => u,
-            other => panic!("not NOTIFICATIONS: {other:?}"),
-        }
-    }
+    use crate::protocol::{EntityId, NotificationStatus};
+    use crate::store::latest::wire::{decode, fixture};
 
     fn full() -> UnreadNotificationsUpdate {
-        decode(include_str!(
-            "../../tests/fixtures/server/notifications_full.json"
-        ))
+        decode(fixture!("notifications_full"))
     }
 
     fn partial() -> UnreadNotificationsUpdate {
-        decode(include_str!(
-            "../../tests/fixtures/server/notifications_partial.json"
-        ))
+        decode(fixture!("notifications_partial"))
     }
 
     fn count_only() -> UnreadNotificationsUpdate {
-        decode(include_str!(
-            "../../tests/fixtures/server/notifications_count_only.json"
-        ))
+        decode(fixture!("notifications_count_only"))
     }
 
     fn notification_id(n: u32) -> EntityId {
@@ -493,26 +464,15 @@ mod tests {
     #[test]
     fn a_notification_of_an_unknown_type_is_still_listed() {
         let mut inbox = Inbox::new(10);
-        inbox.apply(
-            &decode(include_str!(
-                "../../tests/fixtures/server/notifications_unknown_type_and_info.json"
-            )),
-            1,
-        );
+        inbox.apply(&decode(fixture!("notifications_unknown_type_and_info")), 1);
         assert_eq!(inbox.notifications().len(), 1);
         assert_eq!(inbox.total_unread_count(), Some(7));
     }
 
     #[test]
     fn the_unread_count_drops_stale_sequence_numbers_until_reset() {
-        let decode_count = |json: &str| match ServerMessage::from_json(json).unwrap() {
-            ServerMessage::NotificationsCount(c) => c,
-            other => panic!("{other:?}"),
-        };
-        let seven = decode_count(include_str!(
-            "../../tests/fixtures/server/notifications_count.json"
-        ));
-        let first = decode_count(
+        let seven = decode(fixture!("notifications_count"));
+        let first = decode(
             r#"{"cmdId":2,"errorCode":0,"errorMsg":null,"totalUnreadCount":3,"sequenceNumber":1,"cmdUpdateType":"NOTIFICATIONS_COUNT"}"#,
         );
         let mut count = UnreadCount::new();
@@ -526,7 +486,7 @@ mod tests {
         assert_eq!(count.apply(&first, 4), Applied::Applied);
         assert_eq!(count.count(), Some(3));
         assert_eq!(count.last_sequence_number(), Some(1));
-        let err = decode_count(
+        let err = decode(
             r#"{"cmdId":2,"errorCode":3,"errorMsg":null,"totalUnreadCount":0,"sequenceNumber":0,"cmdUpdateType":"NOTIFICATIONS_COUNT"}"#,
         );
         assert_eq!(count.apply(&err, 5), Applied::Error);
