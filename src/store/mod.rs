@@ -128,12 +128,9 @@ impl Store {
                 from_ms,
                 to_ms,
             } => {
+                // Kept for shading only: the session backfills the interval, so the series'
+                // lines must not break there (a hole the backfill left breaks by max step).
                 self.gaps.entry(sub).or_default().push((from_ms, to_ms));
-                for ((s, _, _), buffer) in &mut self.series {
-                    if *s == sub {
-                        buffer.mark_gap(from_ms, to_ms);
-                    }
-                }
             }
             NetEvent::BadFrame { .. } => self.bad_frames += 1,
             NetEvent::Lagged { subs } => {
@@ -300,7 +297,7 @@ mod tests {
         let (_, buffer) = store.series.iter().next().unwrap();
         assert_eq!(buffer.len(), 2);
         assert_eq!(buffer.latest(), Some((2000, 2.5)));
-        // A gap reported for the subscription marks its series.
+        // A gap reported for the subscription is kept for shading.
         store.apply(
             NetEvent::Gap {
                 sub: 1,

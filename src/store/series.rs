@@ -1287,21 +1287,22 @@ mod tests {
         let mut buf = bounded(6, i64::MAX);
         buf.extend_from_wire(&wire(&[(30, "3"), (20, "2")]));
         buf.extend_from_wire(&wire(&[(50, "5"), (40, "4")]));
-        buf.extend_from_wire(&wire(&[(10, "1"), (0, "0"), (-10, "-1")]));
+        let outcome = buf.extend_from_wire(&wire(&[(10, "1"), (0, "0"), (-10, "-1")]));
+        assert_eq!(
+            (outcome.stored, outcome.too_old),
+            (2, 1),
+            "room for two only"
+        );
         assert_eq!(
             all(&buf),
             vec![
-                (-10, -1.0),
                 (0, 0.0),
                 (10, 1.0),
                 (20, 2.0),
                 (30, 3.0),
-                (40, 4.0)
+                (40, 4.0),
+                (50, 5.0)
             ]
-            .into_iter()
-            .chain([(50, 5.0)])
-            .skip(1)
-            .collect::<Vec<_>>()
         );
         // A full buffer keeps the newest: an older batch is refused as too old.
         let outcome = buf.extend_from_wire(&wire(&[(-20, "0"), (-30, "0")]));
