@@ -135,6 +135,17 @@ async fn connect(server: &DemoServer, config: SessionConfig, capacity: usize) ->
     }
 }
 
+/// A client subscribed to the thermostats' latest temperatures (sub 1), its page received.
+async fn live(server: &DemoServer, config: SessionConfig, capacity: usize) -> Client {
+    let mut client = connect(server, config, capacity).await;
+    client.send(NetCommand::Subscribe {
+        sub: 1,
+        spec: latest_spec(),
+    });
+    client.expect("the page", |e| is_page(e, 1)).await;
+    client
+}
+
 fn thermostats(control: &DemoControl) -> Vec<tb_monitor::demo::DeviceInfo> {
     control
         .devices()
@@ -365,12 +376,7 @@ async fn a_stalled_link_is_declared_dead_before_the_servers_timeout_and_reopened
         tick: Duration::from_millis(50),
         ..fast()
     };
-    let mut client = connect(&server, config, 1000).await;
-    client.send(NetCommand::Subscribe {
-        sub: 1,
-        spec: latest_spec(),
-    });
-    client.expect("the page", |e| is_page(e, 1)).await;
+    let mut client = live(&server, config, 1000).await;
     client
         .expect("a round-trip time", |e| matches!(e, NetEvent::Rtt { .. }))
         .await;
@@ -389,12 +395,7 @@ async fn a_stalled_link_is_declared_dead_before_the_servers_timeout_and_reopened
 #[tokio::test]
 async fn a_refused_token_is_refreshed_once_and_then_the_password_is_asked_for() {
     let (server, control) = start(quiet_config()).await;
-    let mut client = connect(&server, fast(), 1000).await;
-    client.send(NetCommand::Subscribe {
-        sub: 1,
-        spec: latest_spec(),
-    });
-    client.expect("the page", |e| is_page(e, 1)).await;
+    let mut client = live(&server, fast(), 1000).await;
     control.revoke_tokens();
     control.drop_connections(false);
     client
@@ -466,12 +467,7 @@ async fn too_many_updates_is_reported_and_the_subscription_resubscribed_after_th
 #[tokio::test]
 async fn a_malformed_frame_is_reported_and_the_socket_stays_up() {
     let (server, control) = start(quiet_config()).await;
-    let mut client = connect(&server, fast(), 1000).await;
-    client.send(NetCommand::Subscribe {
-        sub: 1,
-        spec: latest_spec(),
-    });
-    client.expect("the page", |e| is_page(e, 1)).await;
+    let mut client = live(&server, fast(), 1000).await;
     control.send_raw_frame("{not json");
     control.send_raw_frame(r#"{"cmdId":1,"cmdUpdateType":"ENTITY_DATA","data":7}"#);
     client
@@ -502,12 +498,7 @@ async fn a_malformed_frame_is_reported_and_the_socket_stays_up() {
 #[tokio::test]
 async fn a_flood_with_a_slow_consumer_keeps_the_queue_bounded_and_the_newest_values() {
     let (server, control) = start(quiet_config()).await;
-    let mut client = connect(&server, fast(), 64).await;
-    client.send(NetCommand::Subscribe {
-        sub: 1,
-        spec: latest_spec(),
-    });
-    client.expect("the page", |e| is_page(e, 1)).await;
+    let mut client = live(&server, fast(), 64).await;
     // The UI does not drain while the devices push 2,000 updates.
     let devices = thermostats(&control);
     let t0 = now_ms() + 60_000;
@@ -565,12 +556,7 @@ async fn tokens_are_refreshed_before_they_expire_while_the_socket_stays_up() {
         tick: Duration::from_millis(50),
         ..fast()
     };
-    let mut client = connect(&server, config, 1000).await;
-    client.send(NetCommand::Subscribe {
-        sub: 1,
-        spec: latest_spec(),
-    });
-    client.expect("the page", |e| is_page(e, 1)).await;
+    let mut client = live(&server, config, 1000).await;
     let deadline = tokio::time::Instant::now() + DEADLINE;
     while control.stats().refreshes == 0 {
         // Events keep the wait bounded and reactive (pings, traffic); the refresh is due at
@@ -720,12 +706,7 @@ async fn a_socket_outlives_its_token_and_the_next_one_uses_a_fresh_token() {
         ..quiet_config()
     })
     .await;
-    let mut client = connect(&server, fast(), 1000).await;
-    client.send(NetCommand::Subscribe {
-        sub: 1,
-        spec: latest_spec(),
-    });
-    client.expect("the page", |e| is_page(e, 1)).await;
+    let mut client = live(&server, fast(), 1000).await;
     // The access token expires on the server (the refresh token still works). The open
     // socket is not closed for it: updates keep coming.
     control.expire_access_tokens();
@@ -770,12 +751,7 @@ async fn waking_from_sleep_reconnects_at_once_without_waiting_for_the_dead_link(
         wall_clock: shifted_clock,
         ..SessionConfig::default()
     };
-    let mut client = connect(&server, config, 1000).await;
-    client.send(NetCommand::Subscribe {
-        sub: 1,
-        spec: latest_spec(),
-    });
-    client.expect("the page", |e| is_page(e, 1)).await;
+    let mut client = live(&server, config, 1000).await;
     let opened = control.stats().ws_sessions_opened;
     // The laptop slept for an hour: the wall clock jumps, the monotonic one does not.
     CLOCK_SHIFT_MS.fetch_add(3_600_000, std::sync::atomic::Ordering::Relaxed);
@@ -798,12 +774,7 @@ async fn an_oversized_frame_is_reported_and_the_session_reopened() {
         max_message_bytes: 64 * 1024,
         ..fast()
     };
-    let mut client = connect(&server, config, 1000).await;
-    client.send(NetCommand::Subscribe {
-        sub: 1,
-        spec: latest_spec(),
-    });
-    client.expect("the page", |e| is_page(e, 1)).await;
+    let mut client = live(&server, config, 1000).await;
     control.send_raw_frame(format!("{{\"pad\":\"{}\"}}", "x".repeat(100_000)));
     client
         .expect(

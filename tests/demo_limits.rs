@@ -9,13 +9,11 @@ mod common;
 use std::time::Duration;
 
 use common::wire::{
-    DEADLINE, Ws, assert_silent, close_of, connect, login, next_msg, quiet_config, send, start,
+    assert_silent, close_of, connect, login, next_msg, next_text, quiet_config, send, start,
 };
-use futures_util::StreamExt as _;
 use serde_json::{Value, json};
 use tb_monitor::demo::{DemoConfig, Limits};
 use tb_monitor::protocol::ServerMessage;
-use tokio_tungstenite::tungstenite::Message;
 
 fn thermostat_latest(cmd_id: i32) -> Value {
     json!({
@@ -34,22 +32,6 @@ fn thermostat_latest(cmd_id: i32) -> Value {
 fn device_count(cmd_id: i32) -> Value {
     json!({"type": "ENTITY_COUNT", "cmdId": cmd_id,
            "query": {"entityFilter": {"type": "entityType", "entityType": "DEVICE"}}})
-}
-
-/// The next text frame exactly as the server wrote it.
-async fn next_text(ws: &mut Ws) -> String {
-    loop {
-        let msg = tokio::time::timeout(DEADLINE, ws.next())
-            .await
-            .expect("a message in time")
-            .expect("socket open")
-            .expect("no socket error");
-        match msg {
-            Message::Text(t) => return t.to_string(),
-            Message::Close(c) => panic!("closed: {c:?}"),
-            _ => {}
-        }
-    }
 }
 
 #[tokio::test]

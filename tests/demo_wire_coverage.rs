@@ -13,8 +13,8 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::time::Duration;
 
 use common::wire::{
-    DEADLINE, Ws, assert_silent, close_of, connect, get_json, login, next_msg, post_json,
-    quiet_config, send, start,
+    DEADLINE, Ws, assert_silent, close_of, connect, get_json, login, next_msg, next_text,
+    post_json, quiet_config, send, start,
 };
 use futures_util::StreamExt as _;
 use serde_json::{Value, json};
@@ -57,22 +57,6 @@ async fn session(server: &DemoServer, token: &str, cmds: &[Value]) -> Ws {
     )
     .await;
     ws
-}
-
-/// The next text frame exactly as the server wrote it.
-async fn next_text(ws: &mut Ws) -> String {
-    loop {
-        let msg = tokio::time::timeout(DEADLINE, ws.next())
-            .await
-            .expect("a message in time")
-            .expect("socket open")
-            .expect("no socket error");
-        match msg {
-            Message::Text(t) => return t.to_string(),
-            Message::Close(c) => panic!("closed: {c:?}"),
-            _ => {}
-        }
-    }
 }
 
 /// The next frame as raw JSON and decoded (to check fields the decoder normalises).

@@ -107,8 +107,8 @@ pub async fn send(ws: &mut Ws, frame: &Value) {
         .expect("send");
 }
 
-/// The next text frame as a decoded message (pings are answered by the library).
-pub async fn next_msg(ws: &mut Ws) -> ServerMessage {
+/// The next text frame exactly as the server wrote it (pings are answered by the library).
+pub async fn next_text(ws: &mut Ws) -> String {
     loop {
         let msg = tokio::time::timeout(DEADLINE, ws.next())
             .await
@@ -116,13 +116,17 @@ pub async fn next_msg(ws: &mut Ws) -> ServerMessage {
             .expect("socket open")
             .expect("no socket error");
         match msg {
-            Message::Text(t) => {
-                return ServerMessage::from_json(&t).unwrap_or_else(|e| panic!("{e}: {t}"));
-            }
+            Message::Text(t) => return t.to_string(),
             Message::Close(c) => panic!("closed: {c:?}"),
             _ => {}
         }
     }
+}
+
+/// The next text frame as a decoded message.
+pub async fn next_msg(ws: &mut Ws) -> ServerMessage {
+    let t = next_text(ws).await;
+    ServerMessage::from_json(&t).unwrap_or_else(|e| panic!("{e}: {t}"))
 }
 
 /// Asserts that no text frame arrives for `quiet` (control frames are read and ignored).
