@@ -20,10 +20,26 @@ enum WireForm {
 }
 
 /// A telemetry or attribute value in its wire text.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, Default)]
+#[derive(Debug, PartialEq, Eq, Hash, Default)]
 pub struct TbValue {
     text: String,
     form: WireForm,
+}
+
+impl Clone for TbValue {
+    fn clone(&self) -> Self {
+        Self {
+            text: self.text.clone(),
+            form: self.form,
+        }
+    }
+
+    /// Reuses this value's buffer: the store overwrites latest values millions of times, and
+    /// an allocation plus a free per update is most of what that costs.
+    fn clone_from(&mut self, source: &Self) {
+        self.text.clone_from(&source.text);
+        self.form = source.form;
+    }
 }
 
 impl TbValue {

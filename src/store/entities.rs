@@ -302,7 +302,10 @@ fn merge_latest(
     if current.ts == incoming.ts && current.value == incoming.value {
         return Merge::Unchanged;
     }
-    *current = LatestValue::from_wire(incoming, received_at_ms);
+    // In place: the value's string buffer is reused (see `TbValue::clone_from`).
+    current.ts = incoming.ts;
+    current.value.clone_from(&incoming.value);
+    current.received_at_ms = received_at_ms;
     Merge::Applied
 }
 
