@@ -8,19 +8,17 @@
 mod common;
 
 use common::wire::{
-    Ws, assert_silent, connect, delete_json, get_json, login, next_msg, post_empty, post_json,
-    quiet_config, send, start,
+    CUSTOMER, TENANT, Ws, alarm_info_url, alarm_url, alarms_url, all_devices, assert_silent,
+    auth_user, authed_session, delete_json, error_of, fast_refresh_config, get_json, next_msg,
+    post_empty, post_json, quiet_config, quiet_config_with, send, single_device, start_as_tenant,
+    token_of, user_id_of,
 };
 use serde_json::{Value, json};
 use tb_monitor::demo::{DemoControl, DemoServer, DeviceInfo};
 use tb_monitor::protocol::{
-    AlarmData, AlarmDataUpdate, AlarmSeverity, AlarmStatus, JwtClaims, NULL_UUID, PageData,
-    ServerMessage,
+    AlarmData, AlarmDataUpdate, AlarmSeverity, AlarmStatus, NULL_UUID, PageData, ServerMessage,
 };
 use uuid::Uuid;
-
-const TENANT: (&str, &str) = ("tenant@thingsboard.org", "tenant");
-const CUSTOMER: (&str, &str) = ("customer@thingsboard.org", "customer");
 
 /// Tenant-owned devices without seeded alarms (the seed raises its historic alarms on the
 /// first device of each profile and on a customer device), in creation order.
@@ -46,18 +44,6 @@ fn customer_device(control: &DemoControl) -> DeviceInfo {
         .into_iter()
         .find(|d| d.customer_owned)
         .expect("a customer device")
-}
-
-fn alarm_url(server: &DemoServer, id: impl std::fmt::Display, tail: &str) -> String {
-    format!("{}/api/alarm/{id}{tail}", server.base_url())
-}
-
-fn single(dev: &DeviceInfo) -> Value {
-    json!({"type": "singleEntity", "singleEntity": {"entityType": "DEVICE", "id": dev.id.id.to_string()}})
-}
-
-fn all_devices() -> Value {
-    json!({"type": "entityType", "entityType": "DEVICE"})
 }
 
 /// An `ALARM_DATA` command, newest alarm first; `extra` is merged into the page link.
@@ -109,17 +95,6 @@ fn alarm_status_cmd(cmd_id: i32, dev: &DeviceInfo, type_list: Option<&[&str]>) -
     })
 }
 
-/// An authenticated session that sent `cmds` with its `authCmd`.
-async fn session(server: &DemoServer, token: &str, cmds: &[Value]) -> Ws {
-    let mut ws = connect(&server.ws_url()).await;
-    send(
-        &mut ws,
-        &json!({"authCmd": {"cmdId": 0, "token": token}, "cmds": cmds}),
-    )
-    .await;
-    ws
-}
-
 async fn next_alarm_data(ws: &mut Ws, cmd_id: i32) -> AlarmDataUpdate {
     match next_msg(ws).await {
         ServerMessage::AlarmData(u) if u.cmd_id == cmd_id => {
@@ -130,7 +105,7 @@ async fn next_alarm_data(ws: &mut Ws, cmd_id: i32) -> AlarmDataUpdate {
     }
 }
 
-async fn next_data_page(ws: &mut Ws, cmd_id: i32) -> PageData<AlarmData> {
+async fn next_alarm_page(ws: &mut Ws, cmd_id: i32) -> PageData<AlarmData> {
     let u = next_alarm_data(ws, cmd_id).await;
     assert!(u.update.is_none(), "a data page, not an update: {u:?}");
     u.data.expect("a data page")
@@ -169,23 +144,61 @@ fn row_types(page: &Value) -> Vec<&str> {
         .collect()
 }
 
-/// The REST error triple: status, `errorCode`, `message`.
-fn error_of((status, body): &(u16, Value)) -> (u16, Option<i64>, Option<&str>) {
-    (
-        *status,
-        body["errorCode"].as_i64(),
-        body["message"].as_str(),
-    )
+/// Starts a quiet server and logs the tenant in: the server, its control, the tenant's token
+/// and its [`quiet_devices`].
+async fn start_with_quiet_devices() -> (DemoServer, DemoControl, String, Vec<DeviceInfo>) {
+    let (server, control, token) = start_as_tenant(quiet_config()).await;
+    let quiet = quiet_devices(&control);
+    (server, control, token, quiet)
+}
+
+/// Starts a quiet server, logs the tenant in and raises a `Door Open` alarm of `severity` on a
+/// quiet device: the server, the tenant's token, the device and the alarm.
+async fn door_open_alarm(severity: AlarmSeverity) -> (DemoServer, String, DeviceInfo, Uuid) {
+    let (server, control, token, mut quiet) = start_with_quiet_devices().await;
+    let dev = quiet.swap_remove(0);
+    let id = control.raise_alarm(&dev.id, "Door Open", severity, false);
+    (server, token, dev, id)
+}
+
+/// Every action on alarm `id` as the user of `token`, who assigns it to themself:
+/// `(name, response)` for info, ack, clear, assign, unassign and delete, in that order.
+async fn every_alarm_action(
+    server: &DemoServer,
+    id: Uuid,
+    token: &str,
+) -> Vec<(&'static str, (u16, Value))> {
+    let me = user_id_of(token);
+    vec![
+        ("info", get_json(&alarm_info_url(server, id), token).await),
+        (
+            "ack",
+            post_empty(&alarm_url(server, id, "/ack"), token).await,
+        ),
+        (
+            "clear",
+            post_empty(&alarm_url(server, id, "/clear"), token).await,
+        ),
+        (
+            "assign",
+            post_empty(&alarm_url(server, id, &format!("/assign/{me}")), token).await,
+        ),
+        (
+            "unassign",
+            delete_json(&alarm_url(server, id, "/assign"), token).await,
+        ),
+        (
+            "delete",
+            delete_json(&alarm_url(server, id, ""), token).await,
+        ),
+    ]
 }
 
 // ----- REST -----------------------------------------------------------------------------------
 
 #[tokio::test]
 async fn acknowledging_an_alarm_returns_its_info_and_a_second_ack_is_refused_with_code_31() {
-    let (server, control) = start(quiet_config()).await;
-    let (token, _) = login(&server, TENANT.0, TENANT.1).await;
-    let dev = &quiet_devices(&control)[0];
-    let id = control.raise_alarm(&dev.id, "Door Open", AlarmSeverity::Major, false);
+    let (server, token, _, id) = door_open_alarm(AlarmSeverity::Major).await;
 
     let (status, info) = post_empty(&alarm_url(&server, id, "/ack"), &token).await;
     assert_eq!(status, 200, "{info}");
@@ -214,10 +227,7 @@ async fn acknowledging_an_alarm_returns_its_info_and_a_second_ack_is_refused_wit
 
 #[tokio::test]
 async fn clearing_an_alarm_returns_its_info_and_a_second_clear_is_refused_with_code_31() {
-    let (server, control) = start(quiet_config()).await;
-    let (token, _) = login(&server, TENANT.0, TENANT.1).await;
-    let dev = &quiet_devices(&control)[0];
-    let id = control.raise_alarm(&dev.id, "Door Open", AlarmSeverity::Minor, false);
+    let (server, token, _, id) = door_open_alarm(AlarmSeverity::Minor).await;
 
     let (status, info) = post_empty(&alarm_url(&server, id, "/clear"), &token).await;
     assert_eq!(status, 200, "{info}");
@@ -240,60 +250,18 @@ async fn clearing_an_alarm_returns_its_info_and_a_second_clear_is_refused_with_c
 
 #[tokio::test]
 async fn actions_on_an_unknown_alarm_are_404_with_code_32_and_a_malformed_id_is_400() {
-    let (server, _control) = start(quiet_config()).await;
-    let (token, _) = login(&server, TENANT.0, TENANT.1).await;
-    let user_id = JwtClaims::decode(&token)
-        .expect("claims")
-        .user_id
-        .expect("userId");
+    let (server, _control, token) = start_as_tenant(quiet_config()).await;
     let unknown = Uuid::from_u128(0x0123_4567_89ab_4cde_8f01_2345_6789_abcd);
     let not_found = (404, Some(32), Some("Requested item wasn't found!"));
-    assert_eq!(
-        error_of(&post_empty(&alarm_url(&server, unknown, "/ack"), &token).await),
-        not_found
-    );
-    assert_eq!(
-        error_of(&post_empty(&alarm_url(&server, unknown, "/clear"), &token).await),
-        not_found
-    );
-    assert_eq!(
-        error_of(
-            &post_empty(
-                &alarm_url(&server, unknown, &format!("/assign/{user_id}")),
-                &token
-            )
-            .await
-        ),
-        not_found
-    );
-    assert_eq!(
-        error_of(&delete_json(&alarm_url(&server, unknown, "/assign"), &token).await),
-        not_found
-    );
-    assert_eq!(
-        error_of(&delete_json(&alarm_url(&server, unknown, ""), &token).await),
-        not_found
-    );
-    assert_eq!(
-        error_of(
-            &get_json(
-                &format!("{}/api/alarm/info/{unknown}", server.base_url()),
-                &token
-            )
-            .await
-        ),
-        not_found
-    );
+    for (what, result) in every_alarm_action(&server, unknown, &token).await {
+        assert_eq!(error_of(&result), not_found, "{what} of an unknown alarm");
+    }
 
     for (status, body) in [
         post_empty(&alarm_url(&server, "not-a-uuid", "/ack"), &token).await,
         post_empty(&alarm_url(&server, "not-a-uuid", "/clear"), &token).await,
         delete_json(&alarm_url(&server, "1234", ""), &token).await,
-        get_json(
-            &format!("{}/api/alarm/info/not-a-uuid", server.base_url()),
-            &token,
-        )
-        .await,
+        get_json(&alarm_info_url(&server, "not-a-uuid"), &token).await,
     ] {
         assert_eq!(status, 400, "a malformed alarm id: {body}");
         assert_eq!(body["status"], 400);
@@ -302,21 +270,14 @@ async fn actions_on_an_unknown_alarm_are_404_with_code_32_and_a_malformed_id_is_
 
 #[tokio::test]
 async fn an_alarm_can_be_assigned_to_the_caller_and_unassigned() {
-    let (server, control) = start(quiet_config()).await;
-    let base = server.base_url();
-    let (token, _) = login(&server, TENANT.0, TENANT.1).await;
-    let user_id = JwtClaims::decode(&token)
-        .expect("claims")
-        .user_id
-        .expect("userId");
-    let (_, me) = get_json(&format!("{base}/api/auth/user"), &token).await;
+    let (server, token, _, id) = door_open_alarm(AlarmSeverity::Warning).await;
+    let user_id = user_id_of(&token);
+    let (_, me) = auth_user(&server, &token).await;
     assert_eq!(
         me["id"]["id"],
         user_id.to_string(),
         "the JWT names the user"
     );
-    let dev = &quiet_devices(&control)[0];
-    let id = control.raise_alarm(&dev.id, "Door Open", AlarmSeverity::Warning, false);
 
     let (status, assigned) = post_empty(
         &alarm_url(&server, id, &format!("/assign/{user_id}")),
@@ -332,13 +293,11 @@ async fn an_alarm_can_be_assigned_to_the_caller_and_unassigned() {
     assert_eq!(assigned["assignee"]["id"]["id"], user_id.to_string());
     assert!(assigned["assignTs"].as_i64().expect("assignTs") > 0);
 
-    let (_, mine) = get_json(
-        &format!(
-            "{base}/api/v2/alarms?pageSize=100&page=0&assigneeId={user_id}&typeList=Door%20Open"
-        ),
-        &token,
-    )
-    .await;
+    let mine_url = alarms_url(
+        &server,
+        &format!("pageSize=100&page=0&assigneeId={user_id}&typeList=Door%20Open"),
+    );
+    let (_, mine) = get_json(&mine_url, &token).await;
     assert_eq!(
         row_types(&mine),
         ["Door Open"],
@@ -348,25 +307,16 @@ async fn an_alarm_can_be_assigned_to_the_caller_and_unassigned() {
     let (status, unassigned) = delete_json(&alarm_url(&server, id, "/assign"), &token).await;
     assert_eq!(status, 200, "{unassigned}");
     assert!(unassigned["assigneeId"].is_null() && unassigned["assignee"].is_null());
-    let (_, info) = get_json(&format!("{base}/api/alarm/info/{id}"), &token).await;
+    let (_, info) = get_json(&alarm_info_url(&server, id), &token).await;
     assert!(info["assigneeId"].is_null(), "unassigned for good: {info}");
-    let (_, mine) = get_json(
-        &format!(
-            "{base}/api/v2/alarms?pageSize=100&page=0&assigneeId={user_id}&typeList=Door%20Open"
-        ),
-        &token,
-    )
-    .await;
+    let (_, mine) = get_json(&mine_url, &token).await;
     assert_eq!(mine["totalElements"], 0);
 }
 
 #[tokio::test]
 async fn deleting_an_alarm_answers_true_and_its_info_is_gone_afterwards() {
-    let (server, control) = start(quiet_config()).await;
-    let (token, _) = login(&server, TENANT.0, TENANT.1).await;
-    let dev = &quiet_devices(&control)[0];
-    let id = control.raise_alarm(&dev.id, "Door Open", AlarmSeverity::Major, false);
-    let info_url = format!("{}/api/alarm/info/{id}", server.base_url());
+    let (server, token, _, id) = door_open_alarm(AlarmSeverity::Major).await;
+    let info_url = alarm_info_url(&server, id);
     assert_eq!(get_json(&info_url, &token).await.0, 200);
 
     let (status, body) = delete_json(&alarm_url(&server, id, ""), &token).await;
@@ -384,15 +334,8 @@ async fn deleting_an_alarm_answers_true_and_its_info_is_gone_afterwards() {
 
 #[tokio::test]
 async fn alarm_info_describes_the_alarm_and_its_originator() {
-    let (server, control) = start(quiet_config()).await;
-    let (token, _) = login(&server, TENANT.0, TENANT.1).await;
-    let dev = &quiet_devices(&control)[0];
-    let id = control.raise_alarm(&dev.id, "Door Open", AlarmSeverity::Critical, false);
-    let (status, info) = get_json(
-        &format!("{}/api/alarm/info/{id}", server.base_url()),
-        &token,
-    )
-    .await;
+    let (server, token, dev, id) = door_open_alarm(AlarmSeverity::Critical).await;
+    let (status, info) = get_json(&alarm_info_url(&server, id), &token).await;
     assert_eq!(status, 200, "{info}");
     assert_eq!(
         info["id"],
@@ -431,9 +374,8 @@ async fn alarm_info_describes_the_alarm_and_its_originator() {
 
 #[tokio::test]
 async fn the_v2_alarm_list_pages_filters_by_status_and_severity_and_sorts() {
-    let (server, control) = start(quiet_config()).await;
-    let (token, _) = login(&server, TENANT.0, TENANT.1).await;
-    let dev = &quiet_devices(&control)[0];
+    let (server, control, token, quiet) = start_with_quiet_devices().await;
+    let dev = &quiet[0];
     let a = control.raise_alarm(&dev.id, "Probe-A", AlarmSeverity::Critical, false);
     let b = control.raise_alarm(&dev.id, "Probe-B", AlarmSeverity::Major, false);
     let c = control.raise_alarm(&dev.id, "Probe-C", AlarmSeverity::Minor, false);
@@ -443,9 +385,9 @@ async fn the_v2_alarm_list_pages_filters_by_status_and_severity_and_sorts() {
         200
     );
     let list = |query: &str| {
-        let url = format!(
-            "{}/api/v2/alarms?typeList=Probe-A,Probe-B,Probe-C&{query}",
-            server.base_url()
+        let url = alarms_url(
+            &server,
+            &format!("typeList=Probe-A,Probe-B,Probe-C&{query}"),
         );
         let token = token.clone();
         let query = query.to_owned();
@@ -514,11 +456,7 @@ async fn the_v2_alarm_list_pages_filters_by_status_and_severity_and_sorts() {
     );
 
     // Without the type filter the seeded alarms are there too, newest first by default.
-    let (_, all) = get_json(
-        &format!("{}/api/v2/alarms?pageSize=100&page=0", server.base_url()),
-        &token,
-    )
-    .await;
+    let (_, all) = get_json(&alarms_url(&server, "pageSize=100&page=0"), &token).await;
     assert!(all["totalElements"].as_i64().expect("total") > 3);
     let created: Vec<i64> = all["data"]
         .as_array()
@@ -531,19 +469,13 @@ async fn the_v2_alarm_list_pages_filters_by_status_and_severity_and_sorts() {
         "createdTime DESC by default"
     );
 
-    let (status, body) = get_json(
-        &format!("{}/api/v2/alarms?page=0", server.base_url()),
-        &token,
-    )
-    .await;
+    let (status, body) = get_json(&alarms_url(&server, "page=0"), &token).await;
     assert_eq!(status, 400, "pageSize is required: {body}");
 }
 
 #[tokio::test]
 async fn alarms_query_find_returns_alarm_data_rows_for_the_matched_entities() {
-    let (server, control) = start(quiet_config()).await;
-    let (token, _) = login(&server, TENANT.0, TENANT.1).await;
-    let quiet = quiet_devices(&control);
+    let (server, control, token, quiet) = start_with_quiet_devices().await;
     let (dev, other) = (&quiet[0], &quiet[1]);
     let door = control.raise_alarm(&dev.id, "Door Open", AlarmSeverity::Major, false);
     let leak = control.raise_alarm(&dev.id, "Leak", AlarmSeverity::Critical, false);
@@ -551,7 +483,7 @@ async fn alarms_query_find_returns_alarm_data_rows_for_the_matched_entities() {
     assert!(control.clear_alarm(leak));
     let url = format!("{}/api/alarmsQuery/find", server.base_url());
     let query = |status_list: &[&str]| {
-        alarm_data_cmd(0, &single(dev), &json!({"statusList": status_list}))["query"].clone()
+        alarm_data_cmd(0, &single_device(dev), &json!({"statusList": status_list}))["query"].clone()
     };
 
     let (status, page) = post_json(&url, &query(&[]), Some(&token)).await;
@@ -583,66 +515,31 @@ async fn alarms_query_find_returns_alarm_data_rows_for_the_matched_entities() {
 
 #[tokio::test]
 async fn a_customer_user_sees_and_acts_only_on_alarms_of_its_customers_devices() {
-    let (server, control) = start(quiet_config()).await;
-    let base = server.base_url();
-    let (tenant, _) = login(&server, TENANT.0, TENANT.1).await;
-    let (customer, _) = login(&server, CUSTOMER.0, CUSTOMER.1).await;
-    let customer_user = JwtClaims::decode(&customer)
-        .expect("claims")
-        .user_id
-        .expect("userId");
+    let (server, control, tenant) = start_as_tenant(quiet_config()).await;
+    let customer = token_of(&server, CUSTOMER).await;
     let theirs = &quiet_devices(&control)[0];
     let ours = customer_device(&control);
     let foreign = control.raise_alarm(&theirs.id, "Probe-X", AlarmSeverity::Major, false);
     let own = control.raise_alarm(&ours.id, "Probe-Y", AlarmSeverity::Major, false);
 
     let not_found = (404, Some(32), Some("Requested item wasn't found!"));
-    for (what, result) in [
-        (
-            "info",
-            get_json(&format!("{base}/api/alarm/info/{foreign}"), &customer).await,
-        ),
-        (
-            "ack",
-            post_empty(&alarm_url(&server, foreign, "/ack"), &customer).await,
-        ),
-        (
-            "clear",
-            post_empty(&alarm_url(&server, foreign, "/clear"), &customer).await,
-        ),
-        (
-            "assign",
-            post_empty(
-                &alarm_url(&server, foreign, &format!("/assign/{customer_user}")),
-                &customer,
-            )
-            .await,
-        ),
-        (
-            "unassign",
-            delete_json(&alarm_url(&server, foreign, "/assign"), &customer).await,
-        ),
-        (
-            "delete",
-            delete_json(&alarm_url(&server, foreign, ""), &customer).await,
-        ),
-    ] {
+    for (what, result) in every_alarm_action(&server, foreign, &customer).await {
         assert_eq!(error_of(&result), not_found, "{what} of another's alarm");
     }
-    let (_, untouched) = get_json(&format!("{base}/api/alarm/info/{foreign}"), &tenant).await;
+    let (_, untouched) = get_json(&alarm_info_url(&server, foreign), &tenant).await;
     assert_eq!(
         untouched["status"], "ACTIVE_UNACK",
         "the refused actions changed nothing"
     );
 
-    let (status, info) = get_json(&format!("{base}/api/alarm/info/{own}"), &customer).await;
+    let (status, info) = get_json(&alarm_info_url(&server, own), &customer).await;
     assert_eq!(status, 200, "{info}");
     assert_eq!(info["customerId"]["entityType"], "CUSTOMER");
     assert_ne!(info["customerId"]["id"], NULL_UUID.to_string());
     let (status, acked) = post_empty(&alarm_url(&server, own, "/ack"), &customer).await;
     assert_eq!((status, &acked["status"]), (200, &json!("ACTIVE_ACK")));
 
-    let list = format!("{base}/api/v2/alarms?pageSize=100&page=0&typeList=Probe-X,Probe-Y");
+    let list = alarms_url(&server, "pageSize=100&page=0&typeList=Probe-X,Probe-Y");
     let (_, seen) = get_json(&list, &customer).await;
     assert_eq!(row_types(&seen), ["Probe-Y"]);
     let (_, everything) = get_json(&list, &tenant).await;
@@ -654,7 +551,7 @@ async fn a_customer_user_sees_and_acts_only_on_alarms_of_its_customers_devices()
         &json!({"typeList": ["Probe-X", "Probe-Y"]}),
     )["query"]
         .clone();
-    let url = format!("{base}/api/alarmsQuery/find");
+    let url = format!("{}/api/alarmsQuery/find", server.base_url());
     let (_, found) = post_json(&url, &query, Some(&customer)).await;
     assert_eq!(row_types(&found), ["Probe-Y"]);
     let (_, found) = post_json(&url, &query, Some(&tenant)).await;
@@ -665,10 +562,9 @@ async fn a_customer_user_sees_and_acts_only_on_alarms_of_its_customers_devices()
 
 #[tokio::test]
 async fn alarm_data_sends_a_page_first_then_new_alarms_and_acknowledgements() {
-    let (server, control) = start(quiet_config()).await;
-    let (token, _) = login(&server, TENANT.0, TENANT.1).await;
-    let dev = &quiet_devices(&control)[0];
-    let mut ws = session(
+    let (server, control, token, quiet) = start_with_quiet_devices().await;
+    let dev = &quiet[0];
+    let mut ws = authed_session(
         &server,
         &token,
         &[alarm_data_cmd(1, &all_devices(), &json!({}))],
@@ -692,7 +588,7 @@ async fn alarm_data_sends_a_page_first_then_new_alarms_and_acknowledgements() {
 
     // A new matching alarm while on page 0: the page is fetched again, with it on top.
     let id = control.raise_alarm(&dev.id, "Door Open", AlarmSeverity::Major, false);
-    let page_again = next_data_page(&mut ws, 1).await;
+    let page_again = next_alarm_page(&mut ws, 1).await;
     assert_eq!(page_again.total_elements, page.total_elements + 1);
     let top = &page_again.data[0];
     assert_eq!((top.id.id, top.alarm_type.as_str()), (id, "Door Open"));
@@ -725,20 +621,19 @@ async fn alarm_data_sends_a_page_first_then_new_alarms_and_acknowledgements() {
 
 #[tokio::test]
 async fn alarm_data_fetches_the_page_again_when_an_alarm_leaves_its_status_filter() {
-    let (server, control) = start(quiet_config()).await;
-    let (token, _) = login(&server, TENANT.0, TENANT.1).await;
-    let dev = &quiet_devices(&control)[0];
-    let cmd = alarm_data_cmd(2, &single(dev), &json!({"statusList": ["ACTIVE"]}));
-    let mut ws = session(&server, &token, &[cmd]).await;
+    let (server, control, token, quiet) = start_with_quiet_devices().await;
+    let dev = &quiet[0];
+    let cmd = alarm_data_cmd(2, &single_device(dev), &json!({"statusList": ["ACTIVE"]}));
+    let mut ws = authed_session(&server, &token, &[cmd]).await;
     let first = next_alarm_data(&mut ws, 2).await;
     assert_eq!(first.total_entities, 1);
     assert!(first.data.expect("data").data.is_empty());
 
     let id = control.raise_alarm(&dev.id, "Door Open", AlarmSeverity::Major, false);
-    assert_eq!(ids(&next_data_page(&mut ws, 2).await), [id]);
+    assert_eq!(ids(&next_alarm_page(&mut ws, 2).await), [id]);
     let (status, _) = post_empty(&alarm_url(&server, id, "/clear"), &token).await;
     assert_eq!(status, 200);
-    let after = next_data_page(&mut ws, 2).await;
+    let after = next_alarm_page(&mut ws, 2).await;
     assert!(
         after.data.is_empty(),
         "the cleared alarm left the ACTIVE page"
@@ -748,14 +643,12 @@ async fn alarm_data_fetches_the_page_again_when_an_alarm_leaves_its_status_filte
 
 #[tokio::test]
 async fn alarm_count_answers_at_once_and_then_only_when_the_count_changes() {
-    let (server, control) = start(quiet_config()).await;
-    let (token, _) = login(&server, TENANT.0, TENANT.1).await;
-    let quiet = quiet_devices(&control);
+    let (server, control, token, quiet) = start_with_quiet_devices().await;
     let (dev, other) = (&quiet[0], &quiet[1]);
-    let mut ws = session(
+    let mut ws = authed_session(
         &server,
         &token,
-        &[alarm_count_cmd(3, &single(dev), &["ACTIVE"])],
+        &[alarm_count_cmd(3, &single_device(dev), &["ACTIVE"])],
     )
     .await;
     assert_eq!(next_count(&mut ws).await, (3, 0));
@@ -778,33 +671,18 @@ async fn alarm_count_answers_at_once_and_then_only_when_the_count_changes() {
 #[tokio::test]
 async fn an_alarm_count_without_entity_filter_changes_only_on_the_periodic_refresh() {
     // A refresh period no test waits for: the count must not change by itself.
-    let slow = tb_monitor::demo::DemoConfig {
-        limits: tb_monitor::demo::Limits {
-            refresh_interval: std::time::Duration::from_hours(1),
-            ..tb_monitor::demo::Limits::default()
-        },
-        ..quiet_config()
-    };
-    let (server, control) = start(slow).await;
-    let (token, _) = login(&server, TENANT.0, TENANT.1).await;
+    let slow = quiet_config_with(|l| l.refresh_interval = std::time::Duration::from_hours(1));
+    let (server, control, token) = start_as_tenant(slow).await;
     let cmd = json!({"type": "ALARM_COUNT", "cmdId": 5, "query": {"statusList": ["ACTIVE"]}});
-    let mut ws = session(&server, &token, std::slice::from_ref(&cmd)).await;
+    let mut ws = authed_session(&server, &token, std::slice::from_ref(&cmd)).await;
     let (_, before) = next_count(&mut ws).await;
     let dev = &quiet_devices(&control)[0];
     control.raise_alarm(&dev.id, "Door Open", AlarmSeverity::Major, false);
     assert_silent(&mut ws, std::time::Duration::from_millis(300)).await;
 
     // With a short period the refresh picks the change up.
-    let fast = tb_monitor::demo::DemoConfig {
-        limits: tb_monitor::demo::Limits {
-            refresh_interval: std::time::Duration::from_millis(100),
-            ..tb_monitor::demo::Limits::default()
-        },
-        ..quiet_config()
-    };
-    let (server, control) = start(fast).await;
-    let (token, _) = login(&server, TENANT.0, TENANT.1).await;
-    let mut ws = session(&server, &token, &[cmd]).await;
+    let (server, control, token) = start_as_tenant(fast_refresh_config()).await;
+    let mut ws = authed_session(&server, &token, &[cmd]).await;
     let (_, before_fast) = next_count(&mut ws).await;
     assert_eq!(before_fast, before, "same seed, same alarms");
     let dev = &quiet_devices(&control)[0];
@@ -814,15 +692,13 @@ async fn an_alarm_count_without_entity_filter_changes_only_on_the_periodic_refre
 
 #[tokio::test]
 async fn a_duplicate_alarm_count_cmd_id_is_ignored() {
-    let (server, control) = start(quiet_config()).await;
-    let (token, _) = login(&server, TENANT.0, TENANT.1).await;
-    let quiet = quiet_devices(&control);
+    let (server, control, token, quiet) = start_with_quiet_devices().await;
     let (dev, other) = (&quiet[0], &quiet[1]);
-    let mut ws = session(
+    let mut ws = authed_session(
         &server,
         &token,
         &[
-            alarm_count_cmd(4, &single(dev), &["ACTIVE"]),
+            alarm_count_cmd(4, &single_device(dev), &["ACTIVE"]),
             alarm_count_cmd(4, &all_devices(), &["ANY"]),
         ],
     )
@@ -847,10 +723,9 @@ async fn a_duplicate_alarm_count_cmd_id_is_ignored() {
 #[tokio::test]
 async fn alarm_status_reports_whether_an_originator_has_an_active_alarm_and_flips_on_raise_and_clear()
  {
-    let (server, control) = start(quiet_config()).await;
-    let (token, _) = login(&server, TENANT.0, TENANT.1).await;
-    let dev = &quiet_devices(&control)[0];
-    let mut ws = session(
+    let (server, control, token, quiet) = start_with_quiet_devices().await;
+    let dev = &quiet[0];
+    let mut ws = authed_session(
         &server,
         &token,
         &[
@@ -885,22 +760,20 @@ async fn alarm_status_reports_whether_an_originator_has_an_active_alarm_and_flip
 
 #[tokio::test]
 async fn unsubscribed_alarm_subscriptions_send_no_more_updates() {
-    let (server, control) = start(quiet_config()).await;
-    let (token, _) = login(&server, TENANT.0, TENANT.1).await;
-    let quiet = quiet_devices(&control);
+    let (server, control, token, quiet) = start_with_quiet_devices().await;
     let (dev, witness, probe) = (&quiet[0], &quiet[1], &quiet[2]);
-    let mut ws = session(
+    let mut ws = authed_session(
         &server,
         &token,
         &[
-            alarm_data_cmd(8, &single(dev), &json!({})),
-            alarm_count_cmd(9, &single(dev), &["ANY"]),
+            alarm_data_cmd(8, &single_device(dev), &json!({})),
+            alarm_count_cmd(9, &single_device(dev), &["ANY"]),
             alarm_status_cmd(10, dev, None),
             alarm_status_cmd(11, witness, None),
         ],
     )
     .await;
-    assert!(next_data_page(&mut ws, 8).await.data.is_empty());
+    assert!(next_alarm_page(&mut ws, 8).await.data.is_empty());
     assert_eq!(next_count(&mut ws).await, (9, 0));
     let mut initial = vec![next_status(&mut ws).await, next_status(&mut ws).await];
     initial.sort_unstable();

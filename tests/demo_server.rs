@@ -9,27 +9,47 @@ mod common;
 use std::time::Duration;
 
 use common::wire::{
-    DEADLINE, assert_silent, close_of, connect, get_json, login, next_msg, post_json, quiet_config,
-    send, start,
+    CUSTOMER, DEADLINE, TENANT, Ws, assert_silent, auth_only_frame, auth_only_session, auth_user,
+    close_at, close_of, connect, delete_json, device_count_cmd, device_of_profile,
+    device_telemetry_url, error_of, general, get_json, latest_ts_text, legacy_ws_url, live_session,
+    login, login_session, name_of, next_entity_count, next_entity_data, next_entity_page, next_msg,
+    next_notification_msgs, next_update_rows, now_ms, post_json, put_empty, quiet_config,
+    quiet_config_with, refresh_with, send, start, temperature_latest_cmd, token_of,
 };
 use futures_util::{SinkExt as _, StreamExt as _};
 use serde_json::{Value, json};
-use tb_monitor::demo::{DemoConfig, Limits};
-use tb_monitor::protocol::{JwtClaims, ServerMessage};
+use tb_monitor::demo::{DemoConfig, DemoServer, DeviceInfo};
+use tb_monitor::protocol::{
+    ErrorScope, JwtClaims, ServerMessage, TbValue, TelemetrySubscriptionUpdate,
+};
 use tokio_tungstenite::tungstenite::Message;
 
-fn entity_data_cmd(cmd_id: i32, device_type: &str) -> Value {
-    json!({
-        "type": "ENTITY_DATA",
-        "cmdId": cmd_id,
-        "query": {
-            "entityFilter": {"type": "deviceType", "deviceTypes": [device_type]},
-            "pageLink": {"pageSize": 100, "page": 0, "sortOrder": {"key": {"type": "ENTITY_FIELD", "key": "name"}, "direction": "ASC"}},
-            "entityFields": [{"type": "ENTITY_FIELD", "key": "name"}],
-            "latestValues": [{"type": "TIME_SERIES", "key": "temperature"}]
-        },
-        "latestCmd": {"keys": [{"type": "TIME_SERIES", "key": "temperature"}]}
-    })
+/// The next message in the v1 shape (`subscriptionId`).
+async fn next_v1(ws: &mut Ws) -> TelemetrySubscriptionUpdate {
+    let ServerMessage::Telemetry(update) = next_msg(ws).await else {
+        panic!("expected the v1 shape")
+    };
+    update
+}
+
+/// A v1 `TIMESERIES_HISTORY` command of `dev`'s `keys` over `[start_ts, end_ts]`, at most 100
+/// points.
+fn v1_history_cmd(
+    cmd_id: i32,
+    dev: &DeviceInfo,
+    keys: &str,
+    (start_ts, end_ts): (i64, i64),
+    interval: i64,
+    agg: &str,
+) -> Value {
+    json!({"type": "TIMESERIES_HISTORY", "cmdId": cmd_id, "entityType": "DEVICE", "entityId": dev.id.id.to_string(),
+        "keys": keys, "startTs": start_ts, "endTs": end_ts, "interval": interval, "limit": 100, "agg": agg})
+}
+
+/// Opens a session with `token` and returns how the server closed it.
+async fn ws_close_for(server: &DemoServer, token: &str) -> (u16, String) {
+    let mut ws = auth_only_session(server, token).await;
+    close_of(&mut ws).await
 }
 
 #[tokio::test]
@@ -39,7 +59,7 @@ async fn login_returns_tokens_with_thingsboards_claims_and_lifetimes() {
         ..quiet_config()
     })
     .await;
-    let (token, refresh) = login(&server, "tenant@thingsboard.org", "tenant").await;
+    let (token, refresh) = login(&server, TENANT.0, TENANT.1).await;
     let claims = JwtClaims::decode(&token).expect("access claims");
     assert_eq!(claims.sub.as_deref(), Some("tenant@thingsboard.org"));
     assert_eq!(claims.lifetime_secs(), 900);
@@ -63,40 +83,23 @@ async fn login_returns_tokens_with_thingsboards_claims_and_lifetimes() {
 async fn bad_logins_get_thingsboards_error_bodies() {
     let (server, control) = start(quiet_config()).await;
     let url = format!("{}/api/auth/login", server.base_url());
-    let (status, body) = post_json(
-        &url,
-        &json!({"username": "tenant@thingsboard.org", "password": "nope"}),
-        None,
-    )
-    .await;
+    let tenant_with = |password: &str| json!({"username": TENANT.0, "password": password});
+    let response = post_json(&url, &tenant_with("nope"), None).await;
     assert_eq!(
-        (status, body["errorCode"].as_i64(), body["message"].as_str()),
+        error_of(&response),
         (401, Some(10), Some("Invalid username or password"))
     );
-    let (status, body) = post_json(
-        &url,
-        &json!({"username": "tenant@thingsboard.org", "password": "tenant", "extra": 1}),
-        None,
-    )
-    .await;
+    let mut extra_field = tenant_with(TENANT.1);
+    extra_field["extra"] = json!(1);
+    let (status, body) = post_json(&url, &extra_field, None).await;
     assert_eq!(
         (status, body["message"].as_str()),
         (401, Some("Authentication failed"))
     );
     control.reject_next_logins(1);
-    let (status, _) = post_json(
-        &url,
-        &json!({"username": "tenant@thingsboard.org", "password": "tenant"}),
-        None,
-    )
-    .await;
+    let (status, _) = post_json(&url, &tenant_with(TENANT.1), None).await;
     assert_eq!(status, 401, "the rejected login");
-    let (status, _) = post_json(
-        &url,
-        &json!({"username": "tenant@thingsboard.org", "password": "tenant"}),
-        None,
-    )
-    .await;
+    let (status, _) = post_json(&url, &tenant_with(TENANT.1), None).await;
     assert_eq!(status, 200, "only one login was to be rejected");
 }
 
@@ -104,39 +107,28 @@ async fn bad_logins_get_thingsboards_error_bodies() {
 async fn refresh_issues_a_new_pair_and_logout_makes_the_session_outdated() {
     let (server, _c) = start(quiet_config()).await;
     let base = server.base_url();
-    let (token, refresh) = login(&server, "tenant@thingsboard.org", "tenant").await;
-    let (status, user) = get_json(&format!("{base}/api/auth/user"), &token).await;
+    let (token, refresh) = login(&server, TENANT.0, TENANT.1).await;
+    let (status, user) = auth_user(&server, &token).await;
     assert_eq!(status, 200);
     assert_eq!(user["authority"], "TENANT_ADMIN");
-    let (status, pair) = post_json(
-        &format!("{base}/api/auth/token"),
-        &json!({"refreshToken": refresh}),
-        None,
-    )
-    .await;
+    let (status, pair) = refresh_with(&server, &refresh).await;
     assert_eq!(status, 200);
     let new_token = pair["token"].as_str().expect("token").to_owned();
     let (status, _) = post_json(&format!("{base}/api/auth/logout"), &json!({}), Some(&token)).await;
     assert_eq!(status, 200);
-    let (status, body) = get_json(&format!("{base}/api/auth/user"), &token).await;
+    let (status, body) = auth_user(&server, &token).await;
     assert_eq!(
         (status, body["errorCode"].as_i64()),
         (401, Some(11)),
         "logged-out token is outdated"
     );
-    let (status, body) = post_json(
-        &format!("{base}/api/auth/token"),
-        &json!({"refreshToken": refresh}),
-        None,
-    )
-    .await;
     assert_eq!(
-        (status, body["errorCode"].as_i64(), body["message"].as_str()),
+        error_of(&refresh_with(&server, &refresh).await),
         (401, Some(11), Some("Token has expired"))
     );
-    let (status, _) = get_json(&format!("{base}/api/auth/user"), &new_token).await;
+    let (status, _) = auth_user(&server, &new_token).await;
     assert_eq!(status, 200, "the refreshed pair is its own login session");
-    let (status, body) = get_json(&format!("{base}/api/auth/user"), "not.a.jwt").await;
+    let (status, body) = auth_user(&server, "not.a.jwt").await;
     assert_eq!(
         (status, body["errorCode"].as_i64()),
         (401, Some(10)),
@@ -161,22 +153,17 @@ async fn two_factor_login_needs_the_totp_code() {
     let (status, providers) = get_json(&format!("{base}/api/auth/2fa/providers"), &pre).await;
     assert_eq!(status, 200);
     assert_eq!(providers[0]["type"], "TOTP");
-    let (status, _) = get_json(&format!("{base}/api/auth/user"), &pre).await;
+    let (status, _) = auth_user(&server, &pre).await;
     assert_eq!(status, 401, "a pre-verification token is not a session");
-    let wrong =
-        format!("{base}/api/auth/2fa/verification/check?providerType=TOTP&verificationCode=000000");
-    let (status, body) = post_json(&wrong, &json!({}), Some(&pre)).await;
+    let check = |code: &str| {
+        format!("{base}/api/auth/2fa/verification/check?providerType=TOTP&verificationCode={code}")
+    };
+    let (status, body) = post_json(&check("000000"), &json!({}), Some(&pre)).await;
     // A fixed wrong code could collide with the real one once in a million; check that first.
     let secret =
         tb_monitor::demo::world::base32_decode(tb_monitor::demo::world::MFA_TOTP_SECRET_BASE32)
             .expect("secret");
-    let now_s = i64::try_from(
-        std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .expect("clock")
-            .as_secs(),
-    )
-    .expect("time");
+    let now_s = now_ms() / 1000;
     if !tb_monitor::demo::jwt::totp_matches(&secret, "000000", now_s) {
         assert_eq!(
             (status, body["message"].as_str()),
@@ -184,15 +171,9 @@ async fn two_factor_login_needs_the_totp_code() {
         );
     }
     let code = tb_monitor::demo::jwt::totp(&secret, now_s);
-    let right =
-        format!("{base}/api/auth/2fa/verification/check?providerType=TOTP&verificationCode={code}");
-    let (status, pair) = post_json(&right, &json!({}), Some(&pre)).await;
+    let (status, pair) = post_json(&check(&code), &json!({}), Some(&pre)).await;
     assert_eq!(status, 200, "{pair}");
-    let (status, _) = get_json(
-        &format!("{base}/api/auth/user"),
-        pair["token"].as_str().expect("token"),
-    )
-    .await;
+    let (status, _) = auth_user(&server, pair["token"].as_str().expect("token")).await;
     assert_eq!(status, 200);
 }
 
@@ -210,37 +191,28 @@ async fn a_first_frame_without_auth_cmd_is_closed_with_1008() {
 #[tokio::test]
 async fn rejected_tokens_close_with_1007_and_thingsboards_reason() {
     let (server, control) = start(quiet_config()).await;
-    let mut ws = connect(&server.ws_url()).await;
-    send(
-        &mut ws,
-        &json!({"authCmd": {"cmdId": 0, "token": "garbage"}}),
-    )
-    .await;
     assert_eq!(
-        close_of(&mut ws).await,
+        ws_close_for(&server, "garbage").await,
         (1007, "Invalid JWT token: ".to_owned())
     );
 
-    let (token, _) = login(&server, "tenant@thingsboard.org", "tenant").await;
+    let token = token_of(&server, TENANT).await;
     control.revoke_tokens();
-    let mut ws = connect(&server.ws_url()).await;
-    send(&mut ws, &json!({"authCmd": {"cmdId": 0, "token": token}})).await;
     assert_eq!(
-        close_of(&mut ws).await,
+        ws_close_for(&server, &token).await,
         (1007, "Token is outdated".to_owned())
     );
 
     control.expire_tokens();
-    let mut ws = connect(&server.ws_url()).await;
-    send(&mut ws, &json!({"authCmd": {"cmdId": 0, "token": token}})).await;
     assert_eq!(
-        close_of(&mut ws).await,
+        ws_close_for(&server, &token).await,
         (1007, "JWT Token expired".to_owned())
     );
 
     let mut ws = connect(&server.ws_url()).await;
-    ws.send(Message::Text("{not json".into()))
+    tokio::time::timeout(DEADLINE, ws.send(Message::Text("{not json".into())))
         .await
+        .expect("send in time")
         .expect("send");
     let (code, reason) = close_of(&mut ws).await;
     assert_eq!(code, 1007);
@@ -253,9 +225,8 @@ async fn rejected_tokens_close_with_1007_and_thingsboards_reason() {
 #[tokio::test]
 async fn an_unknown_ws_path_is_closed_with_unknown_session_type() {
     let (server, _c) = start(quiet_config()).await;
-    let mut ws = connect(&format!("ws://{}/api/ws/whatever", server.addr())).await;
     assert_eq!(
-        close_of(&mut ws).await,
+        close_at(&format!("ws://{}/api/ws/whatever", server.addr())).await,
         (1007, "Unknown session type".to_owned())
     );
 }
@@ -263,12 +234,9 @@ async fn an_unknown_ws_path_is_closed_with_unknown_session_type() {
 #[tokio::test]
 async fn entity_data_sends_a_full_page_first_then_string_valued_updates() {
     let (server, control) = start(quiet_config()).await;
-    let (token, _) = login(&server, "tenant@thingsboard.org", "tenant").await;
-    let mut ws = connect(&server.ws_url()).await;
-    send(&mut ws, &json!({"authCmd": {"cmdId": 0, "token": token}, "cmds": [entity_data_cmd(1, "thermostat")]})).await;
-    let ServerMessage::EntityData(first) = next_msg(&mut ws).await else {
-        panic!("expected ENTITY_DATA")
-    };
+    let cmd = temperature_latest_cmd(1, "thermostat");
+    let mut ws = login_session(&server, TENANT, &[cmd]).await;
+    let first = next_entity_data(&mut ws, 1).await;
     assert_eq!(first.cmd_id, 1);
     let page = first.data.expect("the first message carries data");
     assert!(first.update.is_none());
@@ -278,40 +246,20 @@ async fn entity_data_sends_a_full_page_first_then_string_valued_updates() {
         .filter(|d| d.profile == "thermostat")
         .collect();
     assert_eq!(page.data.len(), thermostats.len());
-    let names: Vec<String> = page
-        .data
-        .iter()
-        .map(|r| {
-            r.latest_value(&tb_monitor::protocol::EntityKeyType::EntityField, "name")
-                .and_then(|v| v.value.clone())
-                .expect("name")
-                .into_string()
-        })
-        .collect();
+    let names: Vec<String> = page.data.iter().map(name_of).collect();
     let mut sorted = names.clone();
     sorted.sort();
     assert_eq!(names, sorted, "sorted by name");
 
     let target = page.data[0].entity_id.clone();
     control.push_telemetry(&target, "temperature", "36.6");
-    let ServerMessage::EntityData(update) = next_msg(&mut ws).await else {
-        panic!("expected ENTITY_DATA")
-    };
+    let update = next_entity_data(&mut ws, 1).await;
     assert!(update.data.is_none());
     let rows = update.update.expect("update");
     assert_eq!(rows.len(), 1);
     assert_eq!(rows[0].entity_id, target);
     assert!(rows[0].timeseries.is_none() && rows[0].agg_latest.is_none());
-    let v = rows[0]
-        .latest_value(
-            &tb_monitor::protocol::EntityKeyType::TimeSeries,
-            "temperature",
-        )
-        .expect("value");
-    assert_eq!(
-        v.value.as_ref().map(tb_monitor::protocol::TbValue::as_str),
-        Some("36.6")
-    );
+    assert_eq!(latest_ts_text(&rows[0], "temperature"), Some("36.6"));
     assert!(control.commands_received()[0].contains("\"ENTITY_DATA\""));
 }
 
@@ -319,66 +267,42 @@ async fn entity_data_sends_a_full_page_first_then_string_valued_updates() {
 async fn premature_updates_can_arrive_before_the_data_page() {
     let (server, control) = start(quiet_config()).await;
     control.premature_updates(true);
-    let (token, _) = login(&server, "tenant@thingsboard.org", "tenant").await;
-    let mut ws = connect(&server.ws_url()).await;
-    send(&mut ws, &json!({"authCmd": {"cmdId": 0, "token": token}, "cmds": [entity_data_cmd(3, "thermostat")]})).await;
-    let ServerMessage::EntityData(first) = next_msg(&mut ws).await else {
-        panic!("expected ENTITY_DATA")
-    };
+    let cmd = temperature_latest_cmd(3, "thermostat");
+    let mut ws = login_session(&server, TENANT, &[cmd]).await;
+    let first = next_entity_data(&mut ws, 3).await;
     assert!(
         first.update.is_some() && first.data.is_none(),
         "the race: update first"
     );
-    let ServerMessage::EntityData(second) = next_msg(&mut ws).await else {
-        panic!("expected ENTITY_DATA")
-    };
+    let second = next_entity_data(&mut ws, 3).await;
     assert!(second.data.is_some());
 }
 
 #[tokio::test]
 async fn ts_cmd_returns_history_newest_first_and_aggregates_on_midpoints() {
     let (server, control) = start(quiet_config()).await;
-    let (token, _) = login(&server, "tenant@thingsboard.org", "tenant").await;
-    let mut ws = connect(&server.ws_url()).await;
-    let now = i64::try_from(
-        std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .expect("clock")
-            .as_millis(),
-    )
-    .expect("ms");
-    let start = now - 600_000;
-    let mut cmd = entity_data_cmd(2, "thermostat");
+    let start = now_ms() - 600_000;
+    let mut cmd = temperature_latest_cmd(2, "thermostat");
     cmd["tsCmd"] = json!({"keys": ["temperature"], "startTs": start, "timeWindow": 600_000, "interval": 0, "limit": 50, "agg": "NONE"});
-    send(
-        &mut ws,
-        &json!({"authCmd": {"cmdId": 0, "token": token}, "cmds": [cmd]}),
-    )
-    .await;
-    let ServerMessage::EntityData(first) = next_msg(&mut ws).await else {
-        panic!("expected ENTITY_DATA")
-    };
-    let page = first.data.expect("data");
+    let mut ws = login_session(&server, TENANT, &[cmd]).await;
+    let page = next_entity_data(&mut ws, 2).await.data.expect("data");
     let series = &page.data[0].timeseries.as_ref().expect("timeseries")["temperature"];
     assert!(!series.is_empty() && series.len() <= 50);
     assert!(
         series.windows(2).all(|w| w[0].ts > w[1].ts),
         "raw points newest first"
     );
-    assert!(series.iter().all(|p| {
-        p.value
-            .as_ref()
-            .and_then(tb_monitor::protocol::TbValue::as_f64)
-            .is_some()
-    }));
+    assert!(
+        series
+            .iter()
+            .all(|p| p.value.as_ref().and_then(TbValue::as_f64).is_some())
+    );
 
     // Re-send with aggregation: an update with the aggregated series, ascending, midpoints.
     let agg = json!({"type": "ENTITY_DATA", "cmdId": 2, "tsCmd": {"keys": ["temperature"], "startTs": start, "timeWindow": 600_000, "interval": 60_000, "limit": 1000, "agg": "AVG"}});
     send(&mut ws, &json!({"cmds": [agg]})).await;
-    let ServerMessage::EntityData(second) = next_msg(&mut ws).await else {
-        panic!("expected ENTITY_DATA")
-    };
-    let rows = second
+    let rows = next_entity_data(&mut ws, 2)
+        .await
         .update
         .expect("a re-sent command answers with update");
     let series = &rows[0].timeseries.as_ref().expect("timeseries")["temperature"];
@@ -393,16 +317,14 @@ async fn ts_cmd_returns_history_newest_first_and_aggregates_on_midpoints() {
     let target = rows[0].entity_id.clone();
     // Live points of a tsCmd come raw, in `timeseries`.
     control.push_telemetry(&target, "temperature", "40.5");
-    let ServerMessage::EntityData(live) = next_msg(&mut ws).await else {
-        panic!("expected ENTITY_DATA")
-    };
+    let live = next_entity_data(&mut ws, 2).await;
     let row = &live.update.expect("update")[0];
     assert!(row.latest.is_none());
     assert_eq!(
         row.timeseries.as_ref().expect("ts")["temperature"][0]
             .value
             .as_ref()
-            .map(tb_monitor::protocol::TbValue::as_str),
+            .map(TbValue::as_str),
         Some("40.5")
     );
 }
@@ -410,39 +332,31 @@ async fn ts_cmd_returns_history_newest_first_and_aggregates_on_midpoints() {
 #[tokio::test]
 async fn more_than_700_intervals_kills_the_socket_with_1012() {
     let (server, _c) = start(quiet_config()).await;
-    let (token, _) = login(&server, "tenant@thingsboard.org", "tenant").await;
-    let mut ws = connect(&server.ws_url()).await;
-    let mut cmd = entity_data_cmd(4, "thermostat");
+    let mut cmd = temperature_latest_cmd(4, "thermostat");
     cmd["historyCmd"] = json!({"keys": ["temperature"], "startTs": 0, "endTs": 86_400_000_i64 * 30, "interval": 1000, "limit": 100, "agg": "AVG"});
-    send(
-        &mut ws,
-        &json!({"authCmd": {"cmdId": 0, "token": token}, "cmds": [cmd]}),
-    )
-    .await;
+    let mut ws = login_session(&server, TENANT, &[cmd]).await;
     assert_eq!(close_of(&mut ws).await.0, 1012);
 }
 
 #[tokio::test]
 async fn errors_come_in_the_v1_shape_with_the_references_codes() {
     let (server, _c) = start(quiet_config()).await;
-    let (token, _) = login(&server, "tenant@thingsboard.org", "tenant").await;
-    let mut ws = connect(&server.ws_url()).await;
-    send(&mut ws, &json!({"authCmd": {"cmdId": 0, "token": token}, "cmds": [{"type": "ENTITY_COUNT", "cmdId": 7}]})).await;
+    let no_query = json!({"type": "ENTITY_COUNT", "cmdId": 7});
+    let mut ws = login_session(&server, TENANT, &[no_query]).await;
     let msg = next_msg(&mut ws).await;
     assert_eq!(msg.error(), Some((2, "Query is empty!")));
     assert_eq!(msg.cmd_id(), Some(7));
-    send(&mut ws, &json!({"cmds": [{"type": "ENTITY_COUNT", "cmdId": 8, "bogus": 1, "query": {"entityFilter": {"type": "entityType", "entityType": "DEVICE"}}}]})).await;
+    let mut bogus = device_count_cmd(8);
+    bogus["bogus"] = json!(1);
+    send(&mut ws, &json!({"cmds": [bogus]})).await;
     let msg = next_msg(&mut ws).await;
-    assert_eq!(
-        msg.error_scope(),
-        Some(tb_monitor::protocol::ErrorScope::WholeFrame)
-    );
-    send(&mut ws, &json!({"cmds": [{"type": "ENTITY_COUNT", "cmdId": -3, "query": {"entityFilter": {"type": "entityType", "entityType": "DEVICE"}}}]})).await;
+    assert_eq!(msg.error_scope(), Some(ErrorScope::WholeFrame));
+    send(&mut ws, &json!({"cmds": [device_count_cmd(-3)]})).await;
     assert_eq!(
         next_msg(&mut ws).await.error(),
         Some((2, "Cmd id is negative value!"))
     );
-    let mut bad_page = entity_data_cmd(9, "thermostat");
+    let mut bad_page = temperature_latest_cmd(9, "thermostat");
     bad_page["query"]["pageLink"]["pageSize"] = json!(0);
     send(&mut ws, &json!({"cmds": [bad_page]})).await;
     let msg = next_msg(&mut ws).await;
@@ -458,19 +372,10 @@ async fn errors_come_in_the_v1_shape_with_the_references_codes() {
 #[tokio::test]
 async fn entity_count_answers_at_once_and_ignores_a_duplicate_cmd_id() {
     let (server, control) = start(quiet_config()).await;
-    let (token, _) = login(&server, "tenant@thingsboard.org", "tenant").await;
-    let mut ws = connect(&server.ws_url()).await;
-    let count = json!({"type": "ENTITY_COUNT", "cmdId": 5, "query": {"entityFilter": {"type": "entityType", "entityType": "DEVICE"}}});
-    send(
-        &mut ws,
-        &json!({"authCmd": {"cmdId": 0, "token": token}, "cmds": [count.clone(), count]}),
-    )
-    .await;
-    let ServerMessage::EntityCount(c) = next_msg(&mut ws).await else {
-        panic!("expected COUNT_DATA")
-    };
+    let count = device_count_cmd(5);
+    let mut ws = login_session(&server, TENANT, &[count.clone(), count]).await;
     assert_eq!(
-        c.count,
+        next_entity_count(&mut ws, 5).await,
         i64::try_from(control.devices().len()).expect("count")
     );
     // The duplicate got no reply: the next message answers a later command.
@@ -485,32 +390,21 @@ async fn entity_count_answers_at_once_and_ignores_a_duplicate_cmd_id() {
 #[tokio::test]
 async fn a_customer_user_sees_only_the_customers_devices() {
     let (server, control) = start(quiet_config()).await;
-    let (token, _) = login(&server, "customer@thingsboard.org", "customer").await;
-    let mut ws = connect(&server.ws_url()).await;
-    let count = json!({"type": "ENTITY_COUNT", "cmdId": 1, "query": {"entityFilter": {"type": "entityType", "entityType": "DEVICE"}}});
-    send(
-        &mut ws,
-        &json!({"authCmd": {"cmdId": 0, "token": token}, "cmds": [count]}),
-    )
-    .await;
-    let ServerMessage::EntityCount(c) = next_msg(&mut ws).await else {
-        panic!("expected COUNT_DATA")
-    };
+    let mut ws = login_session(&server, CUSTOMER, &[device_count_cmd(1)]).await;
+    let count = next_entity_count(&mut ws, 1).await;
     let owned = control
         .devices()
         .iter()
         .filter(|d| d.customer_owned)
         .count();
     assert!(owned > 0 && owned < control.devices().len());
-    assert_eq!(c.count, i64::try_from(owned).expect("count"));
+    assert_eq!(count, i64::try_from(owned).expect("count"));
 }
 
 #[tokio::test]
 async fn a_frame_over_32_kib_is_closed_with_1009() {
     let (server, _c) = start(quiet_config()).await;
-    let (token, _) = login(&server, "tenant@thingsboard.org", "tenant").await;
-    let mut ws = connect(&server.ws_url()).await;
-    send(&mut ws, &json!({"authCmd": {"cmdId": 0, "token": token}})).await;
+    let mut ws = auth_only_session(&server, &token_of(&server, TENANT).await).await;
     let big = json!({"cmds": [{"type": "ENTITY_COUNT", "cmdId": 1, "query": {"entityFilter": {"type": "entityName", "entityType": "DEVICE", "entityNameFilter": "x".repeat(33_000)}}}]});
     send(&mut ws, &big).await;
     assert_eq!(close_of(&mut ws).await.0, 1009);
@@ -518,21 +412,15 @@ async fn a_frame_over_32_kib_is_closed_with_1009() {
 
 #[tokio::test]
 async fn the_server_pings_and_closes_with_4500_when_no_pong_comes() {
-    let limits = Limits {
-        ping_interval: Duration::from_millis(50),
-        ping_timeout: Duration::from_millis(150),
-        ..Limits::default()
-    };
-    let (server, _c) = start(DemoConfig {
-        limits,
-        ..quiet_config()
-    })
+    let (server, _c) = start(quiet_config_with(|l| {
+        l.ping_interval = Duration::from_millis(50);
+        l.ping_timeout = Duration::from_millis(150);
+    }))
     .await;
-    let (token, _) = login(&server, "tenant@thingsboard.org", "tenant").await;
+    let token = token_of(&server, TENANT).await;
 
     // A client that reads answers the pings and stays connected past the timeout.
-    let mut live = connect(&server.ws_url()).await;
-    send(&mut live, &json!({"authCmd": {"cmdId": 0, "token": token}})).await;
+    let mut live = auth_only_session(&server, &token).await;
     let mut pings = 0;
     let until = tokio::time::Instant::now() + Duration::from_millis(600);
     while let Ok(Some(Ok(msg))) = tokio::time::timeout_at(until, live.next()).await {
@@ -548,12 +436,7 @@ async fn the_server_pings_and_closes_with_4500_when_no_pong_comes() {
     );
 
     // A client that does not read never answers: the server gives up after the timeout.
-    let mut silent = connect(&server.ws_url()).await;
-    send(
-        &mut silent,
-        &json!({"authCmd": {"cmdId": 0, "token": token}}),
-    )
-    .await;
+    let mut silent = auth_only_session(&server, &token).await;
     tokio::time::sleep(Duration::from_millis(400)).await; // not reading is the point of this test
     let (code, _) = close_of(&mut silent).await;
     assert_eq!(code, 4500);
@@ -561,22 +444,10 @@ async fn the_server_pings_and_closes_with_4500_when_no_pong_comes() {
 
 #[tokio::test]
 async fn a_client_that_does_not_read_is_closed_when_its_queue_overflows() {
-    let limits = Limits {
-        max_queue: 16,
-        ..Limits::default()
-    };
-    let (server, control) = start(DemoConfig {
-        limits,
-        ..quiet_config()
-    })
-    .await;
-    let (token, _) = login(&server, "tenant@thingsboard.org", "tenant").await;
-    let mut ws = connect(&server.ws_url()).await;
-    send(&mut ws, &json!({"authCmd": {"cmdId": 0, "token": token}, "cmds": [entity_data_cmd(1, "thermostat")]})).await;
-    let ServerMessage::EntityData(first) = next_msg(&mut ws).await else {
-        panic!("expected ENTITY_DATA")
-    };
-    let target = first.data.expect("data").data[0].entity_id.clone();
+    let (server, control) = start(quiet_config_with(|l| l.max_queue = 16)).await;
+    let cmd = temperature_latest_cmd(1, "thermostat");
+    let mut ws = login_session(&server, TENANT, &[cmd]).await;
+    let target = next_entity_page(&mut ws, 1).await.data[0].entity_id.clone();
     // Far more updates than the socket buffers and the queue can hold, while not reading.
     let base = 1_700_000_000_000;
     for i in 0..60_000 {
@@ -598,17 +469,18 @@ async fn a_client_that_does_not_read_is_closed_when_its_queue_overflows() {
 #[tokio::test]
 async fn a_restart_drops_sessions_and_refuses_connections_for_a_while() {
     let (server, control) = start(quiet_config()).await;
-    let (token, _) = login(&server, "tenant@thingsboard.org", "tenant").await;
-    let mut ws = connect(&server.ws_url()).await;
-    send(&mut ws, &json!({"authCmd": {"cmdId": 0, "token": token}, "cmds": [entity_data_cmd(1, "thermostat")]})).await;
-    next_msg(&mut ws).await;
+    let cmd = temperature_latest_cmd(1, "thermostat");
+    let mut ws = login_session(&server, TENANT, &[cmd]).await;
+    next_entity_page(&mut ws, 1).await;
     control.restart(Duration::from_millis(300));
     assert_eq!(
         close_of(&mut ws).await.0,
         0,
         "dropped without a close frame"
     );
-    let refused = tokio_tungstenite::connect_async(server.ws_url()).await;
+    let refused = tokio::time::timeout(DEADLINE, tokio_tungstenite::connect_async(server.ws_url()))
+        .await
+        .expect("refused in time");
     assert!(
         refused.is_err(),
         "connections are refused during the restart"
@@ -616,8 +488,9 @@ async fn a_restart_drops_sessions_and_refuses_connections_for_a_while() {
     // After the restart window the server accepts again (poll with a deadline).
     let deadline = tokio::time::Instant::now() + DEADLINE;
     loop {
-        if tokio_tungstenite::connect_async(server.ws_url())
+        if tokio::time::timeout_at(deadline, tokio_tungstenite::connect_async(server.ws_url()))
             .await
+            .expect("server did not come back")
             .is_ok()
         {
             break;
@@ -633,17 +506,9 @@ async fn a_restart_drops_sessions_and_refuses_connections_for_a_while() {
 #[tokio::test]
 async fn rest_telemetry_reads_return_latest_values_and_ranges() {
     let (server, control) = start(quiet_config()).await;
-    let (token, _) = login(&server, "tenant@thingsboard.org", "tenant").await;
-    let dev = control
-        .devices()
-        .into_iter()
-        .find(|d| d.profile == "water-pump")
-        .expect("a pump");
-    let base = format!(
-        "{}/api/plugins/telemetry/DEVICE/{}",
-        server.base_url(),
-        dev.id.id
-    );
+    let token = token_of(&server, TENANT).await;
+    let dev = device_of_profile(&control, "water-pump");
+    let base = device_telemetry_url(&server, dev.id.id);
     let (status, keys) = get_json(&format!("{base}/keys/timeseries"), &token).await;
     assert_eq!(status, 200);
     assert!(
@@ -664,37 +529,18 @@ async fn rest_telemetry_reads_return_latest_values_and_ranges() {
     .await;
     assert_eq!(attrs[0]["key"], "active");
     assert_eq!(attrs[0]["value"], true);
-    let (status, _) = get_json(
-        &format!(
-            "{}/api/plugins/telemetry/DEVICE/{}/keys/timeseries",
-            server.base_url(),
-            uuid::Uuid::nil()
-        ),
-        &token,
-    )
-    .await;
+    let unknown = device_telemetry_url(&server, uuid::Uuid::nil());
+    let (status, _) = get_json(&format!("{unknown}/keys/timeseries"), &token).await;
     assert_eq!(status, 404);
 }
 
 #[tokio::test]
 async fn v1_attributes_follow_their_scope_live() {
     let (server, control) = start(quiet_config()).await;
-    let (token, _) = login(&server, "tenant@thingsboard.org", "tenant").await;
-    let dev = control
-        .devices()
-        .into_iter()
-        .find(|d| d.profile == "thermostat")
-        .expect("thermostat");
-    let mut ws = connect(&server.ws_url()).await;
+    let dev = device_of_profile(&control, "thermostat");
     let sub = json!({"type": "ATTRIBUTES", "cmdId": 11, "entityType": "DEVICE", "entityId": dev.id.id.to_string(), "scope": "SHARED_SCOPE"});
-    send(
-        &mut ws,
-        &json!({"authCmd": {"cmdId": 0, "token": token}, "cmds": [sub]}),
-    )
-    .await;
-    let ServerMessage::Telemetry(first) = next_msg(&mut ws).await else {
-        panic!("expected the v1 shape")
-    };
+    let mut ws = login_session(&server, TENANT, &[sub]).await;
+    let first = next_v1(&mut ws).await;
     assert_eq!(first.subscription_id, 11);
     let data = first.data.expect("data");
     assert!(
@@ -720,15 +566,10 @@ async fn v1_attributes_follow_their_scope_live() {
         "targetTemperature",
         "23.0",
     );
-    let ServerMessage::Telemetry(update) = next_msg(&mut ws).await else {
-        panic!("expected the v1 shape")
-    };
-    let data = update.data.expect("data");
+    let data = next_v1(&mut ws).await.data.expect("data");
     assert_eq!(data.len(), 1, "only the shared change arrives: {data:?}");
     assert_eq!(
-        data["targetTemperature"][0]
-            .value()
-            .map(tb_monitor::protocol::TbValue::as_str),
+        data["targetTemperature"][0].value().map(TbValue::as_str),
         Some("23.0")
     );
 }
@@ -736,24 +577,11 @@ async fn v1_attributes_follow_their_scope_live() {
 #[tokio::test]
 async fn v1_timeseries_reports_missing_keys_updates_deletions_and_stops_on_unsubscribe() {
     let (server, control) = start(quiet_config()).await;
-    let (token, _) = login(&server, "tenant@thingsboard.org", "tenant").await;
-    let dev = control
-        .devices()
-        .into_iter()
-        .find(|d| d.profile == "water-pump")
-        .expect("pump");
+    let dev = device_of_profile(&control, "water-pump");
     let id = dev.id.id.to_string();
-    let mut ws = connect(&server.ws_url()).await;
     let sub = json!({"type": "TIMESERIES", "cmdId": 12, "entityType": "DEVICE", "entityId": id, "keys": "pressure,noSuchKey", "scope": "LATEST_TELEMETRY"});
-    send(
-        &mut ws,
-        &json!({"authCmd": {"cmdId": 0, "token": token}, "cmds": [sub]}),
-    )
-    .await;
-    let ServerMessage::Telemetry(first) = next_msg(&mut ws).await else {
-        panic!("expected the v1 shape")
-    };
-    let data = first.data.expect("data");
+    let mut ws = login_session(&server, TENANT, &[sub]).await;
+    let data = next_v1(&mut ws).await.data.expect("data");
     assert!(data["pressure"][0].value().is_some());
     assert_eq!(
         data["noSuchKey"][0].value(),
@@ -763,21 +591,15 @@ async fn v1_timeseries_reports_missing_keys_updates_deletions_and_stops_on_unsub
     assert!(data["noSuchKey"][0].ts() > 0);
 
     control.push_telemetry(&dev.id, "pressure", "0.9");
-    let ServerMessage::Telemetry(update) = next_msg(&mut ws).await else {
-        panic!("expected the v1 shape")
-    };
     assert_eq!(
-        update.data.expect("data")["pressure"][0]
+        next_v1(&mut ws).await.data.expect("data")["pressure"][0]
             .value()
-            .map(tb_monitor::protocol::TbValue::as_str),
+            .map(TbValue::as_str),
         Some("0.9")
     );
     control.delete_telemetry(&dev.id, "pressure");
-    let ServerMessage::Telemetry(deleted) = next_msg(&mut ws).await else {
-        panic!("expected the v1 shape")
-    };
     assert!(
-        deleted.data.expect("data")["pressure"][0].is_deleted(),
+        next_v1(&mut ws).await.data.expect("data")["pressure"][0].is_deleted(),
         "deletions arrive as [0,\"\"]"
     );
 
@@ -811,146 +633,80 @@ async fn v1_timeseries_reports_missing_keys_updates_deletions_and_stops_on_unsub
 #[tokio::test]
 async fn v1_history_returns_a_range_with_aggregation() {
     let (server, control) = start(quiet_config()).await;
-    let (token, _) = login(&server, "tenant@thingsboard.org", "tenant").await;
-    let dev = control
-        .devices()
-        .into_iter()
-        .find(|d| d.profile == "energy-meter")
-        .expect("meter");
-    let now = i64::try_from(
-        std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .expect("clock")
-            .as_millis(),
-    )
-    .expect("ms");
-    let mut ws = connect(&server.ws_url()).await;
-    let history = json!({"type": "TIMESERIES_HISTORY", "cmdId": 14, "entityType": "DEVICE", "entityId": dev.id.id.to_string(),
-        "keys": "power", "startTs": now - 3_600_000, "endTs": now, "interval": 600_000, "limit": 100, "agg": "MAX"});
-    send(
-        &mut ws,
-        &json!({"authCmd": {"cmdId": 0, "token": token}, "cmds": [history]}),
-    )
-    .await;
-    let ServerMessage::Telemetry(reply) = next_msg(&mut ws).await else {
-        panic!("expected the v1 shape")
-    };
-    let points = &reply.data.expect("data")["power"];
+    let dev = device_of_profile(&control, "energy-meter");
+    let now = now_ms();
+    let history = v1_history_cmd(14, &dev, "power", (now - 3_600_000, now), 600_000, "MAX");
+    let mut ws = login_session(&server, TENANT, &[history]).await;
+    let points = &next_v1(&mut ws).await.data.expect("data")["power"];
     assert!(
         (5..=6).contains(&points.len()),
         "one point per 10-minute interval with data: {}",
         points.len()
     );
-    assert!(points.iter().all(|p| {
-        p.value()
-            .and_then(tb_monitor::protocol::TbValue::as_f64)
-            .is_some()
-    }));
+    assert!(
+        points
+            .iter()
+            .all(|p| p.value().and_then(TbValue::as_f64).is_some())
+    );
 }
 
 #[tokio::test]
 async fn the_legacy_telemetry_endpoint_takes_the_token_on_the_url() {
     let (server, control) = start(quiet_config()).await;
-    let (token, _) = login(&server, "tenant@thingsboard.org", "tenant").await;
-    let url = format!(
-        "ws://{}/api/ws/plugins/telemetry?token={token}",
-        server.addr()
-    );
-    let mut ws = connect(&url).await;
+    let token = token_of(&server, TENANT).await;
+    let mut ws = connect(&legacy_ws_url(&server, "telemetry", &token)).await;
     send(&mut ws, &json!({"entityCountCmds": [{"cmdId": 1, "query": {"entityFilter": {"type": "entityType", "entityType": "DEVICE"}}}]})).await;
-    let ServerMessage::EntityCount(c) = next_msg(&mut ws).await else {
-        panic!("expected COUNT_DATA")
-    };
     assert_eq!(
-        c.count,
+        next_entity_count(&mut ws, 1).await,
         i64::try_from(control.devices().len()).expect("count")
     );
     // authCmd is not part of the legacy wrapper: the frame does not parse.
-    send(&mut ws, &json!({"authCmd": {"cmdId": 0, "token": token}})).await;
+    send(&mut ws, &auth_only_frame(&token)).await;
     assert_eq!(
         next_msg(&mut ws).await.error_scope(),
-        Some(tb_monitor::protocol::ErrorScope::WholeFrame)
+        Some(ErrorScope::WholeFrame)
     );
 
-    let mut bad = connect(&format!(
-        "ws://{}/api/ws/plugins/telemetry?token=garbage",
-        server.addr()
-    ))
-    .await;
     assert_eq!(
-        close_of(&mut bad).await,
+        close_at(&legacy_ws_url(&server, "telemetry", "garbage")).await,
         (1011, "Invalid JWT token: ".to_owned())
     );
-}
-
-fn general(subject: &str) -> tb_monitor::demo::notifications::NewNotification {
-    tb_monitor::demo::notifications::NewNotification::General {
-        subject: subject.to_owned(),
-        text: format!("{subject} text"),
-    }
 }
 
 #[tokio::test]
 async fn notifications_arrive_as_the_three_variants_with_increasing_sequence_numbers() {
     use tb_monitor::protocol::NotificationsUpdateVariant as V;
     let (server, control) = start(quiet_config()).await;
-    let (token, _) = login(&server, "tenant@thingsboard.org", "tenant").await;
-    let mut ws = connect(&server.ws_url()).await;
-    let subs = json!([{"type": "NOTIFICATIONS", "cmdId": 1_000_001, "limit": 3}, {"type": "NOTIFICATIONS_COUNT", "cmdId": 1_000_002}]);
-    send(
-        &mut ws,
-        &json!({"authCmd": {"cmdId": 0, "token": token}, "cmds": subs}),
-    )
-    .await;
-    let mut seq = 0;
-    let mut unread_before = 0;
-    for _ in 0..2 {
-        match next_msg(&mut ws).await {
-            ServerMessage::Notifications(n) => {
-                assert_eq!(n.variant(), V::Full);
-                assert!(n.notifications.as_ref().expect("list").len() <= 3);
-                seq = n.sequence_number;
-                unread_before = n.total_unread_count;
-            }
-            ServerMessage::NotificationsCount(c) => assert_eq!(c.sequence_number, 1),
-            other => panic!("unexpected {}", other.shape()),
-        }
-    }
+    let subs = [
+        json!({"type": "NOTIFICATIONS", "cmdId": 1_000_001, "limit": 3}),
+        json!({"type": "NOTIFICATIONS_COUNT", "cmdId": 1_000_002}),
+    ];
+    let mut ws = login_session(&server, TENANT, &subs).await;
+    let (lists, counts) = next_notification_msgs(&mut ws, 2).await;
+    let (first, count) = (&lists[0], &counts[0]);
+    assert_eq!(first.variant(), V::Full);
+    assert!(first.notifications.as_ref().expect("list").len() <= 3);
+    assert_eq!(count.sequence_number, 1);
+    let seq = first.sequence_number;
+    let unread_before = first.total_unread_count;
     assert_eq!(seq, 1);
-    assert_eq!(
-        unread_before,
-        control.unread_notifications("tenant@thingsboard.org")
-    );
+    assert_eq!(unread_before, control.unread_notifications(TENANT.0));
 
     let id = control
-        .send_notification("tenant@thingsboard.org", &general("Maintenance"))
+        .send_notification(TENANT.0, &general("Maintenance"))
         .expect("user");
-    let mut partial = None;
-    for _ in 0..2 {
-        match next_msg(&mut ws).await {
-            ServerMessage::Notifications(n) => partial = Some(n),
-            ServerMessage::NotificationsCount(c) => {
-                assert_eq!(c.total_unread_count, unread_before + 1);
-            }
-            other => panic!("unexpected {}", other.shape()),
-        }
-    }
-    let partial = partial.expect("a NOTIFICATIONS update");
+    let (lists, counts) = next_notification_msgs(&mut ws, 2).await;
+    assert_eq!(counts[0].total_unread_count, unread_before + 1);
+    let partial = lists.into_iter().next().expect("a NOTIFICATIONS update");
     assert_eq!(partial.variant(), V::Partial);
     assert!(partial.sequence_number > seq);
     assert_eq!(partial.update.as_ref().expect("update").id.id, id);
 
     // Reading the shown notification sends the full list again.
     send(&mut ws, &json!({"cmds": [{"type": "MARK_NOTIFICATIONS_AS_READ", "cmdId": 1_000_003, "notifications": [id]}]})).await;
-    let mut full = None;
-    for _ in 0..2 {
-        match next_msg(&mut ws).await {
-            ServerMessage::Notifications(n) => full = Some(n),
-            ServerMessage::NotificationsCount(c) => assert_eq!(c.total_unread_count, unread_before),
-            other => panic!("unexpected {}", other.shape()),
-        }
-    }
-    let full = full.expect("a NOTIFICATIONS update");
+    let (lists, counts) = next_notification_msgs(&mut ws, 2).await;
+    assert_eq!(counts[0].total_unread_count, unread_before);
+    let full = lists.into_iter().next().expect("a NOTIFICATIONS update");
     assert_eq!(full.variant(), V::Full);
     assert!(full.sequence_number > partial.sequence_number);
     assert!(
@@ -961,39 +717,30 @@ async fn notifications_arrive_as_the_three_variants_with_increasing_sequence_num
     );
 
     // Another user's notification does not reach this session.
-    control.send_notification("customer@thingsboard.org", &general("Not for you"));
+    control.send_notification(CUSTOMER.0, &general("Not for you"));
     send(
         &mut ws,
         &json!({"cmds": [{"type": "MARK_ALL_NOTIFICATIONS_AS_READ", "cmdId": 1_000_004}]}),
     )
     .await;
-    let mut saw_zero = false;
-    for _ in 0..2 {
-        match next_msg(&mut ws).await {
-            ServerMessage::Notifications(n) => {
-                assert_eq!(n.variant(), V::Full);
-                assert_eq!(n.total_unread_count, 0);
-            }
-            ServerMessage::NotificationsCount(c) => saw_zero = c.total_unread_count == 0,
-            other => panic!("unexpected {}", other.shape()),
-        }
-    }
-    assert!(saw_zero);
-    assert!(control.unread_notifications("customer@thingsboard.org") > 0);
+    let (lists, counts) = next_notification_msgs(&mut ws, 2).await;
+    assert_eq!(lists[0].variant(), V::Full);
+    assert_eq!(lists[0].total_unread_count, 0);
+    assert_eq!(counts[0].total_unread_count, 0);
+    assert!(control.unread_notifications(CUSTOMER.0) > 0);
 }
 
 #[tokio::test]
 async fn rest_notifications_page_read_and_delete() {
     let (server, control) = start(quiet_config()).await;
-    let (token, _) = login(&server, "tenant@thingsboard.org", "tenant").await;
+    let token = token_of(&server, TENANT).await;
     let base = server.base_url();
+    let notifications = |params: &str| format!("{base}/api/notifications{params}");
     let id = control
-        .send_notification("tenant@thingsboard.org", &general("Pump check"))
+        .send_notification(TENANT.0, &general("Pump check"))
         .expect("user");
     let (status, page) = get_json(
-        &format!(
-            "{base}/api/notifications?pageSize=2&page=0&sortProperty=createdTime&sortOrder=DESC"
-        ),
+        &notifications("?pageSize=2&page=0&sortProperty=createdTime&sortOrder=DESC"),
         &token,
     )
     .await;
@@ -1002,34 +749,21 @@ async fn rest_notifications_page_read_and_delete() {
     assert_eq!(page["data"].as_array().expect("rows").len(), 2);
     assert!(page["totalElements"].as_i64().expect("total") >= 2);
     let (_, searched) = get_json(
-        &format!("{base}/api/notifications?pageSize=10&page=0&textSearch=pump%20CHECK"),
+        &notifications("?pageSize=10&page=0&textSearch=pump%20CHECK"),
         &token,
     )
     .await;
     assert_eq!(searched["totalElements"], 1);
-    let (_, mobile) = get_json(&format!("{base}/api/notifications/unread/count"), &token).await;
+    let (_, mobile) = get_json(&notifications("/unread/count"), &token).await;
     assert_eq!(mobile, 0, "the default delivery method is MOBILE_APP");
-    let (_, web) = get_json(
-        &format!("{base}/api/notifications/unread/count?deliveryMethod=WEB"),
-        &token,
-    )
-    .await;
-    assert_eq!(
-        web.as_i64(),
-        Some(control.unread_notifications("tenant@thingsboard.org"))
-    );
+    let (_, web) = get_json(&notifications("/unread/count?deliveryMethod=WEB"), &token).await;
+    assert_eq!(web.as_i64(), Some(control.unread_notifications(TENANT.0)));
 
-    let client = reqwest::Client::new();
-    let auth = format!("Bearer {token}");
-    let read = client
-        .put(format!("{base}/api/notification/{id}/read"))
-        .header("X-Authorization", &auth)
-        .send()
-        .await
-        .expect("read");
-    assert_eq!(read.status(), 200);
+    let notification = format!("{base}/api/notification/{id}");
+    let (status, _) = put_empty(&format!("{notification}/read"), &token).await;
+    assert_eq!(status, 200);
     let (_, unread) = get_json(
-        &format!("{base}/api/notifications?pageSize=50&page=0&unreadOnly=true"),
+        &notifications("?pageSize=50&page=0&unreadOnly=true"),
         &token,
     )
     .await;
@@ -1040,92 +774,45 @@ async fn rest_notifications_page_read_and_delete() {
             .iter()
             .all(|n| n["id"]["id"] != id.to_string() && n["status"] == "SENT")
     );
-    let del = client
-        .delete(format!("{base}/api/notification/{id}"))
-        .header("X-Authorization", &auth)
-        .send()
-        .await
-        .expect("delete");
-    assert_eq!(del.status(), 200);
-    let again = client
-        .delete(format!("{base}/api/notification/{id}"))
-        .header("X-Authorization", &auth)
-        .send()
-        .await
-        .expect("delete");
-    assert_eq!(again.status(), 404);
-    let (status, body) = get_json(
-        &format!("{base}/api/notifications?pageSize=0&page=0"),
-        &token,
-    )
-    .await;
+    assert_eq!(delete_json(&notification, &token).await.0, 200);
+    assert_eq!(delete_json(&notification, &token).await.0, 404);
+    let (status, body) = get_json(&notifications("?pageSize=0&page=0"), &token).await;
     assert_eq!((status, body["errorCode"].as_i64()), (400, Some(30)));
-}
-
-/// Opens a session authenticated with `token` and proves it is live: the first reply
-/// answers an `ENTITY_COUNT` sent with the `authCmd`.
-async fn assert_ws_accepts(server: &tb_monitor::demo::DemoServer, token: &str) {
-    let mut ws = connect(&server.ws_url()).await;
-    let count = json!({"type": "ENTITY_COUNT", "cmdId": 1, "query": {"entityFilter": {"type": "entityType", "entityType": "DEVICE"}}});
-    send(
-        &mut ws,
-        &json!({"authCmd": {"cmdId": 0, "token": token}, "cmds": [count]}),
-    )
-    .await;
-    let ServerMessage::EntityCount(c) = next_msg(&mut ws).await else {
-        panic!("expected COUNT_DATA")
-    };
-    assert_eq!(c.cmd_id, 1);
-}
-
-/// Opens a session with `token` and returns how the server closed it.
-async fn ws_close_for(server: &tb_monitor::demo::DemoServer, token: &str) -> (u16, String) {
-    let mut ws = connect(&server.ws_url()).await;
-    send(&mut ws, &json!({"authCmd": {"cmdId": 0, "token": token}})).await;
-    close_of(&mut ws).await
 }
 
 #[tokio::test]
 async fn expiring_access_tokens_refuses_them_while_their_refresh_token_still_works() {
     let (server, control) = start(quiet_config()).await;
-    let base = server.base_url();
-    let (token, refresh) = login(&server, "tenant@thingsboard.org", "tenant").await;
-    assert_ws_accepts(&server, &token).await;
+    let (token, refresh) = login(&server, TENANT.0, TENANT.1).await;
+    live_session(&server, &token).await;
 
     control.expire_access_tokens();
     assert_eq!(
         ws_close_for(&server, &token).await,
         (1007, "JWT Token expired".to_owned())
     );
-    let (status, body) = get_json(&format!("{base}/api/auth/user"), &token).await;
+    let (status, body) = auth_user(&server, &token).await;
     assert_eq!((status, body["errorCode"].as_i64()), (401, Some(11)));
 
-    let (status, pair) = post_json(
-        &format!("{base}/api/auth/token"),
-        &json!({"refreshToken": refresh}),
-        None,
-    )
-    .await;
+    let (status, pair) = refresh_with(&server, &refresh).await;
     assert_eq!(status, 200, "the refresh token survives: {pair}");
     let new_token = pair["token"].as_str().expect("token").to_owned();
-    assert_ws_accepts(&server, &new_token).await;
+    live_session(&server, &new_token).await;
 }
 
 #[tokio::test]
 async fn expiring_all_tokens_makes_refresh_tokens_fail_with_401_and_code_11() {
     let (server, control) = start(quiet_config()).await;
-    let url = format!("{}/api/auth/token", server.base_url());
-    let (token, refresh) = login(&server, "tenant@thingsboard.org", "tenant").await;
+    let (token, refresh) = login(&server, TENANT.0, TENANT.1).await;
     control.expire_access_tokens();
-    let (status, pair) = post_json(&url, &json!({"refreshToken": refresh}), None).await;
+    let (status, pair) = refresh_with(&server, &refresh).await;
     assert_eq!(status, 200, "{pair}");
     let refreshed = pair["refreshToken"].as_str().expect("refresh").to_owned();
 
     control.expire_tokens();
     for (name, refresh) in [("the first", &refresh), ("the refreshed", &refreshed)] {
-        let (status, body) = post_json(&url, &json!({"refreshToken": refresh}), None).await;
         assert_eq!(
-            (status, body["errorCode"].as_i64(), body["message"].as_str()),
+            error_of(&refresh_with(&server, refresh).await),
             (401, Some(11), Some("Token has expired")),
             "{name} refresh token"
         );
@@ -1135,27 +822,21 @@ async fn expiring_all_tokens_makes_refresh_tokens_fail_with_401_and_code_11() {
         (1007, "JWT Token expired".to_owned())
     );
     // Tokens issued afterwards are valid.
-    let (fresh, _) = login(&server, "tenant@thingsboard.org", "tenant").await;
-    assert_ws_accepts(&server, &fresh).await;
+    let fresh = token_of(&server, TENANT).await;
+    live_session(&server, &fresh).await;
 }
 
 #[tokio::test]
 async fn a_login_right_after_revoking_tokens_gets_a_token_that_is_accepted_at_once() {
     let (server, control) = start(quiet_config()).await;
-    let base = server.base_url();
-    let (old, _) = login(&server, "tenant@thingsboard.org", "tenant").await;
+    let old = token_of(&server, TENANT).await;
     control.revoke_tokens();
     // Within the same second as the revocation: tokens carry `iat` in whole seconds.
-    let (fresh, fresh_refresh) = login(&server, "tenant@thingsboard.org", "tenant").await;
-    let (status, body) = get_json(&format!("{base}/api/auth/user"), &fresh).await;
+    let (fresh, fresh_refresh) = login(&server, TENANT.0, TENANT.1).await;
+    let (status, body) = auth_user(&server, &fresh).await;
     assert_eq!(status, 200, "the fresh token is accepted over REST: {body}");
-    assert_ws_accepts(&server, &fresh).await;
-    let (status, _) = post_json(
-        &format!("{base}/api/auth/token"),
-        &json!({"refreshToken": fresh_refresh}),
-        None,
-    )
-    .await;
+    live_session(&server, &fresh).await;
+    let (status, _) = refresh_with(&server, &fresh_refresh).await;
     assert_eq!(status, 200, "the fresh refresh token is accepted");
     assert_eq!(
         ws_close_for(&server, &old).await,
@@ -1168,13 +849,9 @@ async fn a_login_right_after_revoking_tokens_gets_a_token_that_is_accepted_at_on
 async fn a_stalled_session_sends_nothing_and_delivers_the_updates_queued_meanwhile_afterwards() {
     const STALL: Duration = Duration::from_millis(800);
     let (server, control) = start(quiet_config()).await;
-    let (token, _) = login(&server, "tenant@thingsboard.org", "tenant").await;
-    let mut ws = connect(&server.ws_url()).await;
-    send(&mut ws, &json!({"authCmd": {"cmdId": 0, "token": token}, "cmds": [entity_data_cmd(1, "thermostat")]})).await;
-    let ServerMessage::EntityData(first) = next_msg(&mut ws).await else {
-        panic!("expected ENTITY_DATA")
-    };
-    let target = first.data.expect("data").data[0].entity_id.clone();
+    let cmd = temperature_latest_cmd(1, "thermostat");
+    let mut ws = login_session(&server, TENANT, &[cmd]).await;
+    let target = next_entity_page(&mut ws, 1).await.data[0].entity_id.clone();
 
     let stalled_at = tokio::time::Instant::now();
     control.stall_sessions(STALL);
@@ -1182,23 +859,13 @@ async fn a_stalled_session_sends_nothing_and_delivers_the_updates_queued_meanwhi
     control.push_telemetry(&target, "temperature", "27.1");
     control.push_telemetry(&target, "temperature", "27.2");
     // A command sent during the stall is neither read nor answered until the stall ends.
-    let count = json!({"type": "ENTITY_COUNT", "cmdId": 2, "query": {"entityFilter": {"type": "entityType", "entityType": "DEVICE"}}});
-    send(&mut ws, &json!({"cmds": [count]})).await;
+    send(&mut ws, &json!({"cmds": [device_count_cmd(2)]})).await;
     assert_silent(&mut ws, STALL / 2).await;
 
     let mut values = Vec::new();
     for _ in 0..2 {
-        let ServerMessage::EntityData(update) = next_msg(&mut ws).await else {
-            panic!("expected the queued ENTITY_DATA update")
-        };
-        let row = &update.update.expect("update")[0];
-        let v = row
-            .latest_value(
-                &tb_monitor::protocol::EntityKeyType::TimeSeries,
-                "temperature",
-            )
-            .and_then(|v| v.value.as_ref())
-            .map(|v| v.as_str().to_owned());
+        let rows = next_update_rows(&mut ws, 1).await;
+        let v = latest_ts_text(&rows[0], "temperature").map(str::to_owned);
         values.push(v.expect("a temperature"));
     }
     assert!(
@@ -1221,16 +888,11 @@ async fn a_stalled_session_sends_nothing_and_delivers_the_updates_queued_meanwhi
 #[tokio::test]
 async fn aggregation_with_absurd_parameters_answers_without_bringing_the_server_down() {
     let (server, control) = start(quiet_config()).await;
-    let (token, _) = login(&server, "tenant@thingsboard.org", "tenant").await;
-    let dev = control
-        .devices()
-        .into_iter()
-        .find(|d| d.profile == "thermostat")
-        .expect("thermostat");
+    let token = token_of(&server, TENANT).await;
+    let dev = device_of_profile(&control, "thermostat");
     let base = format!(
-        "{}/api/plugins/telemetry/DEVICE/{}/values/timeseries?keys=temperature",
-        server.base_url(),
-        dev.id.id
+        "{}/values/timeseries?keys=temperature",
+        device_telemetry_url(&server, dev.id.id)
     );
     let (min, max) = (i64::MIN, i64::MAX);
     let absurd = [
@@ -1250,15 +912,20 @@ async fn aggregation_with_absurd_parameters_answers_without_bringing_the_server_
         );
     }
     // The same over the WebSocket (v1 history): an answer, not a dropped socket.
-    let mut ws = connect(&server.ws_url()).await;
-    send(&mut ws, &json!({"authCmd": {"cmdId": 0, "token": token}})).await;
+    let mut ws = auth_only_session(&server, &token).await;
     for (i, (start_ts, end_ts, interval)) in [(min, max, max), (min, max, 1), (max, min, min)]
         .into_iter()
         .enumerate()
     {
         let cmd_id = 20 + i32::try_from(i).expect("small");
-        let history = json!({"type": "TIMESERIES_HISTORY", "cmdId": cmd_id, "entityType": "DEVICE", "entityId": dev.id.id.to_string(),
-            "keys": "temperature", "startTs": start_ts, "endTs": end_ts, "interval": interval, "limit": 100, "agg": "AVG"});
+        let history = v1_history_cmd(
+            cmd_id,
+            &dev,
+            "temperature",
+            (start_ts, end_ts),
+            interval,
+            "AVG",
+        );
         send(&mut ws, &json!({"cmds": [history]})).await;
         assert_eq!(next_msg(&mut ws).await.cmd_id(), Some(cmd_id));
     }
@@ -1266,7 +933,7 @@ async fn aggregation_with_absurd_parameters_answers_without_bringing_the_server_
     let (status, latest) = get_json(&base, &token).await;
     assert_eq!(status, 200);
     assert!(latest["temperature"][0]["value"].is_string(), "{latest}");
-    login(&server, "tenant@thingsboard.org", "tenant").await;
+    login(&server, TENANT.0, TENANT.1).await;
 }
 
 #[test]
@@ -1290,7 +957,7 @@ fn dropping_a_server_after_its_runtime_has_shut_down_does_not_panic() {
                 ..quiet_config()
             })
             .await;
-            login(&server, "tenant@thingsboard.org", "tenant").await;
+            login(&server, TENANT.0, TENANT.1).await;
             server
         });
         drop(rt);

@@ -13,51 +13,25 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::time::Duration;
 
 use common::wire::{
-    DEADLINE, Ws, assert_silent, close_of, connect, get_json, login, next_msg, next_text,
-    post_json, quiet_config, send, start,
+    CUSTOMER, DEADLINE, TENANT, Ws, all_devices, assert_silent, authed_session, close_at, close_of,
+    connect, device_count_cmd, entity_count_cmd, entity_data_cmd, fast_refresh_config, general,
+    get_json, latest_ts_text, legacy_ws_url, live_session, name_of, next_entity_count,
+    next_entity_page, next_notification_msgs, next_text, next_update_rows, now_ms, post_json,
+    quiet_config, quiet_config_with, send, single_device, start, start_as_tenant, token_of,
 };
 use futures_util::StreamExt as _;
 use serde_json::{Value, json};
-use tb_monitor::demo::notifications::NewNotification;
 use tb_monitor::demo::world::Scope;
-use tb_monitor::demo::{DemoConfig, DemoControl, DemoServer, DeviceInfo, Limits};
+use tb_monitor::demo::{DemoControl, DemoServer, DeviceInfo};
 use tb_monitor::protocol::{
-    ComparisonTsValue, EntityData, EntityDataUpdate, EntityId, EntityKeyType,
-    NotificationsUpdateVariant as Variant, PageData, ServerMessage, TsValue,
-    UnreadNotificationsCountUpdate, UnreadNotificationsUpdate,
+    ComparisonTsValue, EntityData, EntityId, EntityKeyType, NotificationsUpdateVariant as Variant,
+    PageData, ServerMessage, TsValue,
 };
 use tokio_tungstenite::tungstenite::Message;
 use uuid::Uuid;
 
-const TENANT: (&str, &str) = ("tenant@thingsboard.org", "tenant");
-
 /// A window in which a message that was going to come would have come.
 const QUIET: Duration = Duration::from_millis(300);
-
-fn now_ms() -> i64 {
-    i64::try_from(
-        std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .expect("clock")
-            .as_millis(),
-    )
-    .expect("ms")
-}
-
-async fn tenant_token(server: &DemoServer) -> String {
-    login(server, TENANT.0, TENANT.1).await.0
-}
-
-/// An authenticated `/api/ws` session that sent `cmds` with its `authCmd`.
-async fn session(server: &DemoServer, token: &str, cmds: &[Value]) -> Ws {
-    let mut ws = connect(&server.ws_url()).await;
-    send(
-        &mut ws,
-        &json!({"authCmd": {"cmdId": 0, "token": token}, "cmds": cmds}),
-    )
-    .await;
-    ws
-}
 
 /// The next frame as raw JSON and decoded (to check fields the decoder normalises).
 async fn next_json(ws: &mut Ws) -> (Value, ServerMessage) {
@@ -67,85 +41,48 @@ async fn next_json(ws: &mut Ws) -> (Value, ServerMessage) {
     (raw, msg)
 }
 
-async fn next_entity_data(ws: &mut Ws, cmd_id: i32) -> EntityDataUpdate {
-    match next_msg(ws).await {
-        ServerMessage::EntityData(u) if u.cmd_id == cmd_id => {
-            assert_eq!((u.error_code, u.error_msg.as_deref()), (0, None), "{u:?}");
-            u
-        }
-        other => panic!("expected ENTITY_DATA for cmdId {cmd_id}, got {other:?}"),
-    }
-}
-
-/// The first message of an `ENTITY_DATA` subscription: a full page, no `update`.
-async fn next_data_page(ws: &mut Ws, cmd_id: i32) -> PageData<EntityData> {
-    let u = next_entity_data(ws, cmd_id).await;
-    assert!(u.update.is_none(), "a data page, not an update: {u:?}");
-    u.data.expect("a data page")
-}
-
-async fn next_update_rows(ws: &mut Ws, cmd_id: i32) -> Vec<EntityData> {
-    let u = next_entity_data(ws, cmd_id).await;
-    assert!(u.data.is_none(), "an update, not a data page: {u:?}");
-    u.update.expect("update rows")
-}
-
-async fn next_entity_count(ws: &mut Ws, cmd_id: i32) -> i64 {
-    match next_msg(ws).await {
-        ServerMessage::EntityCount(c) if c.cmd_id == cmd_id => {
-            assert_eq!((c.error_code, c.error_msg.as_deref()), (0, None));
-            c.count
-        }
-        other => panic!("expected COUNT_DATA for cmdId {cmd_id}, got {other:?}"),
-    }
-}
-
-/// Reads `n` notification messages (their order across subscriptions is not specified).
-async fn next_notification_msgs(
-    ws: &mut Ws,
-    n: usize,
-) -> (
-    Vec<UnreadNotificationsUpdate>,
-    Vec<UnreadNotificationsCountUpdate>,
-) {
-    let (mut lists, mut counts) = (Vec::new(), Vec::new());
-    for _ in 0..n {
-        match next_msg(ws).await {
-            ServerMessage::Notifications(u) => {
-                assert_eq!((u.error_code, u.error_msg.as_deref()), (0, None));
-                lists.push(u);
-            }
-            ServerMessage::NotificationsCount(c) => {
-                assert_eq!((c.error_code, c.error_msg.as_deref()), (0, None));
-                counts.push(c);
-            }
-            other => panic!("expected a notification message, got {other:?}"),
-        }
-    }
-    (lists, counts)
-}
-
-fn all_devices() -> Value {
-    json!({"type": "entityType", "entityType": "DEVICE"})
-}
-
-/// An `EntityDataQuery` over every device with `name` as entity field.
-fn devices_query(key_filters: &Value, page_link: &Value) -> Value {
+/// An `EntityDataQuery` over `entity_filter` with `name` as entity field.
+fn named_query(entity_filter: &Value, page_link: &Value) -> Value {
     json!({
-        "entityFilter": all_devices(),
-        "keyFilters": key_filters,
+        "entityFilter": entity_filter,
         "pageLink": page_link,
         "entityFields": [{"type": "ENTITY_FIELD", "key": "name"}],
         "latestValues": []
     })
 }
 
-fn entity_data(cmd_id: i32, query: &Value) -> Value {
-    json!({"type": "ENTITY_DATA", "cmdId": cmd_id, "query": query})
+/// An `EntityDataQuery` over every device with `name` as entity field.
+fn devices_query(key_filters: &Value, page_link: &Value) -> Value {
+    let mut query = named_query(&all_devices(), page_link);
+    query["keyFilters"] = key_filters.clone();
+    query
 }
 
-fn entity_count(cmd_id: i32, query: &Value) -> Value {
-    json!({"type": "ENTITY_COUNT", "cmdId": cmd_id, "query": query})
+/// An `ENTITY_DATA` command over `entity_filter` subscribed to the latest time series `key`,
+/// without entity fields.
+fn latest_ts_cmd(cmd_id: i32, entity_filter: &Value, key: &str) -> Value {
+    let latest = json!([{"type": "TIME_SERIES", "key": key}]);
+    let query = json!({
+        "entityFilter": entity_filter,
+        "pageLink": first_page(),
+        "entityFields": [],
+        "latestValues": latest
+    });
+    let mut cmd = entity_data_cmd(cmd_id, &query);
+    cmd["latestCmd"] = json!({"keys": latest});
+    cmd
+}
+
+/// Sends an `unsubscribe_type` of `cmd_id` and, in the same frame, a device count with
+/// `sync_id`, and waits for the count: once it is here, the unsubscribe has been handled.
+async fn unsubscribe_then_sync(ws: &mut Ws, unsubscribe_type: &str, cmd_id: i32, sync_id: i32) {
+    let unsubscribe = json!({"type": unsubscribe_type, "cmdId": cmd_id});
+    send(
+        ws,
+        &json!({"cmds": [unsubscribe, device_count_cmd(sync_id)]}),
+    )
+    .await;
+    next_entity_count(ws, sync_id).await;
 }
 
 fn first_page() -> Value {
@@ -160,12 +97,27 @@ fn numeric(operation: &str, value: f64) -> Value {
     json!({"type": "NUMERIC", "operation": operation, "value": {"defaultValue": value, "userValue": null, "dynamicValue": null}})
 }
 
-fn name_filter(operation: &str, value: &str, ignore_case: bool) -> Value {
+fn string_filter(
+    key_type: &str,
+    key: &str,
+    operation: &str,
+    value: &str,
+    ignore_case: bool,
+) -> Value {
     json!({
-        "key": {"type": "ENTITY_FIELD", "key": "name"},
+        "key": {"type": key_type, "key": key},
         "valueType": "STRING",
         "predicate": {"type": "STRING", "operation": operation, "value": {"defaultValue": value}, "ignoreCase": ignore_case}
     })
+}
+
+fn name_filter(operation: &str, value: &str, ignore_case: bool) -> Value {
+    string_filter("ENTITY_FIELD", "name", operation, value, ignore_case)
+}
+
+/// A server attribute equal to `value`, case counting.
+fn server_attribute_is(key: &str, value: &str) -> Value {
+    string_filter("SERVER_ATTRIBUTE", key, "EQUAL", value, false)
 }
 
 fn uuids(rows: &[EntityData]) -> BTreeSet<Uuid> {
@@ -176,22 +128,8 @@ fn uuids_of<'a>(devices: impl IntoIterator<Item = &'a DeviceInfo>) -> BTreeSet<U
     devices.into_iter().map(|d| d.id.id).collect()
 }
 
-fn name_of(row: &EntityData) -> String {
-    row.latest_value(&EntityKeyType::EntityField, "name")
-        .and_then(|v| v.value.clone())
-        .expect("name")
-        .into_string()
-}
-
 fn value_text(v: &TsValue) -> &str {
     v.value.as_ref().map_or("", |v| v.as_str())
-}
-
-fn general(subject: &str) -> NewNotification {
-    NewNotification::General {
-        subject: subject.to_owned(),
-        text: format!("{subject} text"),
-    }
 }
 
 /// Pushes `probe` = `values[i]` to device `i` (devices in creation order) and returns them.
@@ -211,15 +149,10 @@ fn push_probes(control: &DemoControl, values: &[f64]) -> Vec<(DeviceInfo, f64)> 
 
 #[tokio::test]
 async fn the_legacy_notifications_endpoint_subscribes_delivers_marks_read_and_marks_all_read() {
-    let (server, control) = start(quiet_config()).await;
-    let token = tenant_token(&server).await;
+    let (server, control, token) = start_as_tenant(quiet_config()).await;
     let unread = control.unread_notifications(TENANT.0);
     assert!(unread > 0, "the seed leaves unread notifications");
-    let mut ws = connect(&format!(
-        "ws://{}/api/ws/plugins/notifications?token={token}",
-        server.addr()
-    ))
-    .await;
+    let mut ws = connect(&legacy_ws_url(&server, "notifications", &token)).await;
     send(
         &mut ws,
         &json!({"unreadCountSubCmd": {"cmdId": 1}, "unreadSubCmd": {"cmdId": 2, "limit": 5}}),
@@ -322,14 +255,9 @@ async fn the_legacy_notifications_endpoint_subscribes_delivers_marks_read_and_ma
 
 #[tokio::test]
 async fn the_legacy_notifications_unsub_cmd_stops_the_list_subscription_and_keeps_the_count() {
-    let (server, control) = start(quiet_config()).await;
-    let token = tenant_token(&server).await;
+    let (server, control, token) = start_as_tenant(quiet_config()).await;
     let unread = control.unread_notifications(TENANT.0);
-    let mut ws = connect(&format!(
-        "ws://{}/api/ws/plugins/notifications?token={token}",
-        server.addr()
-    ))
-    .await;
+    let mut ws = connect(&legacy_ws_url(&server, "notifications", &token)).await;
     send(
         &mut ws,
         &json!({"unreadCountSubCmd": {"cmdId": 1}, "unreadSubCmd": {"cmdId": 2, "limit": 10}}),
@@ -362,24 +290,17 @@ async fn the_legacy_notifications_unsub_cmd_stops_the_list_subscription_and_keep
 
 #[tokio::test]
 async fn notifications_unsubscribe_on_api_ws_stops_the_updates_of_that_subscription() {
-    let (server, control) = start(quiet_config()).await;
-    let token = tenant_token(&server).await;
+    let (server, control, token) = start_as_tenant(quiet_config()).await;
     let unread = control.unread_notifications(TENANT.0);
     let subs = [
         json!({"type": "NOTIFICATIONS", "cmdId": 1_000_001, "limit": 10}),
         json!({"type": "NOTIFICATIONS_COUNT", "cmdId": 1_000_002}),
     ];
-    let mut ws = session(&server, &token, &subs).await;
+    let mut ws = authed_session(&server, &token, &subs).await;
     next_notification_msgs(&mut ws, 2).await;
 
     // Unsubscribe the list; the count query after it in the same frame is the sync point.
-    let sync = entity_count(7, &json!({"entityFilter": all_devices()}));
-    send(
-        &mut ws,
-        &json!({"cmds": [{"type": "NOTIFICATIONS_UNSUBSCRIBE", "cmdId": 1_000_001}, sync]}),
-    )
-    .await;
-    next_entity_count(&mut ws, 7).await;
+    unsubscribe_then_sync(&mut ws, "NOTIFICATIONS_UNSUBSCRIBE", 1_000_001, 7).await;
     control.send_notification(TENANT.0, &general("Only the count"));
     let (lists, counts) = next_notification_msgs(&mut ws, 1).await;
     assert!(lists.is_empty());
@@ -390,13 +311,7 @@ async fn notifications_unsubscribe_on_api_ws_stops_the_updates_of_that_subscript
     assert_silent(&mut ws, QUIET).await;
 
     // Unsubscribing the count too: nothing at all arrives.
-    let sync = entity_count(8, &json!({"entityFilter": all_devices()}));
-    send(
-        &mut ws,
-        &json!({"cmds": [{"type": "NOTIFICATIONS_UNSUBSCRIBE", "cmdId": 1_000_002}, sync]}),
-    )
-    .await;
-    next_entity_count(&mut ws, 8).await;
+    unsubscribe_then_sync(&mut ws, "NOTIFICATIONS_UNSUBSCRIBE", 1_000_002, 8).await;
     control.send_notification(TENANT.0, &general("Nobody listens"));
     assert_silent(&mut ws, QUIET).await;
     assert_eq!(control.unread_notifications(TENANT.0), unread + 2);
@@ -406,8 +321,7 @@ async fn notifications_unsubscribe_on_api_ws_stops_the_updates_of_that_subscript
 
 #[tokio::test]
 async fn agg_history_cmd_puts_one_aggregate_per_key_and_the_previous_range_in_agg_latest() {
-    let (server, control) = start(quiet_config()).await;
-    let token = tenant_token(&server).await;
+    let (server, control, token) = start_as_tenant(quiet_config()).await;
     let devices = control.devices();
     let (with_data, without) = (&devices[0], &devices[1]);
     let now = now_ms();
@@ -420,13 +334,8 @@ async fn agg_history_cmd_puts_one_aggregate_per_key_and_the_previous_range_in_ag
     control.push_point(&with_data.id, "probe", prev_start + 1000, "5");
     control.push_point(&with_data.id, "probe", prev_start + 2000, "7");
 
-    let query = json!({
-        "entityFilter": {"type": "entityList", "entityType": "DEVICE", "entityList": [with_data.id.id, without.id.id]},
-        "pageLink": first_page(),
-        "entityFields": [{"type": "ENTITY_FIELD", "key": "name"}],
-        "latestValues": []
-    });
-    let mut cmd = entity_data(1, &query);
+    let both = json!({"type": "entityList", "entityType": "DEVICE", "entityList": [with_data.id.id, without.id.id]});
+    let mut cmd = entity_data_cmd(1, &named_query(&both, &first_page()));
     cmd["aggHistoryCmd"] = json!({
         "keys": [
             {"id": 1, "key": "probe", "agg": "AVG"},
@@ -437,7 +346,7 @@ async fn agg_history_cmd_puts_one_aggregate_per_key_and_the_previous_range_in_ag
         "startTs": start_ts,
         "endTs": end_ts
     });
-    let mut ws = session(&server, &token, &[cmd]).await;
+    let mut ws = authed_session(&server, &token, &[cmd]).await;
     let (raw, msg) = next_json(&mut ws).await;
     let ServerMessage::EntityData(u) = msg else {
         panic!("expected ENTITY_DATA, got {raw}")
@@ -512,28 +421,21 @@ async fn agg_history_cmd_puts_one_aggregate_per_key_and_the_previous_range_in_ag
 #[tokio::test]
 async fn agg_ts_cmd_answers_with_aggregates_then_sends_live_points_as_raw_latest_time_series_values()
  {
-    let (server, control) = start(quiet_config()).await;
-    let token = tenant_token(&server).await;
+    let (server, control, token) = start_as_tenant(quiet_config()).await;
     let dev = control.devices()[2].clone();
     let now = now_ms();
     let (start_ts, window) = (now - 600_000, 600_000);
     control.push_point(&dev.id, "probe", start_ts + 1000, "4");
     control.push_point(&dev.id, "probe", start_ts + 2000, "8");
 
-    let query = json!({
-        "entityFilter": {"type": "singleEntity", "singleEntity": {"entityType": "DEVICE", "id": dev.id.id}},
-        "pageLink": first_page(),
-        "entityFields": [{"type": "ENTITY_FIELD", "key": "name"}],
-        "latestValues": []
-    });
-    let mut cmd = entity_data(3, &query);
+    let mut cmd = entity_data_cmd(3, &named_query(&single_device(&dev), &first_page()));
     cmd["aggTsCmd"] = json!({
         "keys": [{"id": 7, "key": "probe", "agg": "AVG"}, {"id": 8, "key": "probe", "agg": "MIN"}],
         "startTs": start_ts,
         "timeWindow": window
     });
-    let mut ws = session(&server, &token, &[cmd]).await;
-    let page = next_data_page(&mut ws, 3).await;
+    let mut ws = authed_session(&server, &token, &[cmd]).await;
+    let page = next_entity_page(&mut ws, 3).await;
     assert_eq!(page.data.len(), 1);
     let agg = page.data[0].agg_latest.as_ref().expect("aggLatest");
     let mid = start_ts + window / 2;
@@ -577,20 +479,8 @@ async fn agg_ts_cmd_answers_with_aggregates_then_sends_live_points_as_raw_latest
 
 #[tokio::test]
 async fn a_dynamic_query_sends_a_full_data_page_when_a_refresh_finds_a_different_entity_set() {
-    let (server, control) = start(DemoConfig {
-        limits: Limits {
-            refresh_interval: Duration::from_millis(100),
-            ..Limits::default()
-        },
-        ..quiet_config()
-    })
-    .await;
-    let token = tenant_token(&server).await;
-    let zone_north = json!([{
-        "key": {"type": "SERVER_ATTRIBUTE", "key": "zone"},
-        "valueType": "STRING",
-        "predicate": {"type": "STRING", "operation": "EQUAL", "value": {"defaultValue": "north"}, "ignoreCase": false}
-    }]);
+    let (server, control, token) = start_as_tenant(fast_refresh_config()).await;
+    let zone_north = json!([server_attribute_is("zone", "north")]);
     let query = |dynamic: bool| {
         let mut q = devices_query(
             &zone_north,
@@ -600,13 +490,13 @@ async fn a_dynamic_query_sends_a_full_data_page_when_a_refresh_finds_a_different
         q
     };
     let latest = json!({"keys": [{"type": "TIME_SERIES", "key": "temperature"}]});
-    let mut dynamic = entity_data(1, &query(true));
+    let mut dynamic = entity_data_cmd(1, &query(true));
     dynamic["latestCmd"] = latest.clone();
-    let mut fixed = entity_data(2, &query(false));
+    let mut fixed = entity_data_cmd(2, &query(false));
     fixed["latestCmd"] = latest;
-    let mut ws = session(&server, &token, &[dynamic, fixed]).await;
+    let mut ws = authed_session(&server, &token, &[dynamic, fixed]).await;
     for cmd_id in [1, 2] {
-        let page = next_data_page(&mut ws, cmd_id).await;
+        let page = next_entity_page(&mut ws, cmd_id).await;
         assert_eq!((page.total_elements, page.data.len()), (0, 0));
     }
     // Refreshes that find the same (empty) set send nothing.
@@ -641,16 +531,11 @@ async fn a_dynamic_query_sends_a_full_data_page_when_a_refresh_finds_a_different
     control.push_telemetry(&first.id, "temperature", "19.25");
     let rows = next_update_rows(&mut ws, 1).await;
     assert_eq!(rows[0].entity_id, first.id);
-    assert_eq!(
-        rows[0]
-            .latest_value(&EntityKeyType::TimeSeries, "temperature")
-            .map(value_text),
-        Some("19.25")
-    );
+    assert_eq!(latest_ts_text(&rows[0], "temperature"), Some("19.25"));
 
     // Another device joins: the whole page again, both entities.
     control.set_attribute(&second.id, Scope::Server, "zone", "north");
-    let page = next_data_page(&mut ws, 1).await;
+    let page = next_entity_page(&mut ws, 1).await;
     assert_eq!(page.total_elements, 2);
     assert_eq!(uuids(&page.data), uuids_of([first, second]));
     assert_silent(&mut ws, QUIET).await;
@@ -658,15 +543,7 @@ async fn a_dynamic_query_sends_a_full_data_page_when_a_refresh_finds_a_different
 
 #[tokio::test]
 async fn a_dynamic_refresh_sends_nothing_when_only_the_order_of_the_same_entities_changes() {
-    let (server, control) = start(DemoConfig {
-        limits: Limits {
-            refresh_interval: Duration::from_millis(100),
-            ..Limits::default()
-        },
-        ..quiet_config()
-    })
-    .await;
-    let token = tenant_token(&server).await;
+    let (server, control, token) = start_as_tenant(fast_refresh_config()).await;
     let devices = control.devices();
     let (a, b) = (&devices[6], &devices[7]);
     control.set_attribute(&a.id, Scope::Server, "rank", "1");
@@ -682,13 +559,13 @@ async fn a_dynamic_refresh_sends_nothing_when_only_the_order_of_the_same_entitie
         "dynamic": true,
         "sortOrder": {"key": {"type": "SERVER_ATTRIBUTE", "key": "rank"}, "direction": "ASC"}
     });
-    let mut ws = session(
+    let mut ws = authed_session(
         &server,
         &token,
-        &[entity_data(1, &devices_query(&ranked, &link))],
+        &[entity_data_cmd(1, &devices_query(&ranked, &link))],
     )
     .await;
-    let page = next_data_page(&mut ws, 1).await;
+    let page = next_entity_page(&mut ws, 1).await;
     let order: Vec<EntityId> = page.data.iter().map(|r| r.entity_id.clone()).collect();
     assert_eq!(order, [a.id.clone(), b.id.clone()]);
     // Same set, other order: §4.1 sends a page only when the set of entity ids changes.
@@ -700,35 +577,16 @@ async fn a_dynamic_refresh_sends_nothing_when_only_the_order_of_the_same_entitie
 
 #[tokio::test]
 async fn entity_data_unsubscribe_stops_the_updates_of_that_cmd_id() {
-    let (server, control) = start(quiet_config()).await;
-    let token = tenant_token(&server).await;
+    let (server, control, token) = start_as_tenant(quiet_config()).await;
     let dev = control.devices()[0].clone();
-    let query = json!({
-        "entityFilter": {"type": "singleEntity", "singleEntity": {"entityType": "DEVICE", "id": dev.id.id}},
-        "pageLink": first_page(),
-        "entityFields": [],
-        "latestValues": [{"type": "TIME_SERIES", "key": "probe"}]
-    });
-    let mut cmd = entity_data(4, &query);
-    cmd["latestCmd"] = json!({"keys": [{"type": "TIME_SERIES", "key": "probe"}]});
-    let mut ws = session(&server, &token, &[cmd]).await;
-    next_data_page(&mut ws, 4).await;
+    let cmd = latest_ts_cmd(4, &single_device(&dev), "probe");
+    let mut ws = authed_session(&server, &token, &[cmd]).await;
+    next_entity_page(&mut ws, 4).await;
     control.push_telemetry(&dev.id, "probe", "1.5");
     let rows = next_update_rows(&mut ws, 4).await;
-    assert_eq!(
-        rows[0]
-            .latest_value(&EntityKeyType::TimeSeries, "probe")
-            .map(value_text),
-        Some("1.5")
-    );
+    assert_eq!(latest_ts_text(&rows[0], "probe"), Some("1.5"));
 
-    let sync = entity_count(5, &json!({"entityFilter": all_devices()}));
-    send(
-        &mut ws,
-        &json!({"cmds": [{"type": "ENTITY_DATA_UNSUBSCRIBE", "cmdId": 4}, sync]}),
-    )
-    .await;
-    next_entity_count(&mut ws, 5).await;
+    unsubscribe_then_sync(&mut ws, "ENTITY_DATA_UNSUBSCRIBE", 4, 5).await;
     control.push_telemetry(&dev.id, "probe", "2.5");
     assert_silent(&mut ws, QUIET).await;
 }
@@ -741,13 +599,13 @@ async fn ws_find_and_count(
     token: &str,
     query: &Value,
 ) -> (PageData<EntityData>, i64) {
-    let mut ws = session(
+    let mut ws = authed_session(
         server,
         token,
-        &[entity_data(1, query), entity_count(2, query)],
+        &[entity_data_cmd(1, query), entity_count_cmd(2, query)],
     )
     .await;
-    let page = next_data_page(&mut ws, 1).await;
+    let page = next_entity_page(&mut ws, 1).await;
     let count = next_entity_count(&mut ws, 2).await;
     (page, count)
 }
@@ -758,8 +616,7 @@ fn len_i64(n: usize) -> i64 {
 
 #[tokio::test]
 async fn a_numeric_greater_key_filter_on_a_time_series_key_returns_exactly_the_devices_above_it() {
-    let (server, control) = start(quiet_config()).await;
-    let token = tenant_token(&server).await;
+    let (server, control, token) = start_as_tenant(quiet_config()).await;
     let pushed = push_probes(&control, &[1.0, 7.5, 5.0, 12.0, -3.0, 5.01, 40.0, 0.0]);
     let expected: BTreeSet<Uuid> = pushed
         .iter()
@@ -785,8 +642,7 @@ async fn a_numeric_greater_key_filter_on_a_time_series_key_returns_exactly_the_d
 
 #[tokio::test]
 async fn string_starts_with_and_contains_with_ignore_case_match_names_regardless_of_case() {
-    let (server, control) = start(quiet_config()).await;
-    let token = tenant_token(&server).await;
+    let (server, control, token) = start_as_tenant(quiet_config()).await;
     let devices = control.devices();
     // The name of some device, in the wrong case.
     let sample = &devices[devices.len() / 2].name;
@@ -838,8 +694,7 @@ async fn string_starts_with_and_contains_with_ignore_case_match_names_regardless
 
 #[tokio::test]
 async fn a_complex_or_predicate_returns_the_devices_matching_either_member() {
-    let (server, control) = start(quiet_config()).await;
-    let token = tenant_token(&server).await;
+    let (server, control, token) = start_as_tenant(quiet_config()).await;
     let scores = [0.5, 9.0, 4.0, 1.99, 8.0, 15.0, 2.0, 6.0];
     let devices = control.devices();
     for (d, s) in devices.iter().zip(scores) {
@@ -888,8 +743,7 @@ async fn a_complex_or_predicate_returns_the_devices_matching_either_member() {
 #[tokio::test]
 async fn text_search_and_a_descending_name_sort_over_ws_return_the_matching_names_in_reverse_order()
 {
-    let (server, control) = start(quiet_config()).await;
-    let token = tenant_token(&server).await;
+    let (server, control, token) = start_as_tenant(quiet_config()).await;
     let devices = control.devices();
     let search = "P-1";
     let mut expected: Vec<String> = devices
@@ -934,8 +788,7 @@ async fn text_search_and_a_descending_name_sort_over_ws_return_the_matching_name
 
 #[tokio::test]
 async fn rest_entities_query_find_count_and_find_keys_agree_with_the_ws_entity_count() {
-    let (server, control) = start(quiet_config()).await;
-    let token = tenant_token(&server).await;
+    let (server, control, token) = start_as_tenant(quiet_config()).await;
     let base = server.base_url();
     let pushed = push_probes(&control, &[3.0, 11.0, 20.0, 2.0, 50.0, 9.5]);
     let matched: Vec<&DeviceInfo> = pushed
@@ -1025,79 +878,55 @@ async fn rest_entities_query_find_count_and_find_keys_agree_with_the_ws_entity_c
 
 #[tokio::test]
 async fn a_socket_that_never_sends_auth_cmd_is_closed_with_1008_after_the_auth_timeout() {
-    let (server, _control) = start(DemoConfig {
-        limits: Limits {
-            auth_timeout: Duration::from_millis(200),
-            ..Limits::default()
-        },
-        ..quiet_config()
-    })
+    let (server, _control) = start(quiet_config_with(|l| {
+        l.auth_timeout = Duration::from_millis(200);
+    }))
     .await;
-    let mut idle = connect(&server.ws_url()).await;
-    assert_eq!(close_of(&mut idle).await, (1008, String::new()));
+    assert_eq!(close_at(&server.ws_url()).await, (1008, String::new()));
 
     // A session that authenticates in time outlives the timeout.
-    let token = tenant_token(&server).await;
-    let mut ws = session(&server, &token, &[]).await;
+    let token = token_of(&server, TENANT).await;
+    let mut ws = authed_session(&server, &token, &[]).await;
     assert_silent(&mut ws, Duration::from_millis(400)).await;
-    send(
-        &mut ws,
-        &json!({"cmds": [entity_count(1, &json!({"entityFilter": all_devices()}))]}),
-    )
-    .await;
+    send(&mut ws, &json!({"cmds": [device_count_cmd(1)]})).await;
     next_entity_count(&mut ws, 1).await;
 }
 
 #[tokio::test]
 async fn a_session_past_the_tenant_session_limit_is_closed_with_1008_max_tenant_sessions() {
-    let (server, _control) = start(DemoConfig {
-        limits: Limits {
-            max_sessions_per_tenant: Some(1),
-            ..Limits::default()
-        },
-        ..quiet_config()
-    })
-    .await;
-    let token = tenant_token(&server).await;
-    let count_cmd = entity_count(1, &json!({"entityFilter": all_devices()}));
-    let mut first = session(&server, &token, std::slice::from_ref(&count_cmd)).await;
-    next_entity_count(&mut first, 1).await;
+    let (server, _control, token) =
+        start_as_tenant(quiet_config_with(|l| l.max_sessions_per_tenant = Some(1))).await;
+    let count_cmd = device_count_cmd(1);
+    let mut first = live_session(&server, &token).await;
 
-    let mut second = session(&server, &token, std::slice::from_ref(&count_cmd)).await;
+    let mut second = authed_session(&server, &token, std::slice::from_ref(&count_cmd)).await;
     let limit = (1008, "Max tenant sessions limit reached!".to_owned());
     assert_eq!(close_of(&mut second).await, limit);
     // Customer users count against the tenant too; so do legacy `?token=` sessions.
-    let (customer, _) = login(&server, "customer@thingsboard.org", "customer").await;
-    let mut third = session(&server, &customer, std::slice::from_ref(&count_cmd)).await;
+    let customer = token_of(&server, CUSTOMER).await;
+    let mut third = authed_session(&server, &customer, &[count_cmd]).await;
     assert_eq!(close_of(&mut third).await, limit);
-    let mut legacy = connect(&format!(
-        "ws://{}/api/ws/plugins/telemetry?token={token}",
-        server.addr()
-    ))
-    .await;
-    assert_eq!(close_of(&mut legacy).await, limit);
+    assert_eq!(
+        close_at(&legacy_ws_url(&server, "telemetry", &token)).await,
+        limit
+    );
 
     // Once the first session is closed (its close answered, which the server does only after
     // counting the session out), a new one is admitted.
-    first.close(None).await.expect("close");
+    tokio::time::timeout(DEADLINE, first.close(None))
+        .await
+        .expect("closed in time")
+        .expect("close");
     assert_eq!(close_of(&mut first).await.0, 0);
-    let mut again = session(&server, &token, &[count_cmd]).await;
-    next_entity_count(&mut again, 1).await;
+    live_session(&server, &token).await;
 }
 
 // ----- 8. DemoControl ---------------------------------------------------------------------------
 
 #[tokio::test]
 async fn send_raw_frame_reaches_an_authenticated_session_verbatim() {
-    let (server, control) = start(quiet_config()).await;
-    let token = tenant_token(&server).await;
-    let mut ws = session(
-        &server,
-        &token,
-        &[entity_count(1, &json!({"entityFilter": all_devices()}))],
-    )
-    .await;
-    next_entity_count(&mut ws, 1).await;
+    let (server, control, token) = start_as_tenant(quiet_config()).await;
+    let mut ws = live_session(&server, &token).await;
     let frames = [
         r#"{"cmdId":1,  "cmdUpdateType" : "FUTURE_TYPE", "x":[1,2]}"#,
         "{not json at all",
@@ -1114,19 +943,14 @@ async fn send_raw_frame_reaches_an_authenticated_session_verbatim() {
 
 #[tokio::test]
 async fn drop_connections_graceful_closes_every_session_with_1001() {
-    let (server, control) = start(quiet_config()).await;
-    let token = tenant_token(&server).await;
-    let count_cmd = entity_count(1, &json!({"entityFilter": all_devices()}));
-    let mut a = session(&server, &token, std::slice::from_ref(&count_cmd)).await;
-    let mut b = session(&server, &token, std::slice::from_ref(&count_cmd)).await;
-    next_entity_count(&mut a, 1).await;
-    next_entity_count(&mut b, 1).await;
+    let (server, control, token) = start_as_tenant(quiet_config()).await;
+    let mut a = live_session(&server, &token).await;
+    let mut b = live_session(&server, &token).await;
     control.drop_connections(true);
     assert_eq!(close_of(&mut a).await, (1001, String::new()));
     assert_eq!(close_of(&mut b).await, (1001, String::new()));
     // The server itself keeps serving.
-    let mut c = session(&server, &token, &[count_cmd]).await;
-    next_entity_count(&mut c, 1).await;
+    live_session(&server, &token).await;
 }
 
 /// How a socket ended.
@@ -1155,34 +979,25 @@ async fn ending_of(ws: &mut Ws) -> Ending {
 
 #[tokio::test]
 async fn drop_connections_not_graceful_ends_the_socket_without_a_close_frame() {
-    let (server, control) = start(quiet_config()).await;
-    let token = tenant_token(&server).await;
-    let count_cmd = entity_count(1, &json!({"entityFilter": all_devices()}));
-    let mut ws = session(&server, &token, std::slice::from_ref(&count_cmd)).await;
-    next_entity_count(&mut ws, 1).await;
+    let (server, control, token) = start_as_tenant(quiet_config()).await;
+    let mut ws = live_session(&server, &token).await;
     control.drop_connections(false);
     assert_eq!(ending_of(&mut ws).await, Ending::NoCloseFrame);
-    let mut again = session(&server, &token, &[count_cmd]).await;
-    next_entity_count(&mut again, 1).await;
+    live_session(&server, &token).await;
 }
 
 #[tokio::test]
 async fn set_limits_applies_a_new_refresh_interval_only_to_sessions_opened_afterwards() {
-    let (server, control) = start(quiet_config()).await;
-    let token = tenant_token(&server).await;
+    let (server, control, token) = start_as_tenant(quiet_config()).await;
     let tagged = json!({
         "entityFilter": all_devices(),
-        "keyFilters": [{
-            "key": {"type": "SERVER_ATTRIBUTE", "key": "tag"},
-            "valueType": "STRING",
-            "predicate": {"type": "STRING", "operation": "EQUAL", "value": {"defaultValue": "x"}, "ignoreCase": false}
-        }]
+        "keyFilters": [server_attribute_is("tag", "x")]
     });
     // Opened with the default 60 s refresh interval (its answer proves it is running).
-    let mut before = session(&server, &token, &[entity_count(1, &tagged)]).await;
+    let mut before = authed_session(&server, &token, &[entity_count_cmd(1, &tagged)]).await;
     assert_eq!(next_entity_count(&mut before, 1).await, 0);
     control.set_limits(|l| l.refresh_interval = Duration::from_millis(100));
-    let mut after = session(&server, &token, &[entity_count(1, &tagged)]).await;
+    let mut after = authed_session(&server, &token, &[entity_count_cmd(1, &tagged)]).await;
     assert_eq!(next_entity_count(&mut after, 1).await, 0);
 
     let dev = control.devices()[5].clone();
@@ -1197,45 +1012,29 @@ async fn set_limits_applies_a_new_refresh_interval_only_to_sessions_opened_after
 
 #[tokio::test]
 async fn set_limits_applies_a_tenant_session_limit_at_once_to_new_authentications_only() {
-    let (server, control) = start(quiet_config()).await;
-    let token = tenant_token(&server).await;
-    let count_cmd = entity_count(1, &json!({"entityFilter": all_devices()}));
-    let mut a = session(&server, &token, std::slice::from_ref(&count_cmd)).await;
-    let mut b = session(&server, &token, std::slice::from_ref(&count_cmd)).await;
-    next_entity_count(&mut a, 1).await;
-    next_entity_count(&mut b, 1).await;
+    let (server, control, token) = start_as_tenant(quiet_config()).await;
+    let mut a = live_session(&server, &token).await;
+    let mut b = live_session(&server, &token).await;
     control.set_limits(|l| l.max_sessions_per_tenant = Some(2));
-    let mut c = session(&server, &token, std::slice::from_ref(&count_cmd)).await;
+    let mut c = authed_session(&server, &token, &[device_count_cmd(1)]).await;
     assert_eq!(
         close_of(&mut c).await,
         (1008, "Max tenant sessions limit reached!".to_owned())
     );
     // The sessions already open stay open and keep answering.
     for ws in [&mut a, &mut b] {
-        send(
-            ws,
-            &json!({"cmds": [entity_count(2, &json!({"entityFilter": all_devices()}))]}),
-        )
-        .await;
+        send(ws, &json!({"cmds": [device_count_cmd(2)]})).await;
         next_entity_count(ws, 2).await;
     }
 }
 
 #[tokio::test]
 async fn flood_sends_points_spread_over_the_devices_to_a_subscriber() {
-    let (server, control) = start(quiet_config()).await;
-    let token = tenant_token(&server).await;
+    let (server, control, token) = start_as_tenant(quiet_config()).await;
     let devices = control.devices();
-    let query = json!({
-        "entityFilter": all_devices(),
-        "pageLink": first_page(),
-        "entityFields": [],
-        "latestValues": [{"type": "TIME_SERIES", "key": "flood"}]
-    });
-    let mut cmd = entity_data(1, &query);
-    cmd["latestCmd"] = json!({"keys": [{"type": "TIME_SERIES", "key": "flood"}]});
-    let mut ws = session(&server, &token, &[cmd]).await;
-    let page = next_data_page(&mut ws, 1).await;
+    let cmd = latest_ts_cmd(1, &all_devices(), "flood");
+    let mut ws = authed_session(&server, &token, &[cmd]).await;
+    let page = next_entity_page(&mut ws, 1).await;
     assert_eq!(page.data.len(), devices.len());
 
     let points = 3 * devices.len();
@@ -1268,16 +1067,9 @@ async fn flood_sends_points_spread_over_the_devices_to_a_subscriber() {
 
 #[tokio::test]
 async fn shutdown_closes_sessions_with_1001_and_the_port_stops_accepting() {
-    let (server, _control) = start(quiet_config()).await;
-    let token = tenant_token(&server).await;
+    let (server, _control, token) = start_as_tenant(quiet_config()).await;
     let addr = server.addr();
-    let mut ws = session(
-        &server,
-        &token,
-        &[entity_count(1, &json!({"entityFilter": all_devices()}))],
-    )
-    .await;
-    next_entity_count(&mut ws, 1).await;
+    let mut ws = live_session(&server, &token).await;
     let ((), closed) = tokio::join!(
         async {
             tokio::time::timeout(DEADLINE, server.shutdown())
