@@ -27,8 +27,10 @@
 //! failed ([`protocol::ProtocolError`]). Secrets are never printed: the types holding
 //! passwords and tokens redact them in `Debug`.
 
+pub mod app;
 pub mod demo;
 pub mod net;
 pub mod protocol;
 pub mod store;
+pub mod ui;
 pub mod watch;

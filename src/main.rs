@@ -18,6 +18,9 @@ use tb_monitor::watch::StopAfter;
 #[derive(Debug, Parser)]
 #[command(name = "tb-monitor", version, about)]
 struct Cli {
+    /// Open the app on the embedded demo server (a simulated ThingsBoard), logged in.
+    #[arg(long)]
+    demo: bool,
     #[command(subcommand)]
     command: Option<Command>,
 }
@@ -135,11 +138,12 @@ fn main() -> ExitCode {
             };
             run_watch(target, &query, stop)
         }
+        None if cli.demo => run_app_on_demo(),
         None => {
             println!(
-                "tb-monitor {}: the desktop app is not built yet.\n\
-                 Run `tb-monitor demo-server` for the ThingsBoard-compatible demo server, \
-                 or `tb-monitor --help`.",
+                "tb-monitor {}: the login screen is not built yet (issue 5).\n\
+                 Run `tb-monitor --demo` for the app on the embedded demo server, \
+                 `tb-monitor watch` to stream a server's updates, or `tb-monitor --help`.",
                 env!("CARGO_PKG_VERSION")
             );
             ExitCode::SUCCESS
@@ -304,6 +308,55 @@ async fn login(target: Target) -> Result<(RestClient, Option<DemoServer>), Strin
                 }
             }
             Ok((rest, None))
+        }
+    }
+}
+
+/// Opens the app logged in to the embedded demo server.
+fn run_app_on_demo() -> ExitCode {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn")),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    let rt = match runtime() {
+        Ok(rt) => rt,
+        Err(code) => return code,
+    };
+    let (session, demo) = match rt.block_on(tb_monitor::app::demo_session(DemoConfig::default())) {
+        Ok(pair) => pair,
+        Err(e) => {
+            eprintln!("tb-monitor: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let handle = rt.handle().clone();
+    let options = eframe::NativeOptions {
+        viewport: egui::ViewportBuilder::default()
+            .with_title("tb-monitor")
+            .with_inner_size([1200.0, 760.0])
+            .with_min_inner_size([640.0, 400.0]),
+        ..eframe::NativeOptions::default()
+    };
+    let result = eframe::run_native(
+        "tb-monitor",
+        options,
+        Box::new(move |cc| {
+            Ok(Box::new(tb_monitor::app::TbApp::new(
+                &cc.egui_ctx,
+                &handle,
+                session,
+                Some(demo),
+            )))
+        }),
+    );
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("tb-monitor: cannot open the window: {e}");
+            ExitCode::FAILURE
         }
     }
 }

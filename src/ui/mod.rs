@@ -1,0 +1,74 @@
+//! egui panels. They read the [`crate::store::Store`] and push commands; they never touch
+//! the network directly.
+//!
+//! | module | role |
+//! |---|---|
+//! | [`theme`] | design tokens (colours) |
+//! | [`top_bar`] | server and user, connection indicator, alarm and notification badges |
+//! | [`health`] | the connection health view |
+//! | [`entities`] | the live entity table (the query builder arrives with issue 6) |
+
+pub mod entities;
+pub mod health;
+pub mod theme;
+pub mod top_bar;
+
+/// The views of the left navigation.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
+pub enum View {
+    /// The entity table.
+    #[default]
+    Entities,
+    /// Live plots (issue 7).
+    Plots,
+    /// The alarm panel (issue 8).
+    Alarms,
+    /// The notification inbox (issue 9).
+    Notifications,
+    /// One entity's attributes and telemetry (issue 10).
+    Inspector,
+    /// Connection health and diagnostics.
+    Health,
+    /// Settings (issue 5, next increment).
+    Settings,
+}
+
+impl View {
+    /// Every view, in navigation order.
+    pub const ALL: [View; 7] = [
+        View::Entities,
+        View::Plots,
+        View::Alarms,
+        View::Notifications,
+        View::Inspector,
+        View::Health,
+        View::Settings,
+    ];
+
+    /// The navigation label.
+    #[must_use]
+    pub fn label(self) -> &'static str {
+        match self {
+            View::Entities => "Entities",
+            View::Plots => "Plots",
+            View::Alarms => "Alarms",
+            View::Notifications => "Notifications",
+            View::Inspector => "Inspector",
+            View::Health => "Connection",
+            View::Settings => "Settings",
+        }
+    }
+
+    /// The issue that builds a view not built yet.
+    #[must_use]
+    pub fn planned_in(self) -> Option<u32> {
+        match self {
+            View::Plots => Some(7),
+            View::Alarms => Some(8),
+            View::Notifications => Some(9),
+            View::Inspector => Some(10),
+            View::Settings => Some(5),
+            View::Entities | View::Health => None,
+        }
+    }
+}

@@ -1,0 +1,36 @@
+//! Design tokens: the only place that builds colours (clippy bans `Color32::from_rgb`
+//! elsewhere). Severity and state colours come with a text or icon, never alone, so they
+//! stay readable for colour-blind users.
+#![allow(clippy::disallowed_methods)]
+
+use egui::Color32;
+
+use crate::net::ConnState;
+
+/// Live connection.
+pub const LIVE: Color32 = Color32::from_rgb(0x2e, 0xa0, 0x43);
+/// Connecting or reconnecting.
+pub const PENDING: Color32 = Color32::from_rgb(0xd2, 0x99, 0x22);
+/// Offline or failed.
+pub const DOWN: Color32 = Color32::from_rgb(0xd1, 0x3b, 0x3b);
+/// Badges (active unacknowledged alarms).
+pub const ALARM: Color32 = Color32::from_rgb(0xd1, 0x3b, 0x3b);
+/// Values older than expected.
+pub const STALE: Color32 = Color32::from_rgb(0x8a, 0x8a, 0x8a);
+
+/// The colour of a connection state (the label says it in words too).
+#[must_use]
+pub fn connection(state: &ConnState) -> Color32 {
+    match state {
+        ConnState::Live => LIVE,
+        ConnState::Connecting { .. } | ConnState::Reconnecting { .. } => PENDING,
+        ConnState::Offline { .. } => DOWN,
+    }
+}
+
+/// A filled dot of `color` in the text line (drawn, so no font needs a glyph for it).
+pub fn dot(ui: &mut egui::Ui, color: Color32) {
+    let size = ui.text_style_height(&egui::TextStyle::Body);
+    let (rect, _) = ui.allocate_exact_size(egui::vec2(size, size), egui::Sense::hover());
+    ui.painter().circle_filled(rect.center(), size * 0.3, color);
+}
