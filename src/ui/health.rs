@@ -85,10 +85,10 @@ pub fn health_ui(
             ui.end_row();
             if let Some(h) = &store.health {
                 ui.label("Round trip");
-                ui.label(
-                    h.rtt_smoothed()
-                        .map_or_else(|| "–".to_owned(), |d| format!("{} ms", d.as_millis())),
-                );
+                ui.label(h.rtt_smoothed().map_or_else(
+                    || "–".to_owned(),
+                    |d| format!("{:.1} ms", d.as_secs_f64() * 1000.0),
+                ));
                 ui.end_row();
                 ui.label("Messages");
                 ui.label(format!(

@@ -86,9 +86,10 @@ pub fn top_bar_ui(ui: &mut egui::Ui, bar: &TopBar<'_>) {
 }
 
 fn hover_text(h: &Health, now_ms: i64) -> String {
-    let rtt = h
-        .rtt_smoothed()
-        .map_or_else(|| "–".to_owned(), |d| format!("{} ms", d.as_millis()));
+    let rtt = h.rtt_smoothed().map_or_else(
+        || "–".to_owned(),
+        |d| format!("{:.1} ms", d.as_secs_f64() * 1000.0),
+    );
     format!(
         "round trip {rtt}\n{:.1} msgs/s, {:.1} kB/s\n{} reconnects",
         h.messages_per_sec(now_ms),
