@@ -15,7 +15,6 @@ use serde::Deserialize;
 use uuid::Uuid;
 
 use super::jwt::totp_matches;
-use super::query::QueryContext;
 use super::state::{AuthFailure, Principal, Shared, now_ms};
 use super::world::{MFA_BACKUP_CODES, Scope};
 use crate::protocol::{
@@ -316,12 +315,7 @@ pub async fn entities_find(
     let p = principal(&shared, &headers, None)?;
     let query: EntityDataQuery = parse_json(&body)?;
     let st = shared.lock();
-    let ctx = QueryContext {
-        world: &st.world,
-        user: &p.user,
-        latest: &st.latest,
-        now_ms: now_ms(),
-    };
+    let ctx = st.query_context(&p.user);
     let page = ctx.find(&query).map_err(|e| ApiError::bad_request(e.0))?;
     Ok(Json(page).into_response())
 }
@@ -335,12 +329,7 @@ pub async fn entities_count(
     let p = principal(&shared, &headers, None)?;
     let query: EntityCountQuery = parse_json(&body)?;
     let st = shared.lock();
-    let ctx = QueryContext {
-        world: &st.world,
-        user: &p.user,
-        latest: &st.latest,
-        now_ms: now_ms(),
-    };
+    let ctx = st.query_context(&p.user);
     ctx.count(&query)
         .map(Json)
         .map_err(|e| ApiError::bad_request(e.0))
@@ -371,12 +360,7 @@ pub async fn entities_find_keys(
     let p = principal(&shared, &headers, None)?;
     let query: EntityDataQuery = parse_json(&body)?;
     let st = shared.lock();
-    let ctx = QueryContext {
-        world: &st.world,
-        user: &p.user,
-        latest: &st.latest,
-        now_ms: now_ms(),
-    };
+    let ctx = st.query_context(&p.user);
     let page = ctx.find(&query).map_err(|e| ApiError::bad_request(e.0))?;
     let mut ts = std::collections::BTreeSet::new();
     let mut attrs = std::collections::BTreeSet::new();

@@ -13,9 +13,8 @@ use axum::http::{HeaderMap, StatusCode};
 use serde::Deserialize;
 use uuid::Uuid;
 
-use super::alarms::{AlarmActionError, AlarmChange, AlarmListParams, AlarmStore};
+use super::alarms::{AlarmActionError, AlarmChange, AlarmListParams};
 use super::effects::{Effects, notify_alarms};
-use super::query::QueryContext;
 use super::rest::{ApiError, parse_json, principal};
 use super::state::{Principal, Shared, State, now_ms};
 use crate::protocol::{
@@ -268,24 +267,9 @@ pub async fn query_find(
     let p = alarm_user(&shared, &headers)?;
     let query: AlarmDataQuery = parse_json(&body)?;
     let st = shared.lock();
-    let ctx = QueryContext {
-        world: &st.world,
-        user: &p.user,
-        latest: &st.latest,
-        now_ms: now_ms(),
-    };
-    let max = st.limits.max_entities;
-    find_page(&st.alarms, &ctx, &query, max)
-}
-
-fn find_page(
-    alarms: &AlarmStore,
-    ctx: &QueryContext<'_>,
-    query: &AlarmDataQuery,
-    max_entities: usize,
-) -> ApiResult<Json<PageData<AlarmData>>> {
-    alarms
-        .find(ctx, query, max_entities, ctx.now_ms)
+    let ctx = st.query_context(&p.user);
+    st.alarms
+        .find(&ctx, &query, st.limits.max_entities, ctx.now_ms)
         .map(|(page, _)| Json(page))
         .map_err(|e| {
             ApiError::new(

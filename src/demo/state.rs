@@ -436,6 +436,17 @@ impl Shared {
 }
 
 impl State {
+    /// The entity-query context of `user` at this moment.
+    #[must_use]
+    pub fn query_context<'a>(&'a self, user: &'a DemoUser) -> super::query::QueryContext<'a> {
+        super::query::QueryContext {
+            world: &self.world,
+            user,
+            latest: &self.latest,
+            now_ms: now_ms(),
+        }
+    }
+
     fn track_token(&mut self, token: &str, refresh: bool) {
         if self.issued_tokens.len() >= MAX_TRACKED_TOKENS
             && let Some((old, _)) = self.issued_tokens.pop_front()

@@ -5,7 +5,6 @@ use std::collections::{BTreeMap, HashSet};
 use uuid::Uuid;
 
 use super::alarms::{AlarmChange, AlarmStore, entity_latest};
-use super::query::QueryContext;
 use super::state::now_ms;
 use super::ws_entity::{Ctx, Outcome};
 use crate::protocol::{
@@ -50,15 +49,6 @@ fn v1_error(cmd_id: i32, code: i32, msg: impl Into<String>) -> Outcome {
     Outcome::Send(ServerMessage::Telemetry(
         TelemetrySubscriptionUpdate::error(cmd_id, code, msg),
     ))
-}
-
-fn qctx<'a>(ctx: &'a Ctx<'_>) -> QueryContext<'a> {
-    QueryContext {
-        world: &ctx.st.world,
-        user: ctx.user,
-        latest: &ctx.st.latest,
-        now_ms: now_ms(),
-    }
 }
 
 fn data_msg(
@@ -140,7 +130,7 @@ impl AlarmSubs {
         let Some(query) = &cmd.query else {
             return vec![v1_error(cmd.cmd_id, 2, "Query is empty!")];
         };
-        match store.find(&qctx(ctx), query, max_entities, now_ms()) {
+        match store.find(&ctx.query_ctx(), query, max_entities, now_ms()) {
             Ok((page, total)) => {
                 self.data.insert(
                     cmd.cmd_id,
@@ -181,7 +171,7 @@ impl AlarmSubs {
                 "Cannot invoke \"org.thingsboard.server.common.data.query.AlarmCountQuery.getEntityFilter()\" because \"query\" is null",
             )];
         };
-        let qc = qctx(ctx);
+        let qc = ctx.query_ctx();
         let live = match &query.entity_filter {
             Some(filter) => qc
                 .matching(
@@ -256,7 +246,7 @@ impl AlarmSubs {
     ) -> Vec<ServerMessage> {
         let mut out = Vec::new();
         let now = now_ms();
-        let qc = qctx(ctx);
+        let qc = ctx.query_ctx();
         for (&cmd_id, sub) in &mut self.data {
             let mut refetch = false;
             let mut updated: Vec<AlarmData> = Vec::new();
@@ -348,7 +338,7 @@ impl AlarmSubs {
     /// The periodic refresh (`dynamic_page_link.refresh_interval`): filter-less counts are
     /// recounted, and sent when they changed.
     pub fn on_refresh(&mut self, ctx: &Ctx<'_>, store: &AlarmStore) -> Vec<ServerMessage> {
-        let qc = qctx(ctx);
+        let qc = ctx.query_ctx();
         let now = now_ms();
         let mut out = Vec::new();
         for (&cmd_id, sub) in &mut self.counts {
@@ -375,7 +365,7 @@ impl AlarmSubs {
         max_entities: usize,
     ) -> Vec<ServerMessage> {
         let mut out = Vec::new();
-        let qc = qctx(ctx);
+        let qc = ctx.query_ctx();
         for (&cmd_id, sub) in &self.data {
             let keys: HashSet<&str> = sub
                 .query

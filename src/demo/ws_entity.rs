@@ -4,7 +4,7 @@ use std::collections::{BTreeMap, HashMap, HashSet};
 
 use super::query::QueryContext;
 use super::series::Grid;
-use super::state::{State, now_ms, reader};
+use super::state::{State, reader};
 use super::world::{DemoUser, Scope};
 use crate::protocol::{
     AggKey, Aggregation, ComparisonTsValue, CountDataKind, EntityCountCmd, EntityCountUpdate,
@@ -75,13 +75,9 @@ pub struct Ctx<'a> {
 }
 
 impl Ctx<'_> {
-    fn query_ctx(&self) -> QueryContext<'_> {
-        QueryContext {
-            world: &self.st.world,
-            user: self.user,
-            latest: &self.st.latest,
-            now_ms: now_ms(),
-        }
+    /// The entity-query context of this session's user.
+    pub(super) fn query_ctx(&self) -> QueryContext<'_> {
+        self.st.query_context(self.user)
     }
 }
 
