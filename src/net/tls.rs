@@ -79,10 +79,10 @@ pub fn client_config(trust: &TlsTrust) -> Result<ClientConfig, TlsError> {
                     .map_err(|e| TlsError::Setup(e.to_string()))?,
             )
         }
-        TlsTrust::Pinned { sha256 } => Arc::new(PinnedVerifier {
-            pin: parse_fingerprint(sha256)?,
+        TlsTrust::Pinned { sha256 } => Arc::new(FingerprintVerifier::new(
+            Some(parse_fingerprint(sha256)?),
             provider,
-        }),
+        )),
     };
     Ok(builder
         .dangerous()
@@ -138,14 +138,27 @@ pub fn fingerprint(cert: &CertificateDer<'_>) -> [u8; 32] {
     Sha256::digest(cert.as_ref()).into()
 }
 
-/// Trusts exactly one certificate: the pinned one; handshake signatures are verified.
+/// Trusts exactly the pinned certificate (handshake signatures are still verified), or with
+/// no pin records the server's certificate and refuses it, so a first contact can show the
+/// user the fingerprint without sending anything over an unverified connection.
 #[derive(Debug)]
-struct PinnedVerifier {
-    pin: [u8; 32],
+struct FingerprintVerifier {
+    pin: Option<[u8; 32]>,
+    seen: std::sync::Mutex<Option<[u8; 32]>>,
     provider: Arc<rustls::crypto::CryptoProvider>,
 }
 
-impl ServerCertVerifier for PinnedVerifier {
+impl FingerprintVerifier {
+    fn new(pin: Option<[u8; 32]>, provider: Arc<rustls::crypto::CryptoProvider>) -> Self {
+        Self {
+            pin,
+            seen: std::sync::Mutex::new(None),
+            provider,
+        }
+    }
+}
+
+impl ServerCertVerifier for FingerprintVerifier {
     fn verify_server_cert(
         &self,
         end_entity: &CertificateDer<'_>,
@@ -154,12 +167,16 @@ impl ServerCertVerifier for PinnedVerifier {
         _ocsp_response: &[u8],
         _now: UnixTime,
     ) -> Result<ServerCertVerified, rustls::Error> {
-        if fingerprint(end_entity) == self.pin {
-            Ok(ServerCertVerified::assertion())
-        } else {
-            Err(rustls::Error::General(
+        let fp = fingerprint(end_entity);
+        if let Ok(mut seen) = self.seen.lock() {
+            *seen = Some(fp);
+        }
+        match self.pin {
+            Some(pin) if pin == fp => Ok(ServerCertVerified::assertion()),
+            Some(_) => Err(rustls::Error::General(
                 "the server's certificate does not match the pinned fingerprint".to_owned(),
-            ))
+            )),
+            None => Err(rustls::Error::General("fingerprint captured".to_owned())),
         }
     }
 
@@ -198,54 +215,6 @@ impl ServerCertVerifier for PinnedVerifier {
     }
 }
 
-/// Records the server's certificate and refuses it, so a first contact can show the user the
-/// fingerprint without sending anything over an unverified connection.
-#[derive(Debug)]
-struct CaptureVerifier {
-    seen: std::sync::Mutex<Option<[u8; 32]>>,
-    provider: Arc<rustls::crypto::CryptoProvider>,
-}
-
-impl ServerCertVerifier for CaptureVerifier {
-    fn verify_server_cert(
-        &self,
-        end_entity: &CertificateDer<'_>,
-        _intermediates: &[CertificateDer<'_>],
-        _server_name: &ServerName<'_>,
-        _ocsp_response: &[u8],
-        _now: UnixTime,
-    ) -> Result<ServerCertVerified, rustls::Error> {
-        if let Ok(mut seen) = self.seen.lock() {
-            *seen = Some(fingerprint(end_entity));
-        }
-        Err(rustls::Error::General("fingerprint captured".to_owned()))
-    }
-
-    fn verify_tls12_signature(
-        &self,
-        _message: &[u8],
-        _cert: &CertificateDer<'_>,
-        _dss: &DigitallySignedStruct,
-    ) -> Result<HandshakeSignatureValid, rustls::Error> {
-        Err(rustls::Error::General("fingerprint captured".to_owned()))
-    }
-
-    fn verify_tls13_signature(
-        &self,
-        _message: &[u8],
-        _cert: &CertificateDer<'_>,
-        _dss: &DigitallySignedStruct,
-    ) -> Result<HandshakeSignatureValid, rustls::Error> {
-        Err(rustls::Error::General("fingerprint captured".to_owned()))
-    }
-
-    fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
-        self.provider
-            .signature_verification_algorithms
-            .supported_schemes()
-    }
-}
-
 /// Connects to `host:port`, reads the certificate the server presents and aborts the
 /// handshake; returns its SHA-256 fingerprint for the user to confirm before pinning it.
 ///
@@ -253,10 +222,7 @@ impl ServerCertVerifier for CaptureVerifier {
 /// The host is unreachable, or it presented no certificate.
 pub async fn fetch_fingerprint(host: &str, port: u16) -> Result<[u8; 32], String> {
     let provider = provider();
-    let capture = Arc::new(CaptureVerifier {
-        seen: std::sync::Mutex::new(None),
-        provider: Arc::clone(&provider),
-    });
+    let capture = Arc::new(FingerprintVerifier::new(None, Arc::clone(&provider)));
     let config = ClientConfig::builder_with_provider(provider)
         .with_safe_default_protocol_versions()
         .map_err(|e| e.to_string())?
@@ -264,58 +230,22 @@ pub async fn fetch_fingerprint(host: &str, port: u16) -> Result<[u8; 32], String
         .with_custom_certificate_verifier(Arc::clone(&capture) as Arc<dyn ServerCertVerifier>)
         .with_no_client_auth();
     let name = ServerName::try_from(host.to_owned()).map_err(|e| e.to_string())?;
-    let tcp = tokio::time::timeout(
-        std::time::Duration::from_secs(10),
-        tokio::net::TcpStream::connect((host, port)),
-    )
-    .await
-    .map_err(|_| format!("{host}:{port} did not answer within 10 s"))?
-    .map_err(|e| format!("cannot connect to {host}:{port}: {e}"))?;
-    let connector = tokio_rustls_connect(config, name, tcp).await;
-    drop(connector);
+    let timeout = std::time::Duration::from_secs(10);
+    let tcp = tokio::time::timeout(timeout, tokio::net::TcpStream::connect((host, port)))
+        .await
+        .map_err(|_| format!("{host}:{port} did not answer within 10 s"))?
+        .map_err(|e| format!("cannot connect to {host}:{port}: {e}"))?;
+    // The handshake fails on purpose once the certificate is seen.
+    let connector = tokio_rustls::TlsConnector::from(Arc::new(config));
+    tokio::time::timeout(timeout, connector.connect(name, tcp))
+        .await
+        .ok();
     capture
         .seen
         .lock()
         .ok()
         .and_then(|s| *s)
         .ok_or_else(|| format!("{host}:{port} presented no certificate"))
-}
-
-/// Runs a TLS handshake by hand over `tcp` (no tokio-rustls dependency: rustls' own
-/// connection driven with blocking-free reads and writes).
-async fn tokio_rustls_connect(
-    config: ClientConfig,
-    name: ServerName<'static>,
-    tcp: tokio::net::TcpStream,
-) -> Result<(), String> {
-    use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
-    let mut conn =
-        rustls::ClientConnection::new(Arc::new(config), name).map_err(|e| e.to_string())?;
-    let mut tcp = tcp;
-    let mut buf = vec![0u8; 16 * 1024];
-    for _ in 0..16 {
-        while conn.wants_write() {
-            let mut out = Vec::new();
-            conn.write_tls(&mut out).map_err(|e| e.to_string())?;
-            tcp.write_all(&out).await.map_err(|e| e.to_string())?;
-        }
-        if !conn.is_handshaking() {
-            return Ok(());
-        }
-        let n = tokio::time::timeout(std::time::Duration::from_secs(10), tcp.read(&mut buf))
-            .await
-            .map_err(|_| "the TLS handshake timed out".to_owned())?
-            .map_err(|e| e.to_string())?;
-        if n == 0 {
-            return Err("the server closed the connection".to_owned());
-        }
-        let mut slice = &buf[..n];
-        while !slice.is_empty() {
-            conn.read_tls(&mut slice).map_err(|e| e.to_string())?;
-            conn.process_new_packets().map_err(|e| e.to_string())?;
-        }
-    }
-    Err("the TLS handshake did not finish".to_owned())
 }
 
 #[cfg(test)]
