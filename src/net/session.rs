@@ -37,6 +37,9 @@ use crate::protocol::{
 };
 use crate::protocol::{LEGACY_TELEMETRY_PATH, LegacyTelemetryMessage, WS_PATH};
 
+/// Wait after a failed background token refresh before trying another.
+const REFRESH_RETRY: Duration = Duration::from_secs(30);
+
 /// Timings of the session; tests shrink them.
 #[derive(Debug, Clone)]
 pub struct SessionConfig {
@@ -177,6 +180,7 @@ pub fn spawn(
         down_since_ms: None,
         retry_due: Vec::new(),
         legacy: false,
+        refresh: None,
     };
     runtime.spawn(session.run());
     NetHandle { tx }
@@ -198,6 +202,16 @@ struct Session {
     retry_due: Vec<(Instant, SubId)>,
     /// The server has no `/api/ws`: use the legacy telemetry endpoint.
     legacy: bool,
+    /// The last background token refresh.
+    refresh: Option<BackgroundRefresh>,
+}
+
+/// A token refresh running (or done) in the background.
+struct BackgroundRefresh {
+    task: tokio::task::JoinHandle<()>,
+    started: Instant,
+    /// Set when it failed for a reason worth retrying (network): wait before the next one.
+    failed: Arc<std::sync::atomic::AtomicBool>,
 }
 
 /// Per-socket state.
@@ -655,6 +669,42 @@ impl Session {
         });
     }
 
+    /// Refreshes the tokens ahead of expiry (so the next reconnect needs no password) in the
+    /// background: one attempt at a time, and after a failed one not again for
+    /// [`REFRESH_RETRY`].
+    fn refresh_if_due(&mut self, wall: i64, mono: Instant) {
+        if let Some(last) = &self.refresh {
+            let running = !last.task.is_finished();
+            let failed = last.failed.load(std::sync::atomic::Ordering::Relaxed);
+            if running || (failed && mono < last.started + REFRESH_RETRY) {
+                return;
+            }
+        }
+        let due = self
+            .rest
+            .tokens()
+            .is_some_and(|t| wall >= t.refresh_due_at_ms());
+        if !due {
+            return;
+        }
+        let rest = self.rest.clone();
+        let events = self.events.clone();
+        let failed = Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let flag = Arc::clone(&failed);
+        let task = tokio::spawn(async move {
+            match rest.refresh().await {
+                Ok(_) => {}
+                Err(NetError::SessionExpired) => events.push(NetEvent::SessionExpired),
+                Err(_) => flag.store(true, std::sync::atomic::Ordering::Relaxed),
+            }
+        });
+        self.refresh = Some(BackgroundRefresh {
+            task,
+            started: mono,
+            failed,
+        });
+    }
+
     async fn on_tick(&mut self, socket: &mut Socket) -> Option<Exit> {
         let clock = (self.config.wall_clock)();
         let wall = now_ms();
@@ -697,18 +747,7 @@ impl Session {
                 return Some(Exit::Lost { immediate: false });
             }
         }
-        // Refresh ahead of expiry so the next reconnect needs no password.
-        if let Some(t) = self.rest.tokens()
-            && wall >= t.refresh_due_at_ms()
-        {
-            let rest = self.rest.clone();
-            let events = self.events.clone();
-            tokio::spawn(async move {
-                if let Err(NetError::SessionExpired) = rest.refresh().await {
-                    events.push(NetEvent::SessionExpired);
-                }
-            });
-        }
+        self.refresh_if_due(wall, mono);
         let due: Vec<SubId> = {
             let now = Instant::now();
             let (due, later): (Vec<_>, Vec<_>) =
@@ -827,7 +866,7 @@ fn newest_series_ts(msg: &ServerMessage) -> Option<i64> {
                 .iter()
                 .flat_map(|p| p.data.iter())
                 .chain(u.update.iter().flatten());
-            rows.flat_map(|r| {
+            rows.filter_map(|r| {
                 let series = r
                     .timeseries
                     .iter()
@@ -838,7 +877,7 @@ fn newest_series_ts(msg: &ServerMessage) -> Option<i64> {
                     .iter()
                     .filter_map(|l| l.get(&crate::protocol::EntityKeyType::TimeSeries))
                     .flat_map(|m| m.values().map(|v| v.ts));
-                series.chain(latest).collect::<Vec<_>>()
+                series.chain(latest).max()
             })
             .max()
         }

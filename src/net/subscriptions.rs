@@ -288,11 +288,9 @@ impl Registry {
             if entry.last_ts.is_some() && spec.streams_timeseries() {
                 backfilled.push(sub);
             }
-            let cmd_id = self.allocate(&spec);
-            cmds.push(spec.subscribe_cmd(cmd_id));
-            self.by_cmd.insert(cmd_id, sub);
+            let cmd_id = self.assign(sub, &spec, &mut cmds);
             if let Some(e) = self.subs.get_mut(&sub) {
-                e.cmd_id = Some(cmd_id);
+                e.cmd_id = cmd_id;
             }
         }
         (cmds, backfilled)
@@ -302,14 +300,7 @@ impl Registry {
     /// the next connection replays it).
     pub fn subscribe(&mut self, sub: SubId, spec: SubSpec) -> Vec<WsCmd> {
         let mut out = self.unsubscribe(sub);
-        let cmd_id = if self.connected {
-            let id = self.allocate(&spec);
-            self.by_cmd.insert(id, sub);
-            out.push(spec.subscribe_cmd(id));
-            Some(id)
-        } else {
-            None
-        };
+        let cmd_id = self.assign(sub, &spec, &mut out);
         self.subs.insert(
             sub,
             Entry {
@@ -365,21 +356,33 @@ impl Registry {
 
     /// Re-sends one subscription under a new `cmdId` (after "Too many updates!", which
     /// leaves the server dropping its updates silently).
+    /// The stream resumes after the last point seen, not from the original window.
     pub fn resubscribe(&mut self, sub: SubId, now_ms: i64) -> Vec<WsCmd> {
-        let Some(entry) = self.subs.get(&sub).cloned() else {
+        let Some(Entry { spec, last_ts, .. }) = self.subs.get(&sub).cloned() else {
             return Vec::new();
         };
-        let spec = entry.spec.resumed(entry.last_ts, now_ms);
         let mut out = self.unsubscribe(sub);
-        out.extend(self.subscribe(sub, entry.spec));
-        // Resume the stream after the last point instead of the original window.
-        if let (Some(last), Some(cmd)) = (entry.last_ts, out.last_mut())
-            && let Some(id) = self.cmd_for_sub(sub)
-        {
-            *cmd = spec.subscribe_cmd(id);
-            self.observe_ts(sub, last);
-        }
+        let cmd_id = self.assign(sub, &spec.resumed(last_ts, now_ms), &mut out);
+        self.subs.insert(
+            sub,
+            Entry {
+                spec,
+                cmd_id,
+                last_ts,
+            },
+        );
         out
+    }
+
+    /// On a live socket: a new `cmdId` for `sub`, and the command sending `spec` under it.
+    fn assign(&mut self, sub: SubId, spec: &SubSpec, out: &mut Vec<WsCmd>) -> Option<i32> {
+        if !self.connected {
+            return None;
+        }
+        let id = self.allocate(spec);
+        self.by_cmd.insert(id, sub);
+        out.push(spec.subscribe_cmd(id));
+        Some(id)
     }
 }
 
@@ -555,6 +558,36 @@ mod tests {
         assert_eq!(ts.start_ts, 30_001);
         // Still live a full window past now.
         assert_eq!(ts.start_ts + ts.time_window, 150_000);
+    }
+
+    #[test]
+    fn a_resubscribe_takes_a_new_cmd_id_and_resumes_after_the_last_point() {
+        let mut r = Registry::new();
+        r.connected(0);
+        r.subscribe(1, entity_data(&["t"], Some((1_000, 60_000))));
+        r.observe_ts(1, 30_000);
+        let cmds = r.resubscribe(1, 90_000);
+        assert!(matches!(
+            cmds[0],
+            WsCmd::EntityDataUnsubscribe(UnsubscribeCmd { cmd_id: 1 })
+        ));
+        let WsCmd::EntityData(c) = &cmds[1] else {
+            panic!("{cmds:?}")
+        };
+        assert_eq!(c.cmd_id, 2);
+        assert_eq!(c.ts_cmd.as_ref().unwrap().start_ts, 30_001);
+        assert_eq!(r.sub_for_cmd(2), Some(1));
+        // The stored spec keeps its original window; the last point seen is remembered.
+        let SubSpec::EntityData(kept) = r.spec(1).unwrap() else {
+            panic!()
+        };
+        assert_eq!(kept.ts_cmd.as_ref().unwrap().start_ts, 1_000);
+        r.disconnected();
+        let (replayed, _) = r.connected(100_000);
+        let WsCmd::EntityData(c) = &replayed[0] else {
+            panic!()
+        };
+        assert_eq!(c.ts_cmd.as_ref().unwrap().start_ts, 30_001);
     }
 
     #[test]
