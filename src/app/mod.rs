@@ -14,7 +14,7 @@ use crate::protocol::WsCmd;
 use crate::store::{Store, SubData};
 use crate::ui::health::{HealthAction, health_ui};
 use crate::ui::top_bar::{TopBar, top_bar_ui};
-use crate::ui::{View, entities::entities_ui};
+use crate::ui::{View, entities::EntitiesPanel};
 
 /// The entity table's subscription.
 pub const ENTITIES_SUB: SubId = 1;
@@ -102,6 +102,7 @@ pub struct TbApp {
     queue: EventQueue,
     store: Store,
     view: View,
+    entities: EntitiesPanel,
     notice: Option<String>,
     /// Keeps the embedded demo server running as long as the app.
     _demo: Option<DemoServer>,
@@ -148,6 +149,7 @@ impl TbApp {
             queue,
             store: Store::new(),
             view: View::default(),
+            entities: EntitiesPanel::default(),
             notice,
             _demo: demo,
         }
@@ -181,7 +183,7 @@ impl TbApp {
                     Some(SubData::Entities(p)) => Some(p),
                     _ => None,
                 };
-                entities_ui(ui, page, now);
+                self.entities.show(ui, page, now);
             }
             View::Health => {
                 let action = health_ui(
@@ -276,4 +278,19 @@ fn status_bar_ui(ui: &mut egui::Ui, store: &Store, notice: Option<&str>) {
             ui.weak("ready");
         }
     });
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_default_subscriptions_are_the_table_the_alarm_badge_and_the_bell() {
+        let subs = default_subscriptions();
+        let ids: Vec<SubId> = subs.iter().map(|(id, _)| *id).collect();
+        assert_eq!(ids, [ENTITIES_SUB, ALARM_COUNT_SUB, UNREAD_SUB]);
+        assert!(matches!(subs[0].1, SubSpec::EntityData(_)));
+        assert!(matches!(subs[1].1, SubSpec::AlarmCount(_)));
+        assert!(matches!(subs[2].1, SubSpec::NotificationsCount(_)));
+    }
 }

@@ -139,10 +139,14 @@ impl Health {
 
     /// Records one received message of `bytes` bytes at `now_ms`.
     pub fn on_message(&mut self, now_ms: i64, bytes: usize) {
-        self.total_messages = self.total_messages.saturating_add(1);
-        self.total_bytes = self
-            .total_bytes
-            .saturating_add(u64::try_from(bytes).unwrap_or(u64::MAX));
+        self.on_messages(now_ms, 1, u64::try_from(bytes).unwrap_or(u64::MAX));
+    }
+
+    /// Records `messages` received messages of `bytes` bytes in all at `now_ms` (the session
+    /// reports its traffic about once a second).
+    pub fn on_messages(&mut self, now_ms: i64, messages: u32, bytes: u64) {
+        self.total_messages = self.total_messages.saturating_add(u64::from(messages));
+        self.total_bytes = self.total_bytes.saturating_add(bytes);
         self.last_message_at_ms = Some(self.last_message_at_ms.map_or(now_ms, |t| t.max(now_ms)));
         if self.rate_origin_ms.is_none() {
             self.rate_origin_ms = Some(now_ms);
@@ -157,7 +161,7 @@ impl Health {
             };
         }
         if bucket.slot == slot {
-            bucket.messages = bucket.messages.saturating_add(1);
+            bucket.messages = bucket.messages.saturating_add(messages);
             bucket.bytes = bucket
                 .bytes
                 .saturating_add(u32::try_from(bytes).unwrap_or(u32::MAX));

@@ -109,12 +109,7 @@ impl Store {
                 .health_mut(now_ms)
                 .on_rtt(std::time::Duration::from_millis(u64::from(ms))),
             NetEvent::Traffic { msgs, bytes } => {
-                let h = self.health_mut(now_ms);
-                // Spread the second's bytes over its messages for the rate window.
-                let per = usize::try_from(bytes / u64::from(msgs.max(1))).unwrap_or(usize::MAX);
-                for _ in 0..msgs {
-                    h.on_message(now_ms, per);
-                }
+                self.health_mut(now_ms).on_messages(now_ms, msgs, bytes);
             }
             NetEvent::Message { sub, msg } => self.apply_message(sub, &msg, now_ms),
             NetEvent::SubscriptionError { sub, code, message } => {
@@ -316,6 +311,16 @@ mod tests {
         let mut store = Store::new();
         store.apply(NetEvent::Connection(ConnState::Live), 0);
         store.apply(NetEvent::Rtt { ms: 42 }, 0);
+        store.apply(
+            NetEvent::Traffic {
+                msgs: 50,
+                bytes: 5000,
+            },
+            5,
+        );
+        let h = store.health.as_ref().unwrap();
+        assert_eq!((h.total_messages(), h.total_bytes()), (50, 5000));
+        assert!(h.messages_per_sec(5) > 0.0);
         store.apply(
             NetEvent::Closed {
                 code: 4500,
