@@ -218,20 +218,19 @@ impl EventQueue {
                     q.merged += 1;
                     return;
                 }
-                if let Some(sub) = drop_oldest_telemetry(&mut q.events) {
+                // Make room by dropping the oldest telemetry; with none queued, drop this
+                // one if it is telemetry. Control events always get in.
+                let dropped = drop_oldest_telemetry(&mut q.events)
+                    .map(|sub| (sub, false))
+                    .or_else(|| is_telemetry(&event).map(|sub| (sub, true)));
+                if let Some((sub, this_one)) = dropped {
                     q.dropped += 1;
                     if !q.lagged.contains(&sub) {
                         q.lagged.push(sub);
                     }
-                } else if is_telemetry(&event).is_some() {
-                    // Nothing to make room with: drop this one.
-                    q.dropped += 1;
-                    if let Some(sub) = is_telemetry(&event)
-                        && !q.lagged.contains(&sub)
-                    {
-                        q.lagged.push(sub);
+                    if this_one {
+                        return;
                     }
-                    return;
                 }
             }
             q.events.push_back(event);
@@ -446,22 +445,32 @@ mod tests {
     }
 
     #[test]
-    fn a_data_page_is_never_merged_into_and_updates_after_it_stay_after_it() {
+    fn an_update_is_never_merged_into_a_pending_data_page() {
         let q = EventQueue::new(16, Arc::new(NoWaker));
         let page = r#"{"cmdId":1,"errorCode":0,"errorMsg":null,"cmdUpdateType":"ENTITY_DATA",
             "data":{"data":[],"totalPages":0,"totalElements":0,"hasNext":false},"update":null}"#;
+        let page = ServerMessage::from_json(page).unwrap();
         q.push(NetEvent::Message {
             sub: 7,
-            msg: Box::new(ServerMessage::from_json(page).unwrap()),
+            msg: Box::new(page.clone()),
         });
         for i in 0..15 {
             q.push(NetEvent::Rtt { ms: i });
         }
+        // Full: the update may not ride inside the page (the store would apply it as part
+        // of the page); with nothing else to merge into, it is dropped and reported.
         q.push(update(7, 1, "t", 1, "1"));
         let events = q.drain(100);
-        let NetEvent::Message { msg, .. } = &events[1] else {
-            panic!("{events:?}")
-        };
-        assert!(matches!(msg.as_ref(), ServerMessage::EntityData(u) if u.data.is_some()));
+        assert_eq!(events[0], NetEvent::Lagged { subs: vec![7] });
+        assert_eq!(
+            events[1],
+            NetEvent::Message {
+                sub: 7,
+                msg: Box::new(page)
+            },
+            "the page is untouched"
+        );
+        assert_eq!(events.len(), 17);
+        assert_eq!(q.stats().merged, 0);
     }
 }
