@@ -141,89 +141,37 @@ impl Store {
     }
 
     fn apply_message(&mut self, sub: SubId, msg: &ServerMessage, now_ms: i64) {
+        // The subscription's data of `$kind` (made with `$make` if missing or of another
+        // kind), updated with the message.
+        macro_rules! apply_as {
+            ($kind:ident, $make:expr, $update:expr) => {
+                if let SubData::$kind(data) = slot(
+                    &mut self.subs,
+                    sub,
+                    |d| matches!(d, SubData::$kind(_)),
+                    || SubData::$kind($make),
+                ) {
+                    data.apply($update, now_ms);
+                }
+            };
+        }
         match msg {
             ServerMessage::EntityData(u) => {
-                for row in u
-                    .data
-                    .iter()
-                    .flat_map(|p| p.data.iter())
-                    .chain(u.update.iter().flatten())
-                {
-                    for (key, points) in row.timeseries.iter().flatten() {
-                        self.series
-                            .entry((sub, row.entity_id.clone(), key.clone()))
-                            .or_default()
-                            .extend_from_wire(points);
-                    }
-                }
-                if let SubData::Entities(page) = slot(
-                    &mut self.subs,
-                    sub,
-                    |d| matches!(d, SubData::Entities(_)),
-                    || SubData::Entities(entities::EntityPage::new()),
-                ) {
-                    page.apply(u, now_ms);
-                }
+                self.extend_series(sub, u);
+                apply_as!(Entities, entities::EntityPage::new(), u);
             }
             ServerMessage::EntityCount(u) => {
-                if let SubData::EntityCount(c) = slot(
-                    &mut self.subs,
-                    sub,
-                    |d| matches!(d, SubData::EntityCount(_)),
-                    || SubData::EntityCount(entities::EntityCount::new()),
-                ) {
-                    c.apply(u, now_ms);
-                }
+                apply_as!(EntityCount, entities::EntityCount::new(), u);
             }
-            ServerMessage::AlarmData(u) => {
-                if let SubData::Alarms(p) = slot(
-                    &mut self.subs,
-                    sub,
-                    |d| matches!(d, SubData::Alarms(_)),
-                    || SubData::Alarms(alarms::AlarmPage::new()),
-                ) {
-                    p.apply(u, now_ms);
-                }
-            }
-            ServerMessage::AlarmCount(u) => {
-                if let SubData::AlarmCount(c) = slot(
-                    &mut self.subs,
-                    sub,
-                    |d| matches!(d, SubData::AlarmCount(_)),
-                    || SubData::AlarmCount(alarms::AlarmCount::new()),
-                ) {
-                    c.apply(u, now_ms);
-                }
-            }
+            ServerMessage::AlarmData(u) => apply_as!(Alarms, alarms::AlarmPage::new(), u),
+            ServerMessage::AlarmCount(u) => apply_as!(AlarmCount, alarms::AlarmCount::new(), u),
             ServerMessage::AlarmStatus(u) => {
-                if let SubData::AlarmStatus(s) = slot(
-                    &mut self.subs,
-                    sub,
-                    |d| matches!(d, SubData::AlarmStatus(_)),
-                    || SubData::AlarmStatus(alarms::AlarmStatusFlag::new()),
-                ) {
-                    s.apply(u, now_ms);
-                }
+                apply_as!(AlarmStatus, alarms::AlarmStatusFlag::new(), u);
             }
-            ServerMessage::Notifications(u) => {
-                if let SubData::Inbox(i) = slot(
-                    &mut self.subs,
-                    sub,
-                    |d| matches!(d, SubData::Inbox(_)),
-                    || SubData::Inbox(notifications::Inbox::default()),
-                ) {
-                    i.apply(u, now_ms);
-                }
-            }
+            // Stale sequence numbers are dropped inside `apply`.
+            ServerMessage::Notifications(u) => apply_as!(Inbox, notifications::Inbox::default(), u),
             ServerMessage::NotificationsCount(u) => {
-                if let SubData::Unread(c) = slot(
-                    &mut self.subs,
-                    sub,
-                    |d| matches!(d, SubData::Unread(_)),
-                    || SubData::Unread(notifications::UnreadCount::new()),
-                ) {
-                    c.apply(u, now_ms);
-                }
+                apply_as!(Unread, notifications::UnreadCount::new(), u);
             }
             ServerMessage::Telemetry(t) => {
                 if let SubData::V1(map) = slot(
@@ -232,20 +180,42 @@ impl Store {
                     |d| matches!(d, SubData::V1(_)),
                     || SubData::V1(BTreeMap::new()),
                 ) {
-                    for (key, points) in t.data.iter().flatten() {
-                        // Arrays are newest first; keep the newest point.
-                        if let Some(p) = points.iter().max_by_key(|p| p.0) {
-                            match map.get(key) {
-                                Some(old) if old.0 > p.0 => {}
-                                _ => {
-                                    map.insert(key.clone(), p.clone());
-                                }
-                            }
-                        }
-                    }
+                    keep_newest_v1(map, t);
                 }
             }
             ServerMessage::TooManyUpdates(_) | ServerMessage::Unknown(_) => {}
+        }
+    }
+
+    /// Feeds the time series of an `ENTITY_DATA` message into the per-key buffers.
+    fn extend_series(&mut self, sub: SubId, u: &crate::protocol::EntityDataUpdate) {
+        let rows = u
+            .data
+            .iter()
+            .flat_map(|p| p.data.iter())
+            .chain(u.update.iter().flatten());
+        for row in rows {
+            for (key, points) in row.timeseries.iter().flatten() {
+                self.series
+                    .entry((sub, row.entity_id.clone(), key.clone()))
+                    .or_default()
+                    .extend_from_wire(points);
+            }
+        }
+    }
+}
+
+/// Keeps the newest point per key of a v1 message (its arrays are newest first).
+fn keep_newest_v1(
+    map: &mut BTreeMap<String, TsPoint>,
+    t: &crate::protocol::TelemetrySubscriptionUpdate,
+) {
+    for (key, points) in t.data.iter().flatten() {
+        let Some(p) = points.iter().max_by_key(|p| p.0) else {
+            continue;
+        };
+        if map.get(key).is_none_or(|old| old.0 <= p.0) {
+            map.insert(key.clone(), p.clone());
         }
     }
 }
