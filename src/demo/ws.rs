@@ -211,59 +211,87 @@ impl RateWindow {
     }
 }
 
-impl Session {
-    async fn run(socket: WebSocket, shared: Arc<Shared>, kind: SessionKind, token: Option<String>) {
-        let limits = shared.lock().limits.clone();
-        let (mut sink, mut stream) = socket.split();
-        let (tx, mut rx) = mpsc::channel::<Message>(limits.max_queue.max(1));
-        let (close_tx, mut close_rx) = watch::channel::<Option<(u16, String)>>(None);
-        let (dead_tx, mut dead_rx) = watch::channel(false);
-        let (pause_tx, mut pause_rx) = watch::channel::<Option<Instant>>(None);
-        let send_timeout = limits.send_timeout;
-        let writer = tokio::spawn(async move {
-            // A dead link (close code 0) ends without a close frame: the sink is dropped, not
-            // closed, so the peer sees the TCP connection go away and nothing else.
-            let mut abrupt = false;
-            loop {
-                // A stalled session writes nothing until the stall ends; its queue fills.
-                let paused_until =
-                    (*pause_rx.borrow_and_update()).filter(|until| *until > Instant::now());
-                tokio::select! {
-                    biased;
-                    changed = close_rx.changed() => {
-                        let frame = close_rx.borrow().clone();
-                        if changed.is_err() { break; }
-                        if let Some((code, reason)) = frame {
-                            if code != 0 {
-                                let close = CloseFrame { code, reason: Utf8Bytes::from(reason) };
-                                tokio::time::timeout(send_timeout, sink.send(Message::Close(Some(close)))).await.ok();
-                            } else {
-                                abrupt = true;
-                            }
-                            break;
-                        }
+/// The watch channels between a session and its writer.
+struct WriterSignals {
+    /// A close to send (code 0: drop the connection without one).
+    close: watch::Receiver<Option<(u16, String)>>,
+    /// Write nothing until then (a stall).
+    pause: watch::Receiver<Option<Instant>>,
+    /// Set when the writer ends.
+    dead: watch::Sender<bool>,
+}
+
+/// Drains a session's outbound queue into the socket, each frame within `send_timeout`
+/// (else 4500), until a close is asked for or the socket breaks.
+async fn write_loop(
+    mut sink: futures_util::stream::SplitSink<WebSocket, Message>,
+    mut rx: mpsc::Receiver<Message>,
+    mut signals: WriterSignals,
+    send_timeout: Duration,
+) {
+    // A dead link (close code 0) ends without a close frame: the sink is dropped, not
+    // closed, so the peer sees the TCP connection go away and nothing else.
+    let mut abrupt = false;
+    loop {
+        // A stalled session writes nothing until the stall ends; its queue fills.
+        let paused_until =
+            (*signals.pause.borrow_and_update()).filter(|until| *until > Instant::now());
+        tokio::select! {
+            biased;
+            changed = signals.close.changed() => {
+                let frame = signals.close.borrow().clone();
+                if changed.is_err() { break; }
+                if let Some((code, reason)) = frame {
+                    if code != 0 {
+                        let close = CloseFrame { code, reason: Utf8Bytes::from(reason) };
+                        tokio::time::timeout(send_timeout, sink.send(Message::Close(Some(close)))).await.ok();
+                    } else {
+                        abrupt = true;
                     }
-                    () = tokio::time::sleep_until(paused_until.unwrap_or_else(Instant::now).into()), if paused_until.is_some() => {}
-                    changed = pause_rx.changed() => if changed.is_err() { break },
-                    msg = rx.recv(), if paused_until.is_none() => {
-                        let Some(msg) = msg else { break };
-                        match tokio::time::timeout(send_timeout, sink.send(msg)).await {
-                            Ok(Ok(())) => {}
-                            Ok(Err(_)) => break,
-                            Err(_) => {
-                                let close = CloseFrame { code: close::SESSION_NOT_RELIABLE, reason: Utf8Bytes::from_static("") };
-                                tokio::time::timeout(Duration::from_millis(200), sink.send(Message::Close(Some(close)))).await.ok();
-                                break;
-                            }
-                        }
+                    break;
+                }
+            }
+            () = tokio::time::sleep_until(paused_until.unwrap_or_else(Instant::now).into()), if paused_until.is_some() => {}
+            changed = signals.pause.changed() => if changed.is_err() { break },
+            msg = rx.recv(), if paused_until.is_none() => {
+                let Some(msg) = msg else { break };
+                match tokio::time::timeout(send_timeout, sink.send(msg)).await {
+                    Ok(Ok(())) => {}
+                    Ok(Err(_)) => break,
+                    Err(_) => {
+                        let close = CloseFrame { code: close::SESSION_NOT_RELIABLE, reason: Utf8Bytes::from_static("") };
+                        tokio::time::timeout(Duration::from_millis(200), sink.send(Message::Close(Some(close)))).await.ok();
+                        break;
                     }
                 }
             }
-            dead_tx.send_replace(true);
-            if !abrupt {
-                sink.close().await.ok();
-            }
-        });
+        }
+    }
+    signals.dead.send_replace(true);
+    if !abrupt {
+        sink.close().await.ok();
+    }
+}
+
+impl Session {
+    async fn run(socket: WebSocket, shared: Arc<Shared>, kind: SessionKind, token: Option<String>) {
+        let limits = shared.lock().limits.clone();
+        let (sink, mut stream) = socket.split();
+        let (tx, rx) = mpsc::channel::<Message>(limits.max_queue.max(1));
+        let (close_tx, close_rx) = watch::channel::<Option<(u16, String)>>(None);
+        let (dead_tx, mut dead_rx) = watch::channel(false);
+        let (pause_tx, pause_rx) = watch::channel::<Option<Instant>>(None);
+        let send_timeout = limits.send_timeout;
+        let writer = tokio::spawn(write_loop(
+            sink,
+            rx,
+            WriterSignals {
+                close: close_rx,
+                pause: pause_rx,
+                dead: dead_tx,
+            },
+            send_timeout,
+        ));
 
         let mut session = Session {
             out: Outbox {
