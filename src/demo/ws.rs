@@ -211,6 +211,18 @@ impl RateWindow {
     }
 }
 
+/// Runs `f` with `principal`'s query context under the state lock (never held across an
+/// await: `f` is synchronous).
+fn in_ctx<R>(shared: &Shared, principal: &Principal, f: impl FnOnce(&Ctx<'_>) -> R) -> R {
+    let grid = shared.grid();
+    let st = shared.lock();
+    f(&Ctx {
+        st: &st,
+        user: &principal.user,
+        grid,
+    })
+}
+
 /// The watch channels between a session and its writer.
 struct WriterSignals {
     /// A close to send (code 0: drop the connection without one).
@@ -765,16 +777,12 @@ impl Session {
                 let mut msgs = self.subs.on_telemetry(&batch, allowed);
                 msgs.extend(self.v1.on_telemetry(&batch));
                 if !self.alarms.is_empty()
-                    && let Some(p) = self.principal.clone()
+                    && let Some(p) = &self.principal
                 {
-                    let grid = self.shared.grid();
-                    let st = self.shared.lock();
-                    let ctx = Ctx {
-                        st: &st,
-                        user: &p.user,
-                        grid,
-                    };
-                    msgs.extend(self.alarms.on_telemetry(&batch, &ctx, &st.alarms, allowed));
+                    let alarms = &mut self.alarms;
+                    msgs.extend(in_ctx(&self.shared, p, |ctx| {
+                        alarms.on_telemetry(&batch, ctx, &ctx.st.alarms, allowed)
+                    }));
                 }
                 msgs
             }
@@ -790,17 +798,12 @@ impl Session {
                 msgs.extend(self.v1.on_attribute(entity, *scope, key, value));
                 msgs
             }
-            Ok(Event::Alarm(changes)) => match self.principal.clone() {
+            Ok(Event::Alarm(changes)) => match &self.principal {
                 Some(p) if !self.alarms.is_empty() => {
-                    let grid = self.shared.grid();
-                    let st = self.shared.lock();
-                    let ctx = Ctx {
-                        st: &st,
-                        user: &p.user,
-                        grid,
-                    };
-                    self.alarms
-                        .on_alarm_changes(&changes, &ctx, &st.alarms, allowed)
+                    let alarms = &mut self.alarms;
+                    in_ctx(&self.shared, p, |ctx| {
+                        alarms.on_alarm_changes(&changes, ctx, &ctx.st.alarms, allowed)
+                    })
                 }
                 _ => Vec::new(),
             },
@@ -853,18 +856,12 @@ impl Session {
             return Flow::Continue;
         };
         let allowed = self.shared.lock().limits.max_entities;
-        let msgs = {
-            let grid = self.shared.grid();
-            let st = self.shared.lock();
-            let ctx = Ctx {
-                st: &st,
-                user: &principal.user,
-                grid,
-            };
-            let mut msgs = self.subs.on_refresh(&ctx, allowed);
-            msgs.extend(self.alarms.on_refresh(&ctx, &st.alarms));
+        let (subs, alarms) = (&mut self.subs, &mut self.alarms);
+        let msgs = in_ctx(&self.shared, &principal, |ctx| {
+            let mut msgs = subs.on_refresh(ctx, allowed);
+            msgs.extend(alarms.on_refresh(ctx, &ctx.st.alarms));
             msgs
-        };
+        });
         for m in &msgs {
             if matches!(self.send(m), Flow::End) {
                 return Flow::End;
