@@ -640,7 +640,8 @@ impl Session {
             match scope {
                 ErrorScope::Subscription(cmd_id) => {
                     if let Some(sub) = self.registry.sub_for_cmd(cmd_id) {
-                        if matches!(msg, ServerMessage::TooManyUpdates(_)) {
+                        let pending = self.retry_due.iter().any(|(_, s)| *s == sub);
+                        if matches!(msg, ServerMessage::TooManyUpdates(_)) && !pending {
                             self.retry_due
                                 .push((Instant::now() + self.config.too_many_updates_retry, sub));
                         }

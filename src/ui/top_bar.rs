@@ -67,7 +67,10 @@ pub fn top_bar_ui(ui: &mut egui::Ui, bar: &TopBar<'_>) {
         let text = connection_text(bar.health, bar.now_ms);
         let response = ui.colored_label(color, text);
         if let Some(h) = bar.health {
-            response.on_hover_text(hover_text(h, bar.now_ms));
+            // Formatted only while hovered.
+            response.on_hover_ui(|ui| {
+                ui.label(hover_text(h, bar.now_ms));
+            });
         }
         ui.with_layout(egui::Layout::right_to_left(egui::Align::Center), |ui| {
             let unread = bar.unread.map_or_else(|| "–".to_owned(), badge);
