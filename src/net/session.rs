@@ -387,7 +387,8 @@ impl Session {
             ws,
             got_message: false,
             last_rx: now,
-            last_ping: now,
+            // Ping on the first tick, so the round trip shows within a second of connecting.
+            last_ping: now.checked_sub(self.config.ping_interval).unwrap_or(now),
             ping_seq: 0,
             ping_sent: None,
             traffic: (0, 0),

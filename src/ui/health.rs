@@ -5,7 +5,7 @@ use std::fmt::Write as _;
 
 use crate::store::Store;
 
-use super::top_bar::connection_text;
+use super::top_bar::{connection_text, rtt_text};
 
 /// What the user asked for in the view.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -27,8 +27,8 @@ pub fn diagnostics(store: &Store, server: &str, user: &str, now_ms: i64) -> Stri
     if let Some(h) = &store.health {
         writeln!(
             out,
-            "rtt {:?}\nmsgs/s {:.1}\nbytes/s {:.0}\nreconnects {}\nmessages {}",
-            h.rtt_smoothed(),
+            "rtt {}\nmsgs/s {:.1}\nbytes/s {:.0}\nreconnects {}\nmessages {}",
+            rtt_text(h.rtt_smoothed()),
             h.messages_per_sec(now_ms),
             h.bytes_per_sec(now_ms),
             h.reconnects(),
@@ -85,10 +85,7 @@ pub fn health_ui(
             ui.end_row();
             if let Some(h) = &store.health {
                 ui.label("Round trip");
-                ui.label(h.rtt_smoothed().map_or_else(
-                    || "–".to_owned(),
-                    |d| format!("{:.1} ms", d.as_secs_f64() * 1000.0),
-                ));
+                ui.label(rtt_text(h.rtt_smoothed()));
                 ui.end_row();
                 ui.label("Messages");
                 ui.label(format!(

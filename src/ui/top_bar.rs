@@ -42,6 +42,16 @@ pub fn connection_text(health: Option<&Health>, now_ms: i64) -> String {
     }
 }
 
+/// A round-trip time for people: "12.3 ms", "<0.1 ms" on a loopback, "–" before the first.
+#[must_use]
+pub fn rtt_text(rtt: Option<std::time::Duration>) -> String {
+    match rtt.map(|d| d.as_secs_f64() * 1000.0) {
+        None => "–".to_owned(),
+        Some(ms) if ms < 0.1 => "<0.1 ms".to_owned(),
+        Some(ms) => format!("{ms:.1} ms"),
+    }
+}
+
 /// A count as a badge: "99+" past 99.
 #[must_use]
 pub fn badge(count: i64) -> String {
@@ -89,10 +99,7 @@ pub fn top_bar_ui(ui: &mut egui::Ui, bar: &TopBar<'_>) {
 }
 
 fn hover_text(h: &Health, now_ms: i64) -> String {
-    let rtt = h.rtt_smoothed().map_or_else(
-        || "–".to_owned(),
-        |d| format!("{:.1} ms", d.as_secs_f64() * 1000.0),
-    );
+    let rtt = rtt_text(h.rtt_smoothed());
     format!(
         "round trip {rtt}\n{:.1} msgs/s, {:.1} kB/s\n{} reconnects",
         h.messages_per_sec(now_ms),
@@ -104,6 +111,14 @@ fn hover_text(h: &Health, now_ms: i64) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn round_trips_read_in_milliseconds() {
+        use std::time::Duration;
+        assert_eq!(rtt_text(None), "–");
+        assert_eq!(rtt_text(Some(Duration::from_micros(40))), "<0.1 ms");
+        assert_eq!(rtt_text(Some(Duration::from_micros(12_340))), "12.3 ms");
+    }
 
     #[test]
     fn badges_cap_at_99_plus() {
