@@ -29,8 +29,11 @@
 
 pub mod app;
 pub mod demo;
+pub mod logging;
 pub mod net;
 pub mod protocol;
+pub mod secrets;
+pub mod settings;
 pub mod store;
 pub mod ui;
 pub mod watch;

@@ -10,6 +10,8 @@
 
 pub mod entities;
 pub mod health;
+pub mod login;
+pub mod settings;
 pub mod theme;
 pub mod top_bar;
 

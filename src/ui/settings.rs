@@ -1,0 +1,3 @@
+//! The Settings view.
+//!
+//! (Interface stub: issue 5's settings increment fills this in.)
