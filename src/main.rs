@@ -8,10 +8,12 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use clap::{Parser, Subcommand};
+use tb_monitor::app::{AppConfig, Start, TbApp};
 use tb_monitor::demo::{DemoConfig, DemoServer};
 use tb_monitor::net::rest::{LoginOutcome, RestClient};
 use tb_monitor::net::tls::TlsTrust;
 use tb_monitor::protocol::TwoFaProviderType;
+use tb_monitor::settings::SettingsFile;
 use tb_monitor::watch::StopAfter;
 
 /// A desktop client for ThingsBoard.
@@ -19,8 +21,21 @@ use tb_monitor::watch::StopAfter;
 #[command(name = "tb-monitor", version, about)]
 struct Cli {
     /// Open the app on the embedded demo server (a simulated ThingsBoard), logged in.
-    #[arg(long)]
+    #[arg(long, conflicts_with_all = ["server", "profile"])]
     demo: bool,
+    /// Open the login for this server (base URL, e.g. `https://tb.example.com`).
+    #[arg(long, requires = "user", conflicts_with = "profile")]
+    server: Option<String>,
+    /// The user's e-mail on `--server`.
+    #[arg(long, requires = "server")]
+    user: Option<String>,
+    /// Log in with this saved server profile.
+    #[arg(long)]
+    profile: Option<String>,
+    /// Log level: off, error, warn, info, debug or trace (`RUST_LOG` overrides it). The app
+    /// also writes its log to a rotating file in the data dir.
+    #[arg(long, global = true, default_value = "info", value_parser = log_level)]
+    log_level: String,
     #[command(subcommand)]
     command: Option<Command>,
 }
@@ -80,8 +95,26 @@ enum Command {
     },
 }
 
+/// Validates `--log-level` (clap reports a bad one as a usage error).
+fn log_level(text: &str) -> Result<String, String> {
+    tb_monitor::logging::parse_level(text).map(|_| text.to_owned())
+}
+
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    // Only the desktop app keeps a log file; the subcommands log to stderr.
+    let log_dir = cli
+        .command
+        .is_none()
+        .then(tb_monitor::logging::default_dir)
+        .flatten();
+    let log = match tb_monitor::logging::init(&cli.log_level, log_dir.as_deref()) {
+        Ok(guard) => guard,
+        Err(e) => {
+            eprintln!("tb-monitor: {e}");
+            return ExitCode::from(2);
+        }
+    };
     match cli.command {
         Some(Command::DemoServer {
             bind,
@@ -138,26 +171,22 @@ fn main() -> ExitCode {
             };
             run_watch(target, &query, stop)
         }
-        None if cli.demo => run_app_on_demo(),
         None => {
-            println!(
-                "tb-monitor {}: the login screen is not built yet (issue 5).\n\
-                 Run `tb-monitor --demo` for the app on the embedded demo server, \
-                 `tb-monitor watch` to stream a server's updates, or `tb-monitor --help`.",
-                env!("CARGO_PKG_VERSION")
-            );
-            ExitCode::SUCCESS
+            let start = if cli.demo {
+                Start::Demo
+            } else if let (Some(url), Some(user)) = (cli.server, cli.user) {
+                Start::Server { url, user }
+            } else if let Some(name) = cli.profile {
+                Start::Profile(name)
+            } else {
+                Start::Auto
+            };
+            run_app(start, log.file_error().map(str::to_owned))
         }
     }
 }
 
 fn run_demo_server(config: DemoConfig) -> ExitCode {
-    tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env()
-                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
-        )
-        .init();
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
@@ -312,45 +341,65 @@ async fn login(target: Target) -> Result<(RestClient, Option<DemoServer>), Strin
     }
 }
 
-/// Opens the app logged in to the embedded demo server.
-fn run_app_on_demo() -> ExitCode {
-    tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env()
-                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn")),
-        )
-        .with_writer(std::io::stderr)
-        .init();
+/// Opens the desktop app; `log_problem` says why the log file could not be opened.
+fn run_app(start: Start, log_problem: Option<String>) -> ExitCode {
     let rt = match runtime() {
         Ok(rt) => rt,
         Err(code) => return code,
     };
-    let (session, demo) = match rt.block_on(tb_monitor::app::demo_session(DemoConfig::default())) {
-        Ok(pair) => pair,
-        Err(e) => {
-            eprintln!("tb-monitor: {e}");
-            return ExitCode::FAILURE;
-        }
+    let settings_file = SettingsFile::default_location();
+    let loaded = settings_file
+        .as_ref()
+        .map(SettingsFile::load)
+        .unwrap_or_default();
+    let (secrets, keychain_problem) = if start == Start::Demo {
+        // The demo logs in with built-in credentials: nothing to remember.
+        (
+            std::sync::Arc::new(tb_monitor::secrets::MemoryStore::new())
+                as std::sync::Arc<dyn tb_monitor::secrets::SecretStore>,
+            None,
+        )
+    } else {
+        tb_monitor::secrets::open_keychain_or_session_only()
+    };
+    if let Some(e) = &keychain_problem {
+        tracing::warn!("keychain: {e}");
+    }
+    let notices: Vec<String> = [
+        loaded.notice,
+        keychain_problem.map(|e| e.to_string()),
+        log_problem,
+    ]
+    .into_iter()
+    .flatten()
+    .collect();
+    let notice = (!notices.is_empty()).then(|| notices.join("\n"));
+    let config = AppConfig {
+        start,
+        settings_file,
+        settings: loaded.settings,
+        secrets,
+        notice,
+        demo: DemoConfig::default(),
     };
     let handle = rt.handle().clone();
+    let mut viewport = egui::ViewportBuilder::default()
+        .with_title("tb-monitor")
+        .with_app_id("tb-monitor")
+        .with_inner_size([1200.0, 760.0])
+        .with_min_inner_size([640.0, 400.0]);
+    match eframe::icon_data::from_png_bytes(include_bytes!("../assets/icon.png")) {
+        Ok(icon) => viewport = viewport.with_icon(icon),
+        Err(e) => tracing::warn!("app icon: {e}"),
+    }
     let options = eframe::NativeOptions {
-        viewport: egui::ViewportBuilder::default()
-            .with_title("tb-monitor")
-            .with_inner_size([1200.0, 760.0])
-            .with_min_inner_size([640.0, 400.0]),
+        viewport,
         ..eframe::NativeOptions::default()
     };
     let result = eframe::run_native(
         "tb-monitor",
         options,
-        Box::new(move |cc| {
-            Ok(Box::new(tb_monitor::app::TbApp::new(
-                &cc.egui_ctx,
-                &handle,
-                session,
-                Some(demo),
-            )))
-        }),
+        Box::new(move |cc| Ok(Box::new(TbApp::new(cc, &handle, config)))),
     );
     match result {
         Ok(()) => ExitCode::SUCCESS,

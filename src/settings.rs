@@ -1,11 +1,36 @@
 //! User settings: server profiles and preferences in `settings.toml` in the platform config
-//! dir. Written atomically; a corrupt file is kept aside and defaults are used, with a notice.
+//! dir ([`SettingsFile::default_location`]).
 //!
-//! (Interface stub: issue 5's settings increment fills this in.)
+//! * **Tolerant.** Every field has a default (`#[serde(default)]`), so an older or partial
+//!   file loads; unknown keys are ignored. Numbers out of range are clamped on load and the
+//!   user is told ([`Settings::normalize`]).
+//! * **Never loses the user's file.** A file that cannot be read or parsed is renamed aside to
+//!   `settings.toml.bak-<unix seconds>`, defaults are used and [`Loaded::notice`] says where
+//!   the backup is. [`SettingsFile::save`] moves such a file aside too before writing, so a
+//!   backup that failed at load cannot be overwritten later.
+//! * **Atomic.** [`SettingsFile::save`] writes a temporary file in the same folder, syncs it
+//!   and renames it over the old one: a crash leaves the old file or the new one, never half.
+//! * **No secrets.** Passwords and tokens live in the OS keychain ([`crate::secrets`]); a
+//!   password typed into a profile URL is dropped before writing.
+//!
+//! This module does no egui: the Settings view is `crate::ui::settings`.
 
+use std::fs::{self, OpenOptions};
+use std::io::{self, Write as _};
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use crate::net::tls::TlsTrust;
+use crate::net::tls::{TlsTrust, parse_fingerprint};
+use crate::protocol::AlarmSeverity;
+
+/// The file name inside the config dir.
+pub const FILE_NAME: &str = "settings.toml";
+
+/// The first lines of every saved file.
+const HEADER: &str = "# tb-monitor settings. Passwords and tokens are kept in the OS keychain, \
+                      never in this file.\n# Unknown keys are ignored; a file that cannot be read \
+                      is kept aside as settings.toml.bak-<time>.\n\n";
 
 /// A saved server.
 #[derive(Debug, Clone, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
@@ -47,16 +72,440 @@ impl Profile {
             TlsTrust::System
         }
     }
+
+    /// Checks what the login screen needs before it saves or uses the profile.
+    ///
+    /// # Errors
+    /// A sentence for the user: an empty name or user name, a URL that is not `http(s)://`
+    /// with a host (or carries a password), a pinned fingerprint that is not 64 hex digits, an
+    /// empty CA file path.
+    pub fn validate(&self) -> Result<(), String> {
+        if self.name.trim().is_empty() {
+            return Err("Give the server a name".to_owned());
+        }
+        validate_url(&self.url)?;
+        if self.username.trim().is_empty() {
+            return Err("Enter the user name (the e-mail you log in with)".to_owned());
+        }
+        if let Some(sha256) = &self.pinned_sha256 {
+            parse_fingerprint(sha256)
+                .map_err(|e| format!("The pinned certificate fingerprint is not valid: {e}"))?;
+        }
+        if let Some(ca_file) = &self.ca_file
+            && ca_file.as_os_str().is_empty()
+        {
+            return Err("Choose the CA certificate file, or turn the custom CA off".to_owned());
+        }
+        Ok(())
+    }
+}
+
+/// Checks a server URL: `http` or `https`, a host, no password in it.
+fn validate_url(text: &str) -> Result<(), String> {
+    let text = text.trim();
+    if text.is_empty() {
+        return Err("Enter the server URL, e.g. https://thingsboard.example.com".to_owned());
+    }
+    if !text.contains("://") {
+        return Err(format!(
+            "The server URL must start with https:// or http://, e.g. https://{text}"
+        ));
+    }
+    let url = reqwest::Url::parse(text)
+        .map_err(|e| format!("The server URL is not valid ({e}): {text}"))?;
+    if !matches!(url.scheme(), "http" | "https") {
+        return Err(format!(
+            "The server URL must start with https:// or http://: {text}"
+        ));
+    }
+    if url.host_str().is_none_or(str::is_empty) {
+        return Err(format!("The server URL has no host name: {text}"));
+    }
+    if url.password().is_some() {
+        return Err(
+            "Put the password in the password field, not in the URL (settings are stored in plain text)"
+                .to_owned(),
+        );
+    }
+    Ok(())
+}
+
+/// The colour theme.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ThemePref {
+    /// Light text on a dark background.
+    Dark,
+    /// Dark text on a light background.
+    Light,
+    /// Whatever the operating system uses.
+    #[default]
+    System,
+}
+
+impl ThemePref {
+    /// Every choice, in the order the Settings view shows them.
+    pub const ALL: [ThemePref; 3] = [ThemePref::Dark, ThemePref::Light, ThemePref::System];
+
+    /// The label in the Settings view.
+    #[must_use]
+    pub fn label(self) -> &'static str {
+        match self {
+            ThemePref::Dark => "Dark",
+            ThemePref::Light => "Light",
+            ThemePref::System => "Follow the system",
+        }
+    }
+}
+
+/// The time zone times are shown in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum TimeZonePref {
+    /// The computer's local time zone.
+    #[default]
+    Local,
+    /// Coordinated Universal Time.
+    Utc,
+}
+
+impl TimeZonePref {
+    /// Every choice, in the order the Settings view shows them.
+    pub const ALL: [TimeZonePref; 2] = [TimeZonePref::Local, TimeZonePref::Utc];
+
+    /// The label in the Settings view.
+    #[must_use]
+    pub fn label(self) -> &'static str {
+        match self {
+            TimeZonePref::Local => "Local time",
+            TimeZonePref::Utc => "UTC",
+        }
+    }
+}
+
+/// The time window a new plot starts with.
+///
+/// Written as `"5m"`, `"15m"`, `"1h"`, `"6h"`, `"24h"` or `"7d"`; a whole number of minutes
+/// equal to one of these (`60`) is read too.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum TimeWindowPref {
+    /// The last 5 minutes.
+    Min5,
+    /// The last 15 minutes.
+    #[default]
+    Min15,
+    /// The last hour.
+    Hour1,
+    /// The last 6 hours.
+    Hour6,
+    /// The last 24 hours.
+    Hour24,
+    /// The last 7 days.
+    Day7,
+}
+
+impl TimeWindowPref {
+    /// Every choice, shortest first.
+    pub const ALL: [TimeWindowPref; 6] = [
+        TimeWindowPref::Min5,
+        TimeWindowPref::Min15,
+        TimeWindowPref::Hour1,
+        TimeWindowPref::Hour6,
+        TimeWindowPref::Hour24,
+        TimeWindowPref::Day7,
+    ];
+
+    /// The window's length in minutes.
+    #[must_use]
+    pub fn minutes(self) -> u32 {
+        match self {
+            TimeWindowPref::Min5 => 5,
+            TimeWindowPref::Min15 => 15,
+            TimeWindowPref::Hour1 => 60,
+            TimeWindowPref::Hour6 => 6 * 60,
+            TimeWindowPref::Hour24 => 24 * 60,
+            TimeWindowPref::Day7 => 7 * 24 * 60,
+        }
+    }
+
+    /// The window's length in milliseconds (ThingsBoard's time unit).
+    #[must_use]
+    pub fn millis(self) -> i64 {
+        i64::from(self.minutes()) * 60_000
+    }
+
+    /// The window's length.
+    #[must_use]
+    pub fn duration(self) -> Duration {
+        Duration::from_secs(u64::from(self.minutes()) * 60)
+    }
+
+    /// The window of exactly `minutes`, if it is one of the choices.
+    #[must_use]
+    pub fn from_minutes(minutes: u32) -> Option<Self> {
+        Self::ALL.into_iter().find(|w| w.minutes() == minutes)
+    }
+
+    /// The name in the file.
+    #[must_use]
+    pub fn as_str(self) -> &'static str {
+        match self {
+            TimeWindowPref::Min5 => "5m",
+            TimeWindowPref::Min15 => "15m",
+            TimeWindowPref::Hour1 => "1h",
+            TimeWindowPref::Hour6 => "6h",
+            TimeWindowPref::Hour24 => "24h",
+            TimeWindowPref::Day7 => "7d",
+        }
+    }
+
+    /// The label in the Settings view.
+    #[must_use]
+    pub fn label(self) -> &'static str {
+        match self {
+            TimeWindowPref::Min5 => "5 minutes",
+            TimeWindowPref::Min15 => "15 minutes",
+            TimeWindowPref::Hour1 => "1 hour",
+            TimeWindowPref::Hour6 => "6 hours",
+            TimeWindowPref::Hour24 => "24 hours",
+            TimeWindowPref::Day7 => "7 days",
+        }
+    }
+}
+
+impl serde::Serialize for TimeWindowPref {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(self.as_str())
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for TimeWindowPref {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct WindowVisitor;
+        impl serde::de::Visitor<'_> for WindowVisitor {
+            type Value = TimeWindowPref;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("one of \"5m\", \"15m\", \"1h\", \"6h\", \"24h\", \"7d\"")
+            }
+            fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<Self::Value, E> {
+                TimeWindowPref::ALL
+                    .into_iter()
+                    .find(|w| w.as_str().eq_ignore_ascii_case(v.trim()))
+                    .ok_or_else(|| E::invalid_value(serde::de::Unexpected::Str(v), &self))
+            }
+            fn visit_i64<E: serde::de::Error>(self, v: i64) -> Result<Self::Value, E> {
+                u32::try_from(v)
+                    .ok()
+                    .and_then(TimeWindowPref::from_minutes)
+                    .ok_or_else(|| E::invalid_value(serde::de::Unexpected::Signed(v), &self))
+            }
+            fn visit_u64<E: serde::de::Error>(self, v: u64) -> Result<Self::Value, E> {
+                u32::try_from(v)
+                    .ok()
+                    .and_then(TimeWindowPref::from_minutes)
+                    .ok_or_else(|| E::invalid_value(serde::de::Unexpected::Unsigned(v), &self))
+            }
+        }
+        deserializer.deserialize_any(WindowVisitor)
+    }
+}
+
+/// When new alarms raise a desktop notification.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(default)]
+pub struct NotificationPrefs {
+    /// Show desktop notifications at all.
+    pub desktop: bool,
+    /// Alarms of this severity or worse notify (`CRITICAL` is the worst).
+    pub min_severity: AlarmSeverity,
+    /// Play a sound with a notification.
+    pub sound: bool,
+}
+
+impl NotificationPrefs {
+    /// The default threshold: major and critical alarms notify.
+    pub const DEFAULT_MIN_SEVERITY: AlarmSeverity = AlarmSeverity::Major;
+
+    /// Whether a new alarm of `severity` raises a desktop notification.
+    #[must_use]
+    pub fn notifies(&self, severity: &AlarmSeverity) -> bool {
+        self.desktop && severity.is_known() && severity.rank() <= self.min_severity.rank()
+    }
+}
+
+impl Default for NotificationPrefs {
+    fn default() -> Self {
+        Self {
+            desktop: true,
+            min_severity: Self::DEFAULT_MIN_SEVERITY,
+            sound: false,
+        }
+    }
+}
+
+/// Memory bounds of the live data.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(default)]
+pub struct DataLimits {
+    /// Points kept per plotted series (16 bytes each); the oldest are dropped first.
+    #[serde(deserialize_with = "saturating_count")]
+    pub points_per_series: usize,
+}
+
+impl DataLimits {
+    /// The default points per series: the store's own default.
+    pub const DEFAULT_POINTS_PER_SERIES: usize =
+        crate::store::series::SeriesLimits::DEFAULT_MAX_POINTS;
+    /// The fewest points per series (a few minutes of a fast sensor).
+    pub const MIN_POINTS_PER_SERIES: usize = 1_000;
+    /// The most points per series (about 160 MB for one series).
+    pub const MAX_POINTS_PER_SERIES: usize = 10_000_000;
+    /// Bytes per stored point, for the memory estimate shown to the user.
+    pub const BYTES_PER_POINT: usize = 16;
+}
+
+impl Default for DataLimits {
+    fn default() -> Self {
+        Self {
+            points_per_series: Self::DEFAULT_POINTS_PER_SERIES,
+        }
+    }
+}
+
+/// Reads any TOML integer into a `usize`, saturating (negative → 0), so a wrong count is
+/// clamped by [`Settings::normalize`] instead of making the whole file unreadable.
+fn saturating_count<'de, D: serde::Deserializer<'de>>(deserializer: D) -> Result<usize, D::Error> {
+    let value = <i64 as serde::Deserialize>::deserialize(deserializer)?;
+    Ok(usize::try_from(value.max(0)).unwrap_or(usize::MAX))
 }
 
 /// All settings.
-#[derive(Debug, Clone, PartialEq, Default, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 #[serde(default)]
 pub struct Settings {
-    /// Saved servers.
-    pub profiles: Vec<Profile>,
     /// The profile used last (auto-login picks it).
     pub last_profile: Option<String>,
+    /// Log in to the last profile on start (when its password is remembered).
+    pub auto_login: bool,
+    /// The colour theme.
+    pub theme: ThemePref,
+    /// The time zone times are shown in.
+    pub time_zone: TimeZonePref,
+    /// The time window a new plot starts with.
+    pub default_window: TimeWindowPref,
+    /// Desktop notifications for new alarms.
+    pub notifications: NotificationPrefs,
+    /// Memory bounds of the live data.
+    pub limits: DataLimits,
+    /// Saved servers (written last, as `[[profiles]]` tables).
+    pub profiles: Vec<Profile>,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Self {
+            last_profile: None,
+            auto_login: true,
+            theme: ThemePref::default(),
+            time_zone: TimeZonePref::default(),
+            default_window: TimeWindowPref::default(),
+            notifications: NotificationPrefs::default(),
+            limits: DataLimits::default(),
+            profiles: Vec::new(),
+        }
+    }
+}
+
+impl Settings {
+    /// The profile called `name`.
+    #[must_use]
+    pub fn profile(&self, name: &str) -> Option<&Profile> {
+        self.profiles.iter().find(|p| p.name == name)
+    }
+
+    /// The profile used last, if it still exists.
+    #[must_use]
+    pub fn last(&self) -> Option<&Profile> {
+        self.profile(self.last_profile.as_deref()?)
+    }
+
+    /// Replaces the profile of the same name where it stands, or adds it at the end.
+    pub fn upsert_profile(&mut self, profile: Profile) {
+        match self.profiles.iter_mut().find(|p| p.name == profile.name) {
+            Some(slot) => *slot = profile,
+            None => self.profiles.push(profile),
+        }
+    }
+
+    /// Removes the profile called `name` (and forgets it as the last one used); returns it,
+    /// so the caller can delete its keychain entries.
+    pub fn remove_profile(&mut self, name: &str) -> Option<Profile> {
+        let index = self.profiles.iter().position(|p| p.name == name)?;
+        if self.last_profile.as_deref() == Some(name) {
+            self.last_profile = None;
+        }
+        Some(self.profiles.remove(index))
+    }
+
+    /// Brings values into range and drops what cannot be used; returns a sentence per change
+    /// worth telling the user about.
+    ///
+    /// Points per series are clamped to
+    /// [`DataLimits::MIN_POINTS_PER_SERIES`]..=[`DataLimits::MAX_POINTS_PER_SERIES`]; an
+    /// unknown minimum severity falls back to the default; a second profile with the same
+    /// name is dropped; a last profile that no longer exists is forgotten.
+    pub fn normalize(&mut self) -> Vec<String> {
+        let mut notes = Vec::new();
+        let points = self.limits.points_per_series;
+        let clamped = points.clamp(
+            DataLimits::MIN_POINTS_PER_SERIES,
+            DataLimits::MAX_POINTS_PER_SERIES,
+        );
+        if clamped != points {
+            notes.push(format!(
+                "Points kept per series must be between {} and {}; {points} was changed to \
+                 {clamped}",
+                DataLimits::MIN_POINTS_PER_SERIES,
+                DataLimits::MAX_POINTS_PER_SERIES,
+            ));
+            self.limits.points_per_series = clamped;
+        }
+        if !self.notifications.min_severity.is_known() {
+            notes.push(format!(
+                "The notification severity {} is not known; {} is used",
+                self.notifications.min_severity,
+                NotificationPrefs::DEFAULT_MIN_SEVERITY,
+            ));
+            self.notifications.min_severity = NotificationPrefs::DEFAULT_MIN_SEVERITY;
+        }
+        let mut seen = std::collections::HashSet::new();
+        let before = self.profiles.len();
+        self.profiles.retain(|p| seen.insert(p.name.clone()));
+        if self.profiles.len() != before {
+            notes.push(format!(
+                "{} server profile(s) with a name already used were ignored",
+                before - self.profiles.len()
+            ));
+        }
+        if self.last_profile.is_some() && self.last().is_none() {
+            self.last_profile = None;
+        }
+        notes
+    }
+
+    /// What goes on disk: a password typed into a profile URL is dropped.
+    fn for_disk(&self) -> Settings {
+        let mut out = self.clone();
+        for profile in &mut out.profiles {
+            if let Ok(mut url) = reqwest::Url::parse(profile.url.trim())
+                && url.password().is_some()
+                && url.set_password(None).is_ok()
+            {
+                profile.url = url.to_string();
+            }
+        }
+        out
+    }
 }
 
 /// Settings read from disk, with a notice for the user when something was wrong.
@@ -81,23 +530,229 @@ impl SettingsFile {
         Self { path: path.into() }
     }
 
+    /// `settings.toml` in the platform config dir (`~/.config/tb-monitor` on Linux,
+    /// `~/Library/Application Support/io.tb-monitor.tb-monitor` on macOS,
+    /// `%APPDATA%\tb-monitor\tb-monitor\config` on Windows); `None` when the system has no
+    /// home directory.
+    #[must_use]
+    pub fn default_location() -> Option<SettingsFile> {
+        directories::ProjectDirs::from("io", "tb-monitor", "tb-monitor")
+            .map(|dirs| Self::new(dirs.config_dir().join(FILE_NAME)))
+    }
+
     /// The file's path.
     #[must_use]
     pub fn path(&self) -> &Path {
         &self.path
     }
 
-    /// Reads the settings.
-    #[must_use]
-    pub fn load(&self) -> Loaded {
-        Loaded::default()
+    /// The folder holding the file.
+    fn dir(&self) -> &Path {
+        self.path
+            .parent()
+            .filter(|p| !p.as_os_str().is_empty())
+            .unwrap_or(Path::new("."))
     }
 
-    /// Writes the settings.
+    /// Reads the settings. A missing file gives the defaults; a file that cannot be read or
+    /// parsed is renamed aside (`settings.toml.bak-<unix seconds>`) and gives the defaults,
+    /// with a notice naming the backup. Never fails and never panics.
+    #[must_use]
+    pub fn load(&self) -> Loaded {
+        match self.read() {
+            Ok(None) => Loaded::default(),
+            Ok(Some(mut settings)) => {
+                let notes = settings.normalize();
+                let notice = (!notes.is_empty()).then(|| {
+                    format!(
+                        "Some settings were adjusted: {}. File: {}",
+                        notes.join("; "),
+                        self.path.display()
+                    )
+                });
+                Loaded { settings, notice }
+            }
+            Err(reason) => Loaded {
+                settings: Settings::default(),
+                notice: Some(match self.set_aside() {
+                    Ok(backup) => format!(
+                        "The settings file {reason}. Default settings are used; your file was \
+                         kept as {}",
+                        backup.display()
+                    ),
+                    Err(e) => format!(
+                        "The settings file {reason}, and it could not be moved aside ({}). \
+                         Default settings are used and changes are not saved until the file is \
+                         fixed or removed: {}",
+                        plain_io(&e),
+                        self.path.display()
+                    ),
+                }),
+            },
+        }
+    }
+
+    /// The settings in the file: `Ok(None)` when there is none, `Err` with the reason (a
+    /// phrase that follows "The settings file") when it cannot be used.
+    fn read(&self) -> Result<Option<Settings>, String> {
+        let bytes = match fs::read(&self.path) {
+            Ok(bytes) => bytes,
+            Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(None),
+            Err(e) => return Err(format!("could not be read ({})", plain_io(&e))),
+        };
+        let text = std::str::from_utf8(&bytes)
+            .map_err(|_| "is not a text file (it is not UTF-8)".to_owned())?;
+        toml::from_str(text)
+            .map(Some)
+            .map_err(|e| format!("could not be read ({})", describe_toml_error(text, &e)))
+    }
+
+    /// Renames the file to `<name>.bak-<unix seconds>` (with `-2`, `-3`, … when taken).
+    fn set_aside(&self) -> io::Result<PathBuf> {
+        let now = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map_or(0, |d| d.as_secs());
+        let base = format!("{}.bak-{now}", self.file_name().to_string_lossy());
+        let mut backup = self.dir().join(&base);
+        let mut n = 1;
+        while backup.exists() {
+            n += 1;
+            backup = self.dir().join(format!("{base}-{n}"));
+        }
+        fs::rename(&self.path, &backup)?;
+        Ok(backup)
+    }
+
+    fn file_name(&self) -> &std::ffi::OsStr {
+        self.path
+            .file_name()
+            .unwrap_or(std::ffi::OsStr::new(FILE_NAME))
+    }
+
+    /// Writes the settings atomically, creating the folder when missing. A file in the way
+    /// that is not a readable settings file is first kept aside as `load` does.
     ///
     /// # Errors
-    /// The file cannot be written.
-    pub fn save(&self, _settings: &Settings) -> Result<(), String> {
-        Ok(())
+    /// A sentence for the user, ending with the path: the folder cannot be created, the file
+    /// cannot be written or replaced.
+    pub fn save(&self, settings: &Settings) -> Result<(), String> {
+        let dir = self.dir();
+        if self.path.file_name().is_none() {
+            return Err(format!(
+                "Could not save settings: the path does not name a file: {}",
+                self.path.display()
+            ));
+        }
+        fs::create_dir_all(dir).map_err(|e| {
+            format!(
+                "Could not save settings: the folder cannot be created ({}): {}",
+                plain_io(&e),
+                dir.display()
+            )
+        })?;
+        if let Err(reason) = self.read() {
+            match self.set_aside() {
+                Ok(backup) => tracing::warn!(
+                    "the settings file {reason}; kept as {} before saving",
+                    backup.display()
+                ),
+                Err(e) => {
+                    return Err(format!(
+                        "Could not save settings: the existing file {reason} and could not be \
+                         moved aside ({}): {}",
+                        plain_io(&e),
+                        self.path.display()
+                    ));
+                }
+            }
+        }
+        let body = toml::to_string_pretty(&settings.for_disk())
+            .map_err(|e| format!("Could not save settings: {e}"))?;
+        write_atomically(&self.path, dir, format!("{HEADER}{body}").as_bytes()).map_err(
+            |(what, e)| {
+                format!(
+                    "Could not save settings: {what} failed ({}): {}",
+                    plain_io(&e),
+                    self.path.display()
+                )
+            },
+        )
+    }
+}
+
+/// Writes `bytes` to a new temporary file next to `path`, syncs it and renames it over
+/// `path`; on failure the temporary file is removed. The error names the step.
+fn write_atomically(
+    path: &Path,
+    dir: &Path,
+    bytes: &[u8],
+) -> Result<(), (&'static str, io::Error)> {
+    static COUNTER: AtomicU64 = AtomicU64::new(0);
+    let name = path
+        .file_name()
+        .unwrap_or(std::ffi::OsStr::new(FILE_NAME))
+        .to_string_lossy();
+    let tmp = dir.join(format!(
+        ".{name}.tmp-{}-{}",
+        std::process::id(),
+        COUNTER.fetch_add(1, Ordering::Relaxed)
+    ));
+    let result = (|| {
+        let mut file = OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .open(&tmp)
+            .map_err(|e| ("creating a temporary file", e))?;
+        file.write_all(bytes)
+            .map_err(|e| ("writing the temporary file", e))?;
+        file.sync_all()
+            .map_err(|e| ("syncing the temporary file", e))?;
+        drop(file);
+        fs::rename(&tmp, path).map_err(|e| ("replacing the file", e))
+    })();
+    if result.is_err() {
+        fs::remove_file(&tmp).ok();
+    } else {
+        sync_dir(dir);
+    }
+    result
+}
+
+/// Makes the rename durable (POSIX); best effort, the data itself is already synced.
+#[cfg(unix)]
+fn sync_dir(dir: &Path) {
+    if let Ok(d) = fs::File::open(dir) {
+        d.sync_all().ok();
+    }
+}
+
+/// Renames are durable without a folder sync elsewhere (and folders cannot be opened).
+#[cfg(not(unix))]
+fn sync_dir(_dir: &Path) {}
+
+/// A TOML error as a short phrase with its line: `line 3: invalid type: …`.
+fn describe_toml_error(text: &str, err: &toml::de::Error) -> String {
+    let message = err.message().lines().next().unwrap_or("").trim();
+    match err.span() {
+        Some(span) => {
+            let line = text
+                .get(..span.start)
+                .map_or(1, |before| before.matches('\n').count() + 1);
+            format!("line {line}: {message}")
+        }
+        None => message.to_owned(),
+    }
+}
+
+/// An I/O error in plain words.
+fn plain_io(err: &io::Error) -> String {
+    match err.kind() {
+        io::ErrorKind::PermissionDenied => "permission denied".to_owned(),
+        io::ErrorKind::NotFound => "not found".to_owned(),
+        io::ErrorKind::NotADirectory => "a file is where a folder should be".to_owned(),
+        io::ErrorKind::IsADirectory => "it is a folder, not a file".to_owned(),
+        io::ErrorKind::ReadOnlyFilesystem => "the disk is read-only".to_owned(),
+        io::ErrorKind::StorageFull => "the disk is full".to_owned(),
+        _ => err.to_string(),
     }
 }

@@ -8,8 +8,12 @@ use std::time::{Duration, Instant};
 
 use egui_kittest::Harness;
 use egui_kittest::kittest::Queryable as _;
-use tb_monitor::app::{TbApp, demo_session};
+use std::sync::Arc;
+
+use tb_monitor::app::{AppConfig, Start, TbApp};
 use tb_monitor::demo::DemoConfig;
+use tb_monitor::secrets::MemoryStore;
+use tb_monitor::store::Store;
 use tb_monitor::ui::View;
 
 const DEADLINE: Duration = Duration::from_secs(15);
@@ -36,19 +40,27 @@ fn the_demo_app_goes_live_and_shows_the_devices_and_every_view_is_reachable() {
         .enable_all()
         .build()
         .unwrap();
-    let (session, demo) = rt
-        .block_on(demo_session(DemoConfig {
+    let config = AppConfig {
+        start: Start::Demo,
+        settings_file: None,
+        settings: tb_monitor::settings::Settings::default(),
+        secrets: Arc::new(MemoryStore::new()),
+        notice: None,
+        demo: DemoConfig {
             simulate: false,
             devices: 20,
             ..DemoConfig::default()
-        }))
-        .unwrap();
-    let control = demo.control();
+        },
+    };
     let handle = rt.handle().clone();
     let mut harness = Harness::builder()
         .with_size(egui::vec2(1200.0, 760.0))
-        .build_eframe(|cc| TbApp::new(&cc.egui_ctx, &handle, session, Some(demo)));
+        .build_eframe(|cc| TbApp::new(cc, &handle, config));
 
+    step_until(&mut harness, "the demo login", |h| {
+        h.state().live().is_some()
+    });
+    let control = h_live(&harness).demo_server().unwrap().control();
     step_until(&mut harness, "live indicator", |h| {
         h.query_by_label_contains("live").is_some()
     });
@@ -62,7 +74,7 @@ fn the_demo_app_goes_live_and_shows_the_devices_and_every_view_is_reachable() {
     });
     step_until(&mut harness, "the alarm badge", |h| {
         matches!(
-            h.state().store().subs.get(&tb_monitor::app::ALARM_COUNT_SUB),
+            store(h).subs.get(&tb_monitor::app::ALARM_COUNT_SUB),
             Some(tb_monitor::store::SubData::AlarmCount(c)) if c.count().is_some()
         )
     });
@@ -90,21 +102,23 @@ fn the_demo_app_goes_live_and_shows_the_devices_and_every_view_is_reachable() {
     harness.run_steps(2);
     harness.get_by_label("Reconnect now").click();
     step_until(&mut harness, "a reconnect", |h| {
-        h.state()
-            .store()
+        store(h)
             .health
             .as_ref()
             .is_some_and(|hl| hl.reconnects() >= 1)
     });
 }
 
+fn h_live<'a>(h: &'a Harness<'_, TbApp>) -> &'a tb_monitor::app::live::Live {
+    h.state().live().expect("logged in")
+}
+
+fn store<'a>(h: &'a Harness<'_, TbApp>) -> &'a Store {
+    h_live(h).store()
+}
+
 fn h_count(h: &Harness<'_, TbApp>) -> Option<i64> {
-    match h
-        .state()
-        .store()
-        .subs
-        .get(&tb_monitor::app::ALARM_COUNT_SUB)
-    {
+    match store(h).subs.get(&tb_monitor::app::ALARM_COUNT_SUB) {
         Some(tb_monitor::store::SubData::AlarmCount(c)) => c.count(),
         _ => None,
     }

@@ -1,20 +1,20 @@
-//! The eframe app: [`TbApp`] drains network events into the [`Store`] in `logic` and lays
-//! out the panels in `ui` (a table of contents). This first increment opens logged in to
-//! a server (the embedded demo server with `--demo`); the login screen, profiles, keychain
-//! and settings follow in issue 5's next increments.
+//! The eframe app. [`TbApp`] is either on the login screen ([`login`] runs the attempts off
+//! the UI thread) or [`live`]: one session whose events it drains into the
+//! [`crate::store::Store`] in `logic` and whose panels it lays out in `ui`.
 
-use std::sync::Arc;
-use std::time::{Duration, Instant};
+pub mod live;
+pub mod login;
+mod shell;
+
+pub use shell::{AppConfig, Start, TbApp};
+
+use std::time::Duration;
 
 use crate::demo::{DemoConfig, DemoServer};
 use crate::net::rest::{LoginOutcome, RestClient};
 use crate::net::tls::TlsTrust;
-use crate::net::{EventQueue, NetCommand, NetHandle, SessionConfig, SubId, SubSpec, UiWaker};
+use crate::net::{SubId, SubSpec, UiWaker};
 use crate::protocol::WsCmd;
-use crate::store::{Store, SubData};
-use crate::ui::health::{HealthAction, health_ui};
-use crate::ui::top_bar::{TopBar, top_bar_ui};
-use crate::ui::{View, entities::EntitiesPanel};
 
 /// The entity table's subscription.
 pub const ENTITIES_SUB: SubId = 1;
@@ -48,6 +48,9 @@ pub struct Session {
     pub user: String,
     /// The REST client holding the tokens.
     pub rest: RestClient,
+    /// Something the user should know about this login (e.g. the password could not be
+    /// remembered).
+    pub notice: Option<String>,
 }
 
 /// Starts the embedded demo server and logs in as its tenant admin.
@@ -73,6 +76,7 @@ pub async fn demo_session(config: DemoConfig) -> Result<(Session, DemoServer), S
             server: format!("demo server {}", server.base_url()),
             user: user.to_owned(),
             rest,
+            notice: None,
         },
         server,
     ))
@@ -95,189 +99,8 @@ pub fn default_subscriptions() -> Vec<(SubId, SubSpec)> {
         .collect()
 }
 
-/// The desktop app.
-pub struct TbApp {
-    session: Session,
-    net: NetHandle,
-    queue: EventQueue,
-    store: Store,
-    view: View,
-    entities: EntitiesPanel,
-    notice: Option<String>,
-    /// Keeps the embedded demo server running as long as the app.
-    _demo: Option<DemoServer>,
-}
-
-impl std::fmt::Debug for TbApp {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("TbApp")
-            .field("server", &self.session.server)
-            .field("view", &self.view)
-            .finish_non_exhaustive()
-    }
-}
-
 fn now_ms() -> i64 {
     crate::net::tokens::now_ms()
-}
-
-impl TbApp {
-    /// Starts the session on `runtime` and opens the default subscriptions.
-    #[must_use]
-    pub fn new(
-        ctx: &egui::Context,
-        runtime: &tokio::runtime::Handle,
-        session: Session,
-        demo: Option<DemoServer>,
-    ) -> Self {
-        let queue = EventQueue::new(10_000, Arc::new(EguiWaker(ctx.clone())));
-        let net = crate::net::spawn(
-            runtime,
-            session.rest.clone(),
-            SessionConfig::default(),
-            queue.clone(),
-        );
-        let mut notice = None;
-        for (sub, spec) in default_subscriptions() {
-            if let Err(e) = net.try_send(NetCommand::Subscribe { sub, spec }) {
-                notice = Some(e.to_string());
-            }
-        }
-        Self {
-            session,
-            net,
-            queue,
-            store: Store::new(),
-            view: View::default(),
-            entities: EntitiesPanel::default(),
-            notice,
-            _demo: demo,
-        }
-    }
-
-    /// The data model (for tests and diagnostics).
-    #[must_use]
-    pub fn store(&self) -> &Store {
-        &self.store
-    }
-
-    fn count(&self, sub: SubId) -> Option<i64> {
-        match self.store.subs.get(&sub) {
-            Some(SubData::AlarmCount(c)) => c.count(),
-            Some(SubData::Unread(c)) => c.count(),
-            _ => None,
-        }
-    }
-
-    fn send(&mut self, cmd: NetCommand) {
-        if let Err(e) = self.net.try_send(cmd) {
-            self.notice = Some(e.to_string());
-        }
-    }
-
-    fn central_ui(&mut self, ui: &mut egui::Ui) {
-        let now = now_ms();
-        match self.view {
-            View::Entities => {
-                let page = match self.store.subs.get(&ENTITIES_SUB) {
-                    Some(SubData::Entities(p)) => Some(p),
-                    _ => None,
-                };
-                self.entities.show(ui, page, now);
-            }
-            View::Health => {
-                let action = health_ui(
-                    ui,
-                    &self.store,
-                    &self.session.server,
-                    &self.session.user,
-                    now,
-                );
-                match action {
-                    Some(HealthAction::ReconnectNow) => self.send(NetCommand::ReconnectNow),
-                    Some(HealthAction::Copy(text)) => ui.ctx().copy_text(text),
-                    None => {}
-                }
-            }
-            other => {
-                ui.heading(other.label());
-                if let Some(issue) = other.planned_in() {
-                    ui.label(format!("This view arrives with issue {issue}."));
-                }
-            }
-        }
-    }
-}
-
-impl eframe::App for TbApp {
-    fn logic(&mut self, ctx: &egui::Context, _frame: &mut eframe::Frame) {
-        let started = Instant::now();
-        loop {
-            let batch = self.queue.drain(256);
-            if batch.is_empty() {
-                break;
-            }
-            let now = now_ms();
-            for event in batch {
-                self.store.apply(event, now);
-            }
-            if started.elapsed() > DRAIN_BUDGET {
-                // More is waiting: show this frame, then carry on.
-                ctx.request_repaint();
-                break;
-            }
-        }
-        // A countdown on screen needs a tick; otherwise the app sleeps until data arrives.
-        if matches!(
-            self.store
-                .health
-                .as_ref()
-                .map(crate::store::health::Health::state),
-            Some(crate::net::ConnState::Reconnecting { .. })
-        ) {
-            ctx.request_repaint_after(Duration::from_secs(1));
-        }
-    }
-
-    fn ui(&mut self, ui: &mut egui::Ui, _frame: &mut eframe::Frame) {
-        let bar = TopBar {
-            server: &self.session.server,
-            user: &self.session.user,
-            health: self.store.health.as_ref(),
-            alarms: self.count(ALARM_COUNT_SUB),
-            unread: self.count(UNREAD_SUB),
-            now_ms: now_ms(),
-        };
-        egui::Panel::top("top_bar").show(ui, |ui| top_bar_ui(ui, &bar));
-        egui::Panel::bottom("status_bar").show(ui, |ui| {
-            status_bar_ui(ui, &self.store, self.notice.as_deref());
-        });
-        egui::Panel::left("navigation")
-            .resizable(false)
-            .show(ui, |ui| navigation_ui(ui, &mut self.view));
-        egui::CentralPanel::default().show(ui, |ui| self.central_ui(ui));
-    }
-}
-
-fn navigation_ui(ui: &mut egui::Ui, view: &mut View) {
-    ui.add_space(4.0);
-    for v in View::ALL {
-        ui.selectable_value(view, v, v.label());
-    }
-}
-
-fn status_bar_ui(ui: &mut egui::Ui, store: &Store, notice: Option<&str>) {
-    ui.horizontal(|ui| {
-        if let Some(n) = notice {
-            ui.label(n);
-        } else if store.session_expired {
-            ui.label("the session has expired: log in again");
-        } else if let Some(c) = store.health.as_ref().and_then(|h| h.last_close()) {
-            ui.label(format!("last disconnect: {} ({})", c.summary, c.action));
-        } else {
-            ui.weak("ready");
-        }
-    });
 }
 
 #[cfg(test)]

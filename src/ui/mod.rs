@@ -7,6 +7,8 @@
 //! | [`top_bar`] | server and user, connection indicator, alarm and notification badges |
 //! | [`health`] | the connection health view |
 //! | [`entities`] | the live entity table (the query builder arrives with issue 6) |
+//! | [`login`] | the login screen: server profiles, password, second factor, TLS pinning |
+//! | [`settings`] | the Settings view |
 
 pub mod entities;
 pub mod health;
@@ -31,7 +33,7 @@ pub enum View {
     Inspector,
     /// Connection health and diagnostics.
     Health,
-    /// Settings (issue 5, next increment).
+    /// Settings.
     Settings,
 }
 
@@ -69,8 +71,7 @@ impl View {
             View::Alarms => Some(8),
             View::Notifications => Some(9),
             View::Inspector => Some(10),
-            View::Settings => Some(5),
-            View::Entities | View::Health => None,
+            View::Entities | View::Health | View::Settings => None,
         }
     }
 }

@@ -62,8 +62,9 @@ pub fn badge(count: i64) -> String {
     }
 }
 
-/// Draws the top bar.
-pub fn top_bar_ui(ui: &mut egui::Ui, bar: &TopBar<'_>) {
+/// Draws the top bar; returns true when the user clicked "Log out".
+pub fn top_bar_ui(ui: &mut egui::Ui, bar: &TopBar<'_>) -> bool {
+    let mut logout = false;
     ui.horizontal(|ui| {
         ui.strong("tb-monitor");
         ui.separator();
@@ -83,6 +84,11 @@ pub fn top_bar_ui(ui: &mut egui::Ui, bar: &TopBar<'_>) {
             });
         }
         ui.with_layout(egui::Layout::right_to_left(egui::Align::Center), |ui| {
+            logout = ui
+                .button("Log out")
+                .on_hover_text("end the session and forget its tokens")
+                .clicked();
+            ui.separator();
             let unread = bar.unread.map_or_else(|| "–".to_owned(), badge);
             ui.label(format!("Unread {unread}"))
                 .on_hover_text("unread notifications");
@@ -96,6 +102,7 @@ pub fn top_bar_ui(ui: &mut egui::Ui, bar: &TopBar<'_>) {
             .on_hover_text("active unacknowledged alarms");
         });
     });
+    logout
 }
 
 fn hover_text(h: &Health, now_ms: i64) -> String {

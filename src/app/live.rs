@@ -1,0 +1,336 @@
+//! The logged-in part of the app: one session's network handle, its store and the views.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use crate::demo::DemoServer;
+use crate::net::{EventQueue, NetCommand, NetHandle, SessionConfig, SubId};
+use crate::secrets::{SecretKind, SecretStore};
+use crate::settings::Settings;
+use crate::store::{Store, SubData};
+use crate::ui::health::{HealthAction, health_ui};
+use crate::ui::top_bar::{TopBar, top_bar_ui};
+use crate::ui::{View, entities::EntitiesPanel};
+
+use super::{
+    ALARM_COUNT_SUB, DRAIN_BUDGET, ENTITIES_SUB, EguiWaker, Session, UNREAD_SUB,
+    default_subscriptions, now_ms,
+};
+
+/// How often the app looks for a rotated refresh token to keep in the keychain.
+const REFRESH_TOKEN_CHECK: Duration = Duration::from_secs(5);
+
+/// What the logged-in screen asks of the app.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LiveAction {
+    /// The user logged out.
+    Logout,
+    /// The session cannot be renewed: the password is needed again.
+    SessionExpired,
+    /// The user changed a setting: save the settings file.
+    SettingsChanged,
+}
+
+/// Where the refresh token of a remembered login is kept.
+#[derive(Debug, Clone)]
+pub struct Remember {
+    /// The keychain.
+    pub secrets: Arc<dyn SecretStore>,
+    /// The profile's keychain account.
+    pub account: String,
+}
+
+/// A logged-in session and everything shown for it.
+pub struct Live {
+    session: Session,
+    net: NetHandle,
+    queue: EventQueue,
+    store: Store,
+    view: View,
+    entities: EntitiesPanel,
+    notice: Option<String>,
+    remember: Option<Remember>,
+    saved_refresh: Option<String>,
+    refresh_checked: Instant,
+    runtime: tokio::runtime::Handle,
+    /// Keeps an embedded demo server running as long as its session.
+    demo: Option<DemoServer>,
+}
+
+impl std::fmt::Debug for Live {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Live")
+            .field("server", &self.session.server)
+            .field("view", &self.view)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Live {
+    /// Starts the session on `runtime` and opens the default subscriptions.
+    #[must_use]
+    pub fn start(
+        ctx: &egui::Context,
+        runtime: &tokio::runtime::Handle,
+        session: Session,
+        demo: Option<DemoServer>,
+        remember: Option<Remember>,
+    ) -> Self {
+        let queue = EventQueue::new(10_000, Arc::new(EguiWaker(ctx.clone())));
+        let net = crate::net::spawn(
+            runtime,
+            session.rest.clone(),
+            SessionConfig::default(),
+            queue.clone(),
+        );
+        let mut notice = session.notice.clone();
+        for (sub, spec) in default_subscriptions() {
+            if let Err(e) = net.try_send(NetCommand::Subscribe { sub, spec }) {
+                notice = Some(e.to_string());
+            }
+        }
+        // The login saved the refresh token it got; later rotations are saved from here.
+        let saved_refresh = session
+            .rest
+            .tokens()
+            .and_then(|t| t.refresh().map(str::to_owned));
+        Self {
+            session,
+            net,
+            queue,
+            store: Store::new(),
+            view: View::default(),
+            entities: EntitiesPanel::default(),
+            notice,
+            remember,
+            saved_refresh,
+            refresh_checked: Instant::now(),
+            runtime: runtime.clone(),
+            demo,
+        }
+    }
+
+    /// The data model (for tests and diagnostics).
+    #[must_use]
+    pub fn store(&self) -> &Store {
+        &self.store
+    }
+
+    /// The session.
+    #[must_use]
+    pub fn session(&self) -> &Session {
+        &self.session
+    }
+
+    /// The embedded demo server this session runs on, if any.
+    #[must_use]
+    pub fn demo_server(&self) -> Option<&DemoServer> {
+        self.demo.as_ref()
+    }
+
+    /// The view shown.
+    #[must_use]
+    pub fn view(&self) -> View {
+        self.view
+    }
+
+    /// Opens `view` (e.g. restored from the last run).
+    pub fn set_view(&mut self, view: View) {
+        self.view = view;
+    }
+
+    /// Shows `notice` in the status bar.
+    pub fn set_notice(&mut self, notice: String) {
+        self.notice = Some(notice);
+    }
+
+    /// Stops the session task (the app is going back to the login screen or closing).
+    pub fn shutdown(&self) {
+        // A full queue means the task is busy; dropping the handle stops it anyway.
+        self.net.try_send(NetCommand::Shutdown).ok();
+    }
+
+    fn count(&self, sub: SubId) -> Option<i64> {
+        match self.store.subs.get(&sub) {
+            Some(SubData::AlarmCount(c)) => c.count(),
+            Some(SubData::Unread(c)) => c.count(),
+            _ => None,
+        }
+    }
+
+    fn send(&mut self, cmd: NetCommand) {
+        if let Err(e) = self.net.try_send(cmd) {
+            self.notice = Some(e.to_string());
+        }
+    }
+
+    /// Applies waiting network events (within [`DRAIN_BUDGET`]) and keeps a rotated refresh
+    /// token in the keychain.
+    pub fn logic(&mut self, ctx: &egui::Context) -> Option<LiveAction> {
+        let started = Instant::now();
+        loop {
+            let batch = self.queue.drain(256);
+            if batch.is_empty() {
+                break;
+            }
+            let now = now_ms();
+            for event in batch {
+                self.store.apply(event, now);
+            }
+            if started.elapsed() > DRAIN_BUDGET {
+                // More is waiting: show this frame, then carry on.
+                ctx.request_repaint();
+                break;
+            }
+        }
+        // A countdown on screen needs a tick; otherwise the app sleeps until data arrives.
+        if matches!(
+            self.store
+                .health
+                .as_ref()
+                .map(crate::store::health::Health::state),
+            Some(crate::net::ConnState::Reconnecting { .. })
+        ) {
+            ctx.request_repaint_after(Duration::from_secs(1));
+        }
+        self.keep_refresh_token();
+        self.store
+            .session_expired
+            .then_some(LiveAction::SessionExpired)
+    }
+
+    /// Saves the refresh token when the session rotated it, off the UI thread (a keychain
+    /// may prompt or be slow).
+    fn keep_refresh_token(&mut self) {
+        let Some(remember) = &self.remember else {
+            return;
+        };
+        if self.refresh_checked.elapsed() < REFRESH_TOKEN_CHECK {
+            return;
+        }
+        self.refresh_checked = Instant::now();
+        let current = self
+            .session
+            .rest
+            .tokens()
+            .and_then(|t| t.refresh().map(str::to_owned));
+        if current.is_none() || current == self.saved_refresh {
+            return;
+        }
+        self.saved_refresh.clone_from(&current);
+        let Remember { secrets, account } = remember.clone();
+        self.runtime.spawn_blocking(move || {
+            if let Some(token) = current
+                && let Err(e) = secrets.set(SecretKind::RefreshToken, &account, &token)
+            {
+                tracing::warn!("cannot keep the refresh token in the keychain: {e}");
+            }
+        });
+    }
+
+    /// Draws the logged-in window.
+    pub fn ui(
+        &mut self,
+        ui: &mut egui::Ui,
+        settings: &mut Settings,
+        file: Option<&std::path::Path>,
+    ) -> Option<LiveAction> {
+        let bar = TopBar {
+            server: &self.session.server,
+            user: &self.session.user,
+            health: self.store.health.as_ref(),
+            alarms: self.count(ALARM_COUNT_SUB),
+            unread: self.count(UNREAD_SUB),
+            now_ms: now_ms(),
+        };
+        let mut action = None;
+        egui::Panel::top("top_bar").show(ui, |ui| {
+            if top_bar_ui(ui, &bar) {
+                action = Some(LiveAction::Logout);
+            }
+        });
+        egui::Panel::bottom("status_bar").show(ui, |ui| {
+            status_bar_ui(ui, &self.store, self.notice.as_deref());
+        });
+        egui::Panel::left("navigation")
+            .resizable(false)
+            .show(ui, |ui| navigation_ui(ui, &mut self.view));
+        egui::CentralPanel::default().show(ui, |ui| {
+            if let Some(a) = self.central_ui(ui, settings, file) {
+                action = Some(a);
+            }
+        });
+        action
+    }
+
+    fn central_ui(
+        &mut self,
+        ui: &mut egui::Ui,
+        settings: &mut Settings,
+        file: Option<&std::path::Path>,
+    ) -> Option<LiveAction> {
+        let now = now_ms();
+        match self.view {
+            View::Entities => {
+                let page = match self.store.subs.get(&ENTITIES_SUB) {
+                    Some(SubData::Entities(p)) => Some(p),
+                    _ => None,
+                };
+                self.entities.show(ui, page, now);
+            }
+            View::Health => {
+                let action = health_ui(
+                    ui,
+                    &self.store,
+                    &self.session.server,
+                    &self.session.user,
+                    now,
+                );
+                match action {
+                    Some(HealthAction::ReconnectNow) => self.send(NetCommand::ReconnectNow),
+                    Some(HealthAction::Copy(text)) => ui.ctx().copy_text(text),
+                    None => {}
+                }
+            }
+            View::Settings => {
+                if crate::ui::settings::settings_ui(ui, settings, file) {
+                    return Some(LiveAction::SettingsChanged);
+                }
+            }
+            other => {
+                ui.heading(other.label());
+                if let Some(issue) = other.planned_in() {
+                    ui.label(format!("This view arrives with issue {issue}."));
+                }
+            }
+        }
+        None
+    }
+}
+
+impl Drop for Live {
+    fn drop(&mut self) {
+        self.shutdown();
+    }
+}
+
+fn navigation_ui(ui: &mut egui::Ui, view: &mut View) {
+    ui.add_space(4.0);
+    for v in View::ALL {
+        ui.selectable_value(view, v, v.label());
+    }
+}
+
+fn status_bar_ui(ui: &mut egui::Ui, store: &Store, notice: Option<&str>) {
+    ui.horizontal(|ui| {
+        if let Some(n) = notice {
+            ui.label(n);
+        } else if store.session_expired {
+            ui.label("the session has expired: log in again");
+        } else if let Some(c) = store.health.as_ref().and_then(|h| h.last_close()) {
+            ui.label(format!("last disconnect: {} ({})", c.summary, c.action));
+        } else {
+            ui.weak("ready");
+        }
+    });
+}

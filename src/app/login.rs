@@ -1,0 +1,502 @@
+//! Logging in, off the UI thread: every attempt (password, refresh token from the keychain,
+//! second factor, the demo server) is a task on the runtime that reports one
+//! [`LoginResult`] through a oneshot channel the UI polls each frame.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::sync::oneshot;
+
+use crate::demo::{DemoConfig, DemoServer};
+use crate::net::NetError;
+use crate::net::rest::{LoginOutcome, PreAuth, RestClient};
+use crate::net::tls::{fetch_fingerprint, format_fingerprint};
+use crate::protocol::{ThingsboardErrorCode, TwoFaProviderInfo, TwoFaProviderType};
+use crate::secrets::{SecretKind, SecretStore};
+use crate::settings::Profile;
+
+use super::Session;
+use super::live::Remember;
+
+/// How long fetching a failing server's certificate may take.
+const FINGERPRINT_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// A password held in memory only; `Debug` never prints it.
+#[derive(Clone, Default, PartialEq, Eq)]
+pub struct Password(pub String);
+
+impl std::fmt::Debug for Password {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Password(<redacted>)")
+    }
+}
+
+/// A login that needs its second factor.
+#[derive(Debug, Clone)]
+pub struct SecondFactor {
+    /// The client the pre-authentication token belongs to.
+    pub rest: RestClient,
+    /// The pre-authentication token.
+    pub pre: PreAuth,
+    /// The user's providers (TOTP, e-mail, SMS, backup code).
+    pub providers: Vec<TwoFaProviderInfo>,
+    /// The profile logging in.
+    pub profile: Profile,
+    /// The password, to remember once the code is accepted.
+    pub password: Password,
+}
+
+/// Why a login failed, in plain words.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LoginFailure {
+    /// What happened and what to do.
+    pub message: String,
+    /// A TLS failure's server certificate fingerprint (SHA-256, colon hex), to confirm and pin.
+    pub fingerprint: Option<String>,
+}
+
+/// What a login task reports.
+#[derive(Debug)]
+pub enum LoginResult {
+    /// Logged in.
+    LoggedIn {
+        /// The session.
+        session: Session,
+        /// The embedded demo server, when that is what the user logged in to.
+        demo: Option<DemoServer>,
+        /// Where rotated refresh tokens go (a remembered login).
+        remember: Option<Remember>,
+    },
+    /// The password was right; the server wants the second factor.
+    SecondFactor(Box<SecondFactor>),
+    /// Auto-login found nothing to log in with (no refresh token or password kept): show
+    /// the form, no error.
+    NeedsPassword {
+        /// Something the user should know (e.g. the keychain is unavailable).
+        notice: Option<String>,
+    },
+    /// The attempt failed.
+    Failed(LoginFailure),
+}
+
+/// A login task in flight.
+#[derive(Debug)]
+pub struct Pending {
+    rx: oneshot::Receiver<LoginResult>,
+    task: tokio::task::AbortHandle,
+    /// What is happening, for the screen ("Logging in to …").
+    pub what: String,
+}
+
+impl Pending {
+    /// Runs `work` on `runtime`; its result wakes `ctx`.
+    pub fn spawn<F>(
+        runtime: &tokio::runtime::Handle,
+        ctx: &egui::Context,
+        what: String,
+        work: F,
+    ) -> Self
+    where
+        F: Future<Output = LoginResult> + Send + 'static,
+    {
+        let (tx, rx) = oneshot::channel();
+        let ctx = ctx.clone();
+        let task = runtime.spawn(async move {
+            let result = work.await;
+            // The screen may have been left (cancel): nobody waits then.
+            tx.send(result).ok();
+            ctx.request_repaint();
+        });
+        Self {
+            rx,
+            task: task.abort_handle(),
+            what,
+        }
+    }
+
+    /// The result, once the task is done.
+    pub fn poll(&mut self) -> Option<LoginResult> {
+        match self.rx.try_recv() {
+            Ok(result) => Some(result),
+            Err(oneshot::error::TryRecvError::Empty) => None,
+            Err(oneshot::error::TryRecvError::Closed) => Some(LoginResult::Failed(LoginFailure {
+                message: "the login was interrupted: try again".to_owned(),
+                fingerprint: None,
+            })),
+        }
+    }
+
+    /// Stops the attempt.
+    pub fn cancel(self) {
+        self.task.abort();
+    }
+}
+
+/// The login error in plain words, with what to do.
+#[must_use]
+pub fn explain(error: &NetError, url: &str) -> String {
+    match error {
+        NetError::Server {
+            status, message, ..
+        } if *status == 401 || *status == 403 => match message.as_str() {
+            m if m.contains("locked") => "This account is locked (too many failed logins or \
+                 locked by an administrator). Ask your ThingsBoard administrator to unlock it."
+                .to_owned(),
+            m if m.contains("not active") => "This account is not active yet: open the \
+                 activation e-mail, or ask your administrator."
+                .to_owned(),
+            _ if matches!(error, NetError::Server { code, .. } if *code == ThingsboardErrorCode::CredentialsExpired) => {
+                "The password has expired: set a new one in ThingsBoard's web UI, then log in here."
+                    .to_owned()
+            }
+            m if m.contains("Invalid username or password")
+                || m.contains("Authentication failed") =>
+            {
+                "Wrong e-mail or password.".to_owned()
+            }
+            m => format!("The server refused the login: {m}"),
+        },
+        NetError::Server { status: 429, .. } => {
+            "Too many login attempts: wait a minute, then try again.".to_owned()
+        }
+        NetError::Server {
+            status, message, ..
+        } if message.to_lowercase().contains("session") && *status >= 400 => format!(
+            "Too many sessions for this account or customer: close another tb-monitor or \
+             browser tab, or ask your administrator to raise the limit ({message})."
+        ),
+        NetError::Server {
+            status, message, ..
+        } => format!("The server answered {status}: {message}"),
+        NetError::Unreachable(detail) => {
+            format!("Cannot reach {url}: check the address, the port and your network. ({detail})")
+        }
+        NetError::Tls(detail) => format!(
+            "The secure connection to {url} failed: the certificate is not trusted or the \
+             server does not speak TLS there. ({detail})"
+        ),
+        NetError::BadResponse(detail) => format!(
+            "{url} does not answer like a ThingsBoard server: check the address (and \
+             http/https). ({detail})"
+        ),
+        NetError::BadUrl(detail) => format!("The server address is not a valid URL: {detail}"),
+        NetError::MfaConfigurationRequired => "Your account must set up two-factor \
+             authentication in ThingsBoard's web UI before it can log in here."
+            .to_owned(),
+        other => other.to_string(),
+    }
+}
+
+/// The host and port of an `https` URL (for fetching its certificate).
+fn https_host_port(url: &str) -> Option<(String, u16)> {
+    let parsed = reqwest::Url::parse(url).ok()?;
+    if parsed.scheme() != "https" {
+        return None;
+    }
+    Some((
+        parsed.host_str()?.to_owned(),
+        parsed.port_or_known_default()?,
+    ))
+}
+
+async fn failure(error: &NetError, url: &str) -> LoginFailure {
+    let fingerprint = if let NetError::Tls(_) = error
+        && let Some((host, port)) = https_host_port(url)
+    {
+        tokio::time::timeout(FINGERPRINT_TIMEOUT, fetch_fingerprint(&host, port))
+            .await
+            .ok()
+            .and_then(Result::ok)
+            .map(|fp| format_fingerprint(&fp))
+    } else {
+        None
+    };
+    LoginFailure {
+        message: explain(error, url),
+        fingerprint,
+    }
+}
+
+fn session_for(profile: &Profile, rest: RestClient, notice: Option<String>) -> Session {
+    Session {
+        server: if profile.name.is_empty() {
+            profile.url.clone()
+        } else {
+            profile.name.clone()
+        },
+        user: profile.username.clone(),
+        rest,
+        notice,
+    }
+}
+
+/// Runs a keychain call off the async threads (it may block on D-Bus or a prompt).
+async fn keychain<T: Send + 'static>(
+    work: impl FnOnce() -> T + Send + 'static,
+) -> Result<T, String> {
+    tokio::task::spawn_blocking(work)
+        .await
+        .map_err(|e| format!("the keychain call failed: {e}"))
+}
+
+/// Keeps the password and refresh token of a login the user asked to remember; returns a
+/// notice when the keychain cannot (the login goes on for this session).
+async fn remember(
+    secrets: &Arc<dyn SecretStore>,
+    profile: &Profile,
+    password: Option<&Password>,
+    rest: &RestClient,
+) -> (Option<Remember>, Option<String>) {
+    if !profile.remember_password {
+        return (None, None);
+    }
+    let account = profile.account();
+    let refresh = rest.tokens().and_then(|t| t.refresh().map(str::to_owned));
+    let store = Arc::clone(secrets);
+    let password = password.cloned();
+    let acc = account.clone();
+    let outcome = keychain(move || {
+        if let Some(p) = password {
+            store.set(SecretKind::Password, &acc, &p.0)?;
+        }
+        if let Some(r) = refresh {
+            store.set(SecretKind::RefreshToken, &acc, &r)?;
+        }
+        Ok::<(), crate::secrets::SecretError>(())
+    })
+    .await;
+    match outcome {
+        Ok(Ok(())) => (
+            Some(Remember {
+                secrets: Arc::clone(secrets),
+                account,
+            }),
+            None,
+        ),
+        Ok(Err(e)) => (
+            None,
+            Some(format!(
+                "Logged in, but the password cannot be remembered: {e}"
+            )),
+        ),
+        Err(e) => (None, Some(e)),
+    }
+}
+
+/// Logs in with a password typed by the user.
+pub async fn with_password(
+    profile: Profile,
+    password: Password,
+    secrets: Arc<dyn SecretStore>,
+) -> LoginResult {
+    let rest = match RestClient::new(&profile.url, profile.trust()) {
+        Ok(r) => r,
+        Err(e) => return LoginResult::Failed(failure(&e, &profile.url).await),
+    };
+    match rest.login(&profile.username, &password.0).await {
+        Ok(LoginOutcome::LoggedIn(_)) => {
+            let (remember, notice) = remember(&secrets, &profile, Some(&password), &rest).await;
+            LoginResult::LoggedIn {
+                session: session_for(&profile, rest, notice),
+                demo: None,
+                remember,
+            }
+        }
+        Ok(LoginOutcome::SecondFactor(pre)) => match rest.two_fa_providers(&pre).await {
+            Ok(providers) => LoginResult::SecondFactor(Box::new(SecondFactor {
+                rest,
+                pre,
+                providers,
+                profile,
+                password,
+            })),
+            Err(e) => LoginResult::Failed(failure(&e, &profile.url).await),
+        },
+        Err(e) => LoginResult::Failed(failure(&e, &profile.url).await),
+    }
+}
+
+/// Checks a second-factor code.
+pub async fn with_code(
+    second: SecondFactor,
+    provider: TwoFaProviderType,
+    code: String,
+    secrets: Arc<dyn SecretStore>,
+) -> LoginResult {
+    match second
+        .rest
+        .two_fa_check(&second.pre, &provider, &code)
+        .await
+    {
+        Ok(_) => {
+            let (remember, notice) = remember(
+                &secrets,
+                &second.profile,
+                Some(&second.password),
+                &second.rest,
+            )
+            .await;
+            LoginResult::LoggedIn {
+                session: session_for(&second.profile, second.rest, notice),
+                demo: None,
+                remember,
+            }
+        }
+        Err(NetError::Server { status: 400, .. }) => LoginResult::Failed(LoginFailure {
+            message: "That code is not right (or has expired): check it and try again.".to_owned(),
+            fingerprint: None,
+        }),
+        Err(e) => LoginResult::Failed(failure(&e, &second.profile.url).await),
+    }
+}
+
+/// Asks the server to send a code by e-mail or SMS.
+///
+/// # Errors
+/// The server's refusal in plain words (e.g. asked again too soon).
+pub async fn send_code(
+    rest: RestClient,
+    pre: PreAuth,
+    provider: TwoFaProviderType,
+    url: String,
+) -> Result<(), String> {
+    rest.two_fa_send(&pre, &provider)
+        .await
+        .map_err(|e| explain(&e, &url))
+}
+
+/// Logs in without a password: the refresh token kept in the keychain, else the remembered
+/// password. Reports [`LoginResult::NeedsPassword`] when neither works.
+pub async fn automatic(profile: Profile, secrets: Arc<dyn SecretStore>) -> LoginResult {
+    let account = profile.account();
+    let store = Arc::clone(&secrets);
+    let kept = keychain(move || {
+        let refresh = store.get(SecretKind::RefreshToken, &account)?;
+        let password = store.get(SecretKind::Password, &account)?;
+        Ok::<_, crate::secrets::SecretError>((refresh, password))
+    })
+    .await;
+    let (refresh, password) = match kept {
+        Ok(Ok(pair)) => pair,
+        Ok(Err(e)) => {
+            return LoginResult::NeedsPassword {
+                notice: Some(format!("Saved logins are unavailable: {e}")),
+            };
+        }
+        Err(e) => return LoginResult::NeedsPassword { notice: Some(e) },
+    };
+    if let Some(token) = refresh {
+        let rest = match RestClient::new(&profile.url, profile.trust()) {
+            Ok(r) => r,
+            Err(e) => return LoginResult::Failed(failure(&e, &profile.url).await),
+        };
+        match rest.resume(&token).await {
+            Ok(_) => {
+                let (remember, notice) = remember(&secrets, &profile, None, &rest).await;
+                return LoginResult::LoggedIn {
+                    session: session_for(&profile, rest, notice),
+                    demo: None,
+                    remember,
+                };
+            }
+            // The token ran out or was revoked: fall back to the password.
+            Err(NetError::SessionExpired) => {}
+            Err(e) => return LoginResult::Failed(failure(&e, &profile.url).await),
+        }
+    }
+    match password {
+        Some(p) => with_password(profile, Password(p), secrets).await,
+        None => LoginResult::NeedsPassword { notice: None },
+    }
+}
+
+/// Starts the embedded demo server and logs in as its tenant admin.
+pub async fn demo(config: DemoConfig) -> LoginResult {
+    match super::demo_session(config).await {
+        Ok((session, server)) => LoginResult::LoggedIn {
+            session,
+            demo: Some(server),
+            remember: None,
+        },
+        Err(message) => LoginResult::Failed(LoginFailure {
+            message,
+            fingerprint: None,
+        }),
+    }
+}
+
+/// Forgets a logout's refresh token (the password stays if the user chose to remember it).
+pub async fn forget_session(rest: RestClient, remember: Option<Remember>) {
+    if let Some(Remember { secrets, account }) = remember {
+        let result = keychain(move || secrets.delete(SecretKind::RefreshToken, &account)).await;
+        if let Ok(Err(e)) = result {
+            tracing::warn!("cannot delete the refresh token from the keychain: {e}");
+        }
+    }
+    if let Err(e) = rest.logout().await {
+        tracing::info!("logout on the server failed (the tokens are forgotten here): {e}");
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn server_error(status: u16, code: ThingsboardErrorCode, message: &str) -> NetError {
+        NetError::Server {
+            status,
+            code,
+            message: message.to_owned(),
+        }
+    }
+
+    #[test]
+    fn login_errors_read_as_plain_words_with_what_to_do() {
+        let url = "https://tb.example.com";
+        let wrong = server_error(
+            401,
+            ThingsboardErrorCode::Authentication,
+            "Invalid username or password",
+        );
+        assert_eq!(explain(&wrong, url), "Wrong e-mail or password.");
+        let locked = server_error(
+            401,
+            ThingsboardErrorCode::Authentication,
+            "User account is locked due to security policy",
+        );
+        assert!(explain(&locked, url).contains("locked"));
+        assert!(explain(&locked, url).contains("administrator"));
+        let unreachable = NetError::Unreachable("connection refused".to_owned());
+        assert!(explain(&unreachable, url).starts_with("Cannot reach https://tb.example.com"));
+        let not_tb = NetError::BadResponse("HTTP 404 Not Found: <html>".to_owned());
+        assert!(explain(&not_tb, url).contains("does not answer like a ThingsBoard server"));
+        let tls = NetError::Tls("invalid peer certificate: UnknownIssuer".to_owned());
+        assert!(explain(&tls, url).contains("certificate is not trusted"));
+        let busy = server_error(
+            429,
+            ThingsboardErrorCode::TooManyRequests,
+            "Too many requests",
+        );
+        assert!(explain(&busy, url).contains("wait a minute"));
+    }
+
+    #[test]
+    fn only_https_urls_have_a_certificate_to_fetch() {
+        assert_eq!(
+            https_host_port("https://tb.example.com"),
+            Some(("tb.example.com".to_owned(), 443))
+        );
+        assert_eq!(
+            https_host_port("https://10.0.0.5:8443/"),
+            Some(("10.0.0.5".to_owned(), 8443))
+        );
+        assert_eq!(https_host_port("http://tb.example.com"), None);
+        assert_eq!(https_host_port("not a url"), None);
+    }
+
+    #[test]
+    fn a_password_never_shows_in_debug_output() {
+        let p = Password("hunter2".to_owned());
+        assert!(!format!("{p:?}").contains("hunter2"));
+    }
+}

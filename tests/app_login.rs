@@ -1,0 +1,412 @@
+//! The login screen in `egui_kittest` against the in-process demo server: the form logs in
+//! and saves the profile, errors read in plain words, a missing keychain does not stop a
+//! login, 2FA asks for the code, a remembered login comes back without a password and
+//! logout forgets its refresh token, a self-signed server is pinned by its fingerprint.
+
+// Tests fail by panicking.
+#![allow(clippy::expect_used, clippy::unwrap_used)]
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use egui::accesskit::Role;
+use egui_kittest::Harness;
+use egui_kittest::kittest::{NodeT as _, Queryable as _};
+use tb_monitor::app::{AppConfig, Start, TbApp};
+use tb_monitor::demo::{DemoConfig, DemoServer};
+use tb_monitor::secrets::{MemoryStore, SecretError, SecretKind, SecretStore};
+use tb_monitor::settings::{Settings, SettingsFile};
+
+const DEADLINE: Duration = Duration::from_secs(15);
+
+fn runtime() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap()
+}
+
+fn quiet_demo() -> DemoConfig {
+    DemoConfig {
+        simulate: false,
+        devices: 8,
+        ..DemoConfig::default()
+    }
+}
+
+fn start_demo(rt: &tokio::runtime::Runtime) -> DemoServer {
+    rt.block_on(DemoServer::start(quiet_demo())).unwrap()
+}
+
+fn config(start: Start, file: &Path, secrets: Arc<dyn SecretStore>) -> AppConfig {
+    let file = SettingsFile::new(file);
+    AppConfig {
+        start,
+        settings: file.load().settings,
+        settings_file: Some(file),
+        secrets,
+        notice: None,
+        demo: quiet_demo(),
+    }
+}
+
+fn app<'a>(rt: &tokio::runtime::Runtime, config: AppConfig) -> Harness<'a, TbApp> {
+    let handle = rt.handle().clone();
+    Harness::builder()
+        .with_size(egui::vec2(1100.0, 800.0))
+        .build_eframe(move |cc| TbApp::new(cc, &handle, config))
+}
+
+/// Steps the app until `done` holds; logins run on another thread, so each step is
+/// followed by a short pause (bounded by the deadline, not a readiness guess).
+fn step_until(
+    harness: &mut Harness<'_, TbApp>,
+    what: &str,
+    done: impl Fn(&Harness<'_, TbApp>) -> bool,
+) {
+    let deadline = Instant::now() + DEADLINE;
+    while !done(harness) {
+        assert!(Instant::now() < deadline, "no {what} within {DEADLINE:?}");
+        harness.step();
+        std::thread::sleep(Duration::from_millis(10));
+    }
+}
+
+/// Types `text` into the field labelled `label`.
+fn type_into(harness: &mut Harness<'_, TbApp>, label: &str, text: &str) {
+    {
+        let field = harness
+            .get_all_by_label(label)
+            .find(|n| {
+                matches!(
+                    n.accesskit_node().role(),
+                    Role::TextInput | Role::PasswordInput
+                )
+            })
+            .unwrap_or_else(|| panic!("a text field labelled {label}"));
+        field.focus();
+        field.type_text(text);
+    }
+    harness.run_steps(2);
+}
+
+fn click(harness: &mut Harness<'_, TbApp>, label: &str) {
+    harness
+        .get_all_by_label(label)
+        .find(|n| n.accesskit_node().role() == Role::Button)
+        .unwrap_or_else(|| panic!("a button labelled {label}"))
+        .click();
+    harness.run_steps(2);
+}
+
+fn fill_in(harness: &mut Harness<'_, TbApp>, url: &str, user: &str, password: &str) {
+    type_into(harness, "Server URL", url);
+    type_into(harness, "E-mail", user);
+    type_into(harness, "Password", password);
+}
+
+fn settings_dir() -> (tempfile::TempDir, PathBuf) {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("settings.toml");
+    (dir, file)
+}
+
+fn saved(file: &Path) -> Settings {
+    SettingsFile::new(file).load().settings
+}
+
+#[test]
+fn logging_in_with_the_form_reaches_the_live_view_and_saves_the_profile_without_secrets() {
+    let rt = runtime();
+    let demo = start_demo(&rt);
+    let (_dir, file) = settings_dir();
+    let secrets = Arc::new(MemoryStore::new());
+    let mut h = app(&rt, config(Start::LoginScreen, &file, secrets.clone()));
+    fill_in(&mut h, &demo.base_url(), "tenant@thingsboard.org", "tenant");
+    click(&mut h, "Log in");
+    step_until(&mut h, "the live view", |h| h.state().live().is_some());
+    step_until(&mut h, "the live indicator", |h| {
+        h.query_by_label_contains("live").is_some()
+    });
+    h.get_by_label_contains("tenant@thingsboard.org");
+
+    let settings = saved(&file);
+    assert_eq!(settings.profiles.len(), 1);
+    assert_eq!(settings.profiles[0].url, demo.base_url());
+    assert_eq!(
+        settings.last_profile.as_deref(),
+        Some(settings.profiles[0].name.as_str())
+    );
+    let text = std::fs::read_to_string(&file).unwrap();
+    // Neither the password nor a token (JWTs start with "eyJ") is in the file.
+    assert!(
+        !text.contains("\"tenant\"") && !text.contains("eyJ"),
+        "{text}"
+    );
+    // "Remember password" was off: nothing in the keychain.
+    assert!(secrets.is_empty());
+}
+
+#[test]
+fn a_wrong_password_says_so_in_plain_words_and_stays_on_the_login_screen() {
+    let rt = runtime();
+    let demo = start_demo(&rt);
+    let (_dir, file) = settings_dir();
+    let mut h = app(
+        &rt,
+        config(Start::LoginScreen, &file, Arc::new(MemoryStore::new())),
+    );
+    fill_in(
+        &mut h,
+        &demo.base_url(),
+        "tenant@thingsboard.org",
+        "not-the-password",
+    );
+    click(&mut h, "Log in");
+    step_until(&mut h, "the error", |h| {
+        h.query_by_label("Wrong e-mail or password.").is_some()
+    });
+    assert!(h.state().live().is_none());
+    assert!(
+        saved(&file).profiles.is_empty(),
+        "a failed login saves nothing"
+    );
+}
+
+#[test]
+fn an_unreachable_server_is_named_with_what_to_check() {
+    let rt = runtime();
+    // A port that was just free: nothing listens there.
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let (_dir, file) = settings_dir();
+    let mut h = app(
+        &rt,
+        config(Start::LoginScreen, &file, Arc::new(MemoryStore::new())),
+    );
+    fill_in(&mut h, &format!("http://127.0.0.1:{port}"), "a@b.c", "x");
+    click(&mut h, "Log in");
+    step_until(&mut h, "the error", |h| {
+        h.query_by_label_contains("Cannot reach http://127.0.0.1")
+            .is_some()
+    });
+}
+
+#[test]
+fn without_a_keychain_the_login_still_works_and_says_why_it_cannot_remember() {
+    let rt = runtime();
+    let demo = start_demo(&rt);
+    let (_dir, file) = settings_dir();
+    let secrets = Arc::new(MemoryStore::failing(SecretError::no_service()));
+    let mut h = app(&rt, config(Start::LoginScreen, &file, secrets.clone()));
+    fill_in(&mut h, &demo.base_url(), "tenant@thingsboard.org", "tenant");
+    h.get_by_label("Remember password").click();
+    h.run_steps(2);
+    click(&mut h, "Log in");
+    step_until(&mut h, "the live view", |h| h.state().live().is_some());
+    h.run_steps(2);
+    h.get_by_label_contains("cannot be remembered");
+    secrets.set_failure(None);
+    assert!(secrets.is_empty(), "nothing was stored anywhere");
+}
+
+#[test]
+fn a_two_factor_login_asks_for_the_code_and_goes_live_with_it() {
+    let rt = runtime();
+    let demo = start_demo(&rt);
+    let (_dir, file) = settings_dir();
+    let mut h = app(
+        &rt,
+        config(Start::LoginScreen, &file, Arc::new(MemoryStore::new())),
+    );
+    fill_in(&mut h, &demo.base_url(), "mfa@thingsboard.org", "mfa");
+    click(&mut h, "Log in");
+    step_until(&mut h, "the code step", |h| {
+        h.query_by_label("Two-factor authentication").is_some()
+    });
+    let secret =
+        tb_monitor::demo::world::base32_decode(tb_monitor::demo::world::MFA_TOTP_SECRET_BASE32)
+            .unwrap();
+    let now_s = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs()
+        .cast_signed();
+    type_into(&mut h, "Code", &tb_monitor::demo::jwt::totp(&secret, now_s));
+    click(&mut h, "Verify");
+    step_until(&mut h, "the live view", |h| h.state().live().is_some());
+}
+
+#[test]
+fn a_remembered_login_comes_back_without_a_password_and_logout_forgets_the_refresh_token() {
+    let rt = runtime();
+    let demo = start_demo(&rt);
+    let (_dir, file) = settings_dir();
+    let secrets = Arc::new(MemoryStore::new());
+    {
+        let mut h = app(&rt, config(Start::LoginScreen, &file, secrets.clone()));
+        fill_in(&mut h, &demo.base_url(), "tenant@thingsboard.org", "tenant");
+        h.get_by_label("Remember password").click();
+        h.run_steps(2);
+        click(&mut h, "Log in");
+        step_until(&mut h, "the live view", |h| h.state().live().is_some());
+    }
+    let profile = saved(&file).profiles.remove(0);
+    assert!(profile.remember_password);
+    let account = profile.account();
+    assert_eq!(
+        secrets
+            .get(SecretKind::Password, &account)
+            .unwrap()
+            .as_deref(),
+        Some("tenant")
+    );
+    assert!(
+        secrets
+            .get(SecretKind::RefreshToken, &account)
+            .unwrap()
+            .is_some()
+    );
+
+    // The next start logs in by itself, with the refresh token (the password is not typed).
+    let mut h = app(&rt, config(Start::Auto, &file, secrets.clone()));
+    step_until(&mut h, "the automatic login", |h| {
+        h.state().live().is_some()
+    });
+
+    click(&mut h, "Log out");
+    assert!(h.state().live().is_none());
+    h.get_by_label("Logged out.");
+    let deadline = Instant::now() + DEADLINE;
+    while secrets
+        .get(SecretKind::RefreshToken, &account)
+        .unwrap()
+        .is_some()
+    {
+        assert!(
+            Instant::now() < deadline,
+            "the refresh token was not forgotten"
+        );
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    // The password stays: the user asked to remember it.
+    assert!(
+        secrets
+            .get(SecretKind::Password, &account)
+            .unwrap()
+            .is_some()
+    );
+}
+
+#[test]
+fn try_the_demo_server_logs_in_to_the_embedded_server() {
+    let rt = runtime();
+    let (_dir, file) = settings_dir();
+    let mut h = app(
+        &rt,
+        config(Start::LoginScreen, &file, Arc::new(MemoryStore::new())),
+    );
+    click(&mut h, "Try the demo server");
+    step_until(&mut h, "the live view", |h| h.state().live().is_some());
+    assert!(h.state().live().unwrap().demo_server().is_some());
+    assert!(
+        saved(&file).profiles.is_empty(),
+        "the demo is not saved as a profile"
+    );
+}
+
+/// A TLS front for `backend` (a plain TCP address) with the self-signed test certificate
+/// (tests/fixtures/tls); returns its port.
+fn tls_front(rt: &tokio::runtime::Runtime, backend: std::net::SocketAddr) -> u16 {
+    use rustls::pki_types::pem::PemObject as _;
+    use rustls::pki_types::{CertificateDer, PrivateKeyDer};
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/tls");
+    let cert = CertificateDer::from_pem_file(dir.join("selfsigned.crt")).unwrap();
+    let key = PrivateKeyDer::from_pem_file(dir.join("selfsigned.key")).unwrap();
+    let config = rustls::ServerConfig::builder_with_provider(Arc::new(
+        rustls::crypto::aws_lc_rs::default_provider(),
+    ))
+    .with_safe_default_protocol_versions()
+    .unwrap()
+    .with_no_client_auth()
+    .with_single_cert(vec![cert], key)
+    .unwrap();
+    let acceptor = tokio_rustls::TlsAcceptor::from(Arc::new(config));
+    let listener = rt
+        .block_on(tokio::net::TcpListener::bind("127.0.0.1:0"))
+        .unwrap();
+    let port = listener.local_addr().unwrap().port();
+    rt.spawn(async move {
+        while let Ok((tcp, _)) = listener.accept().await {
+            let acceptor = acceptor.clone();
+            tokio::spawn(async move {
+                let Ok(mut tls) = acceptor.accept(tcp).await else {
+                    return;
+                };
+                let Ok(mut plain) = tokio::net::TcpStream::connect(backend).await else {
+                    return;
+                };
+                tokio::io::copy_bidirectional(&mut tls, &mut plain)
+                    .await
+                    .ok();
+            });
+        }
+    });
+    port
+}
+
+#[test]
+fn a_self_signed_server_shows_its_fingerprint_and_once_trusted_logs_in_pinned() {
+    let rt = runtime();
+    let demo = start_demo(&rt);
+    let backend: std::net::SocketAddr = demo
+        .base_url()
+        .trim_start_matches("http://")
+        .parse()
+        .unwrap();
+    let port = tls_front(&rt, backend);
+    let (_dir, file) = settings_dir();
+    let mut h = app(
+        &rt,
+        config(Start::LoginScreen, &file, Arc::new(MemoryStore::new())),
+    );
+    fill_in(
+        &mut h,
+        &format!("https://127.0.0.1:{port}"),
+        "tenant@thingsboard.org",
+        "tenant",
+    );
+    click(&mut h, "Log in");
+    step_until(&mut h, "the certificate's fingerprint", |h| {
+        h.query_by_label_contains("certificate is not trusted")
+            .is_some()
+            && h.query_by_label("Trust this certificate and log in")
+                .is_some()
+    });
+    assert!(
+        h.state().live().is_none(),
+        "an untrusted server is not logged in to"
+    );
+    let expected = {
+        use rustls::pki_types::pem::PemObject as _;
+        let der = rustls::pki_types::CertificateDer::from_pem_file(
+            Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/tls/selfsigned.crt"),
+        )
+        .unwrap();
+        tb_monitor::net::tls::format_fingerprint(&tb_monitor::net::tls::fingerprint(&der))
+    };
+    h.get_by_label(&expected);
+
+    click(&mut h, "Trust this certificate and log in");
+    step_until(&mut h, "the live view", |h| h.state().live().is_some());
+    step_until(&mut h, "the live indicator", |h| {
+        h.query_by_label_contains("live").is_some()
+    });
+    let profile = saved(&file).profiles.remove(0);
+    assert_eq!(profile.pinned_sha256.as_deref(), Some(expected.as_str()));
+}
