@@ -13,13 +13,12 @@
 //! | [`net`] | tokio side: REST login, the one socket-owning session task | `protocol` |
 //! | [`store`] | UI-thread data model fed by net events | `protocol` |
 //! | [`watch`] | `tb-monitor watch`: a session's events as JSON lines | `net`, `store` |
-//! | `ui` | egui panels reading the store, pushing commands | `store` |
-//! | `app` | the eframe app wiring everything | everything |
-//! | `config` | settings file and OS keychain | – |
-//! | `demo` | the ThingsBoard-compatible demo server shipped in the binary | `protocol` |
-//!
-//! [`protocol`], [`demo`], [`net`] (in part) and [`store`] exist so far; the others arrive
-//! with their issues.
+//! | [`ui`] | egui panels reading the store or a form, returning actions | `store`, `settings` |
+//! | [`app`] | the eframe app: login screen or a live session, wiring everything | everything |
+//! | [`settings`] | `settings.toml`: server profiles and preferences | `net::tls` |
+//! | [`secrets`] | the OS keychain behind a trait (passwords, refresh tokens) | – |
+//! | [`logging`] | tracing to stderr and a rotating file | – |
+//! | [`demo`] | the ThingsBoard-compatible demo server shipped in the binary | `protocol` |
 //!
 //! ## Failure handling
 //!

@@ -410,3 +410,68 @@ fn a_self_signed_server_shows_its_fingerprint_and_once_trusted_logs_in_pinned() 
     let profile = saved(&file).profiles.remove(0);
     assert_eq!(profile.pinned_sha256.as_deref(), Some(expected.as_str()));
 }
+
+#[test]
+fn an_expired_session_goes_back_to_the_login_screen_with_the_profile_filled_in() {
+    let rt = runtime();
+    let demo = start_demo(&rt);
+    let control = demo.control();
+    let (_dir, file) = settings_dir();
+    let mut h = app(
+        &rt,
+        config(Start::LoginScreen, &file, Arc::new(MemoryStore::new())),
+    );
+    fill_in(&mut h, &demo.base_url(), "tenant@thingsboard.org", "tenant");
+    click(&mut h, "Log in");
+    step_until(&mut h, "the live indicator", |h| {
+        h.state().live().is_some() && h.query_by_label_contains("live").is_some()
+    });
+    // Both tokens die (as after a week asleep) and the link drops: the session cannot renew.
+    control.expire_tokens();
+    control.drop_connections(false);
+    step_until(&mut h, "the login screen", |h| h.state().live().is_none());
+    h.run_steps(2);
+    h.get_by_label("The session has expired: log in again.");
+    let url = h
+        .get_all_by_label("Server URL")
+        .find(|n| n.accesskit_node().role() == Role::TextInput)
+        .unwrap()
+        .value();
+    assert_eq!(url.as_deref(), Some(demo.base_url().as_str()));
+}
+
+#[test]
+fn a_server_that_is_not_thingsboard_is_named_as_such() {
+    let rt = runtime();
+    // A web server that answers every request with an HTML 404.
+    let listener = rt
+        .block_on(tokio::net::TcpListener::bind("127.0.0.1:0"))
+        .unwrap();
+    let port = listener.local_addr().unwrap().port();
+    rt.spawn(async move {
+        use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
+        while let Ok((mut tcp, _)) = listener.accept().await {
+            tokio::spawn(async move {
+                let mut buf = [0u8; 4096];
+                tcp.read(&mut buf).await.ok();
+                let body = "<html><body>Not Found</body></html>";
+                let reply = format!(
+                    "HTTP/1.1 404 Not Found\r\ncontent-type: text/html\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}",
+                    body.len()
+                );
+                tcp.write_all(reply.as_bytes()).await.ok();
+            });
+        }
+    });
+    let (_dir, file) = settings_dir();
+    let mut h = app(
+        &rt,
+        config(Start::LoginScreen, &file, Arc::new(MemoryStore::new())),
+    );
+    fill_in(&mut h, &format!("http://127.0.0.1:{port}"), "a@b.c", "x");
+    click(&mut h, "Log in");
+    step_until(&mut h, "the error", |h| {
+        h.query_by_label_contains("does not answer like a ThingsBoard server")
+            .is_some()
+    });
+}
