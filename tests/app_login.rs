@@ -452,8 +452,15 @@ fn a_server_that_is_not_thingsboard_is_named_as_such() {
         use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
         while let Ok((mut tcp, _)) = listener.accept().await {
             tokio::spawn(async move {
+                // Read the request head (any answer will do for this server).
                 let mut buf = [0u8; 4096];
-                tcp.read(&mut buf).await.ok();
+                let mut got = 0;
+                while !buf[..got].windows(4).any(|w| w == b"\r\n\r\n") && got < buf.len() {
+                    match tcp.read(&mut buf[got..]).await {
+                        Ok(0) | Err(_) => break,
+                        Ok(n) => got += n,
+                    }
+                }
                 let body = "<html><body>Not Found</body></html>";
                 let reply = format!(
                     "HTTP/1.1 404 Not Found\r\ncontent-type: text/html\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}",
