@@ -298,7 +298,11 @@ fn form_ui(ui: &mut egui::Ui, form: &mut LoginForm, view: &LoginView<'_>) -> Opt
     ui.add_space(8.0);
     ui.horizontal(|ui| {
         let ready = !form.profile.url.trim().is_empty() && !form.profile.username.trim().is_empty();
-        if ui.add_enabled(ready, egui::Button::new("Log in")).clicked() || (submit && ready) {
+        if ui
+            .add_enabled(ready, theme::primary_button("Log in"))
+            .clicked()
+            || (submit && ready)
+        {
             action = Some(LoginAction::LogIn);
         }
         if ui
@@ -383,7 +387,11 @@ fn second_factor_ui(
     });
     ui.horizontal(|ui| {
         let ready = !form.code.trim().is_empty();
-        if ui.add_enabled(ready, egui::Button::new("Verify")).clicked() || (submit && ready) {
+        if ui
+            .add_enabled(ready, theme::primary_button("Verify"))
+            .clicked()
+            || (submit && ready)
+        {
             action = Some(LoginAction::Verify(provider.clone()));
         }
         if ui.button("Back").clicked() {

@@ -13,6 +13,7 @@
 pub mod entities;
 pub mod health;
 pub mod login;
+pub mod query;
 pub mod settings;
 pub mod theme;
 pub mod top_bar;

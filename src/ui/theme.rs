@@ -15,6 +15,11 @@ pub const PENDING: Color32 = Color32::from_rgb(0xd2, 0x99, 0x22);
 pub const DOWN: Color32 = Color32::from_rgb(0xd1, 0x3b, 0x3b);
 /// Badges (active unacknowledged alarms).
 pub const ALARM: Color32 = Color32::from_rgb(0xd1, 0x3b, 0x3b);
+/// The primary action of a form ("Log in"), with white text.
+pub const ACCENT: Color32 = Color32::from_rgb(0x1f, 0x6f, 0xb2);
+/// Text on [`ACCENT`].
+pub const ON_ACCENT: Color32 = Color32::WHITE;
+
 /// Values older than expected.
 pub const STALE: Color32 = Color32::from_rgb(0x8a, 0x8a, 0x8a);
 
@@ -33,4 +38,15 @@ pub fn dot(ui: &mut egui::Ui, color: Color32) {
     let size = ui.text_style_height(&egui::TextStyle::Body);
     let (rect, _) = ui.allocate_exact_size(egui::vec2(size, size), egui::Sense::hover());
     ui.painter().circle_filled(rect.center(), size * 0.3, color);
+}
+
+/// The primary button of a form: filled with [`ACCENT`].
+#[must_use]
+pub fn primary_button(text: &str) -> egui::Button<'static> {
+    egui::Button::new(
+        egui::RichText::new(text.to_owned())
+            .color(ON_ACCENT)
+            .strong(),
+    )
+    .fill(ACCENT)
 }

@@ -1,0 +1,1 @@
+//! The entity query builder (issue 6).
