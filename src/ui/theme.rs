@@ -41,7 +41,6 @@ pub fn dot(ui: &mut egui::Ui, color: Color32) {
 }
 
 /// The primary button of a form: filled with [`ACCENT`].
-#[must_use]
 pub fn primary_button(text: &str) -> egui::Button<'static> {
     egui::Button::new(
         egui::RichText::new(text.to_owned())
