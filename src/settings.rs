@@ -22,7 +22,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use crate::net::tls::{TlsTrust, parse_fingerprint};
-use crate::protocol::AlarmSeverity;
+use crate::protocol::{AlarmSeverity, EntityDataQuery};
 
 /// The file name inside the config dir.
 pub const FILE_NAME: &str = "settings.toml";
@@ -379,6 +379,78 @@ fn saturating_count<'de, D: serde::Deserializer<'de>>(deserializer: D) -> Result
     Ok(usize::try_from(value.max(0)).unwrap_or(usize::MAX))
 }
 
+/// A saved entity query: a name and ThingsBoard's `EntityDataQuery` as JSON text.
+///
+/// The query stays JSON rather than TOML tables: an entry this version cannot read (a filter
+/// type from a newer ThingsBoard) or a hand-edited mistake spoils only that entry, never the
+/// whole settings file, and an export gives back exactly what was saved.
+#[derive(Debug, Clone, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
+#[serde(default)]
+pub struct SavedQuery {
+    /// The name shown in the query builder (unique).
+    pub name: String,
+    /// The `EntityDataQuery` JSON.
+    pub query: String,
+}
+
+impl SavedQuery {
+    /// `query` saved as `name`.
+    ///
+    /// # Errors
+    /// Only if the query holds a number JSON cannot represent (a non-finite float).
+    pub fn new(
+        name: impl Into<String>,
+        query: &EntityDataQuery,
+    ) -> Result<Self, serde_json::Error> {
+        Ok(Self {
+            name: name.into(),
+            query: serde_json::to_string(query)?,
+        })
+    }
+
+    /// The saved query.
+    ///
+    /// # Errors
+    /// A sentence for the user naming the query and what cannot be read.
+    pub fn query(&self) -> Result<EntityDataQuery, String> {
+        crate::protocol::decode_named("saved query", &self.query)
+            .map_err(|e| format!("The saved query \"{}\" cannot be read: {e}", self.name))
+    }
+}
+
+/// Reads `saved_queries` leniently: an entry that is not a table with a text name (or a
+/// second entry of the same name) is dropped, and a value that is not a list gives none, so
+/// one bad entry never costs the user the rest of the file.
+fn lenient_saved_queries<'de, D: serde::Deserializer<'de>>(
+    deserializer: D,
+) -> Result<Vec<SavedQuery>, D::Error> {
+    #[derive(serde::Deserialize)]
+    #[serde(untagged)]
+    enum Entry {
+        Good(SavedQuery),
+        Bad(serde::de::IgnoredAny),
+    }
+    #[derive(serde::Deserialize)]
+    #[serde(untagged)]
+    enum List {
+        Entries(Vec<Entry>),
+        Other(serde::de::IgnoredAny),
+    }
+    let List::Entries(entries) = <List as serde::Deserialize>::deserialize(deserializer)? else {
+        return Ok(Vec::new());
+    };
+    let mut out: Vec<SavedQuery> = Vec::new();
+    for entry in entries {
+        if let Entry::Good(q) = entry
+            && !q.name.trim().is_empty()
+            && !out.iter().any(|o| o.name == q.name)
+        {
+            out.push(q);
+        }
+    }
+    Ok(out)
+}
+
 /// All settings.
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 #[serde(default)]
@@ -397,8 +469,12 @@ pub struct Settings {
     pub notifications: NotificationPrefs,
     /// Memory bounds of the live data.
     pub limits: DataLimits,
-    /// Saved servers (written last, as `[[profiles]]` tables).
+    /// Saved servers (written as `[[profiles]]` tables).
     pub profiles: Vec<Profile>,
+    /// Saved entity queries of the query builder (written last, as `[[saved_queries]]`
+    /// tables); unreadable entries are dropped on load.
+    #[serde(deserialize_with = "lenient_saved_queries")]
+    pub saved_queries: Vec<SavedQuery>,
 }
 
 impl Default for Settings {
@@ -412,6 +488,7 @@ impl Default for Settings {
             notifications: NotificationPrefs::default(),
             limits: DataLimits::default(),
             profiles: Vec::new(),
+            saved_queries: Vec::new(),
         }
     }
 }

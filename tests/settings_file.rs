@@ -6,10 +6,13 @@
 
 use std::path::{Path, PathBuf};
 
-use tb_monitor::protocol::AlarmSeverity;
+use tb_monitor::protocol::{
+    AlarmSeverity, EntityDataPageLink, EntityDataQuery, EntityFilter, EntityKey, KeyFilter,
+    NumericOperation, SortDirection, StringOperation,
+};
 use tb_monitor::settings::{
-    DataLimits, NotificationPrefs, Profile, Settings, SettingsFile, ThemePref, TimeWindowPref,
-    TimeZonePref,
+    DataLimits, NotificationPrefs, Profile, SavedQuery, Settings, SettingsFile, ThemePref,
+    TimeWindowPref, TimeZonePref,
 };
 use tb_monitor::store::series::SeriesLimits;
 
@@ -66,7 +69,42 @@ fn everything_set() -> Settings {
                 ..profile("lab")
             },
         ],
+        saved_queries: vec![
+            SavedQuery::new("Hot thermostats", &hot_thermostats()).unwrap(),
+            SavedQuery::new("Pumps \"A\" 'north' ünïcode", &pumps()).unwrap(),
+        ],
     }
+}
+
+/// A query with a nested shape: a device-type filter, a numeric key filter, sort, columns.
+fn hot_thermostats() -> EntityDataQuery {
+    EntityDataQuery::new(
+        EntityFilter::devices_of_types(["thermostat"]),
+        EntityDataPageLink::first(50)
+            .sorted_by(EntityKey::field("name"), SortDirection::Asc)
+            .dynamic(true),
+    )
+    .with_fields(["name", "label"])
+    .with_time_series(["temperature"])
+    .with_key_filter(KeyFilter::numeric(
+        EntityKey::time_series("temperature"),
+        NumericOperation::Greater,
+        20.5,
+    ))
+}
+
+/// A query with quotes and a text filter.
+fn pumps() -> EntityDataQuery {
+    EntityDataQuery::new(
+        EntityFilter::by_name(tb_monitor::protocol::EntityType::Asset, "Pump \"A\""),
+        EntityDataPageLink::first(10),
+    )
+    .with_key_filter(KeyFilter::string(
+        EntityKey::attribute("zone"),
+        StringOperation::In,
+        "north,'south'",
+        true,
+    ))
 }
 
 #[test]
@@ -94,6 +132,7 @@ fn defaults_are_the_documented_ones() {
     assert!(s.notifications.desktop);
     assert_eq!(s.limits.points_per_series, SeriesLimits::DEFAULT_MAX_POINTS);
     assert!(s.profiles.is_empty());
+    assert!(s.saved_queries.is_empty());
     assert_eq!(s.last_profile, None);
 }
 
@@ -569,4 +608,75 @@ fn notifications_follow_the_minimum_severity() {
         ..prefs
     };
     assert!(!off.notifies(&AlarmSeverity::Critical));
+}
+
+#[test]
+fn saved_queries_survive_a_save_and_load_exactly() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = file_in(dir.path());
+    let settings = everything_set();
+
+    file.save(&settings).unwrap();
+    let loaded = file.load();
+
+    assert_eq!(loaded.notice, None);
+    assert_eq!(loaded.settings.saved_queries, settings.saved_queries);
+    assert_eq!(
+        loaded.settings.saved_queries[0].query().unwrap(),
+        hot_thermostats()
+    );
+    assert_eq!(loaded.settings.saved_queries[1].query().unwrap(), pumps());
+    let text = std::fs::read_to_string(file.path()).unwrap();
+    assert!(text.contains("[[saved_queries]]"), "{text}");
+}
+
+#[test]
+fn a_corrupt_saved_query_entry_is_dropped_without_losing_the_rest_of_the_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = file_in(dir.path());
+    let good = SavedQuery::new("good", &hot_thermostats()).unwrap();
+    std::fs::write(
+        file.path(),
+        format!(
+            "theme = \"light\"\n\
+             [[profiles]]\nname = \"plant\"\nurl = \"https://tb.example.com\"\n\
+             [[saved_queries]]\nname = 5\nquery = \"{{}}\"\n\
+             [[saved_queries]]\nquery = \"{{}}\"\n\
+             [[saved_queries]]\nname = \"good\"\nquery = '{}'\n\
+             [[saved_queries]]\nname = \"good\"\nquery = \"a second entry of the same name\"\n\
+             [[saved_queries]]\nname = \"from a newer version\"\n\
+             query = '{{\"entityFilter\":{{\"type\":\"futureFilter\"}}}}'\n",
+            good.query
+        ),
+    )
+    .unwrap();
+
+    let loaded = file.load();
+
+    assert_eq!(loaded.notice, None);
+    assert!(file.path().exists(), "the file is not moved aside");
+    let s = loaded.settings;
+    assert_eq!(s.theme, ThemePref::Light);
+    assert_eq!(s.profiles.len(), 1);
+    let names: Vec<&str> = s.saved_queries.iter().map(|q| q.name.as_str()).collect();
+    assert_eq!(names, ["good", "from a newer version"]);
+    assert_eq!(s.saved_queries[0].query().unwrap(), hot_thermostats());
+    let err = s.saved_queries[1].query().unwrap_err();
+    assert!(
+        err.starts_with("The saved query \"from a newer version\" cannot be read"),
+        "{err}"
+    );
+}
+
+#[test]
+fn saved_queries_that_are_not_a_list_are_ignored() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = file_in(dir.path());
+    std::fs::write(file.path(), "saved_queries = \"oops\"\ntheme = \"dark\"\n").unwrap();
+
+    let loaded = file.load();
+
+    assert_eq!(loaded.notice, None);
+    assert!(loaded.settings.saved_queries.is_empty());
+    assert_eq!(loaded.settings.theme, ThemePref::Dark);
 }
