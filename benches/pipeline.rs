@@ -27,9 +27,12 @@
 //! then decodes the corpus once (`decode`), applies it once as `apply_hot` does (`apply`) or
 //! as `apply` does (`apply_cold`), or does neither (`none`), and exits. Under
 //! `valgrind --tool=callgrind`, `decode` minus `none` counts decoding (freeing the result
-//! included) exactly; with `--toggle-collect=tb_monitor::store::Store::apply`, `apply`
-//! minus `none` counts `Store::apply` (freeing the message included), and adding
-//! `--cache-sim=yes` shows which functions miss the caches.
+//! included) exactly. With `--cache-sim=yes`, the inclusive cost of
+//! `tb_monitor::store::Store::apply` (`callgrind_annotate --inclusive=yes`) in `apply` minus
+//! that in `none` is one pass of `Store::apply` over the corpus (freeing the messages
+//! included), with its cache misses; the exclusive costs show which functions miss.
+//! BENCHMARKS.md's figures collect the whole run: `--toggle-collect=…Store::apply` gives the
+//! same instruction counts, but changed the miss counts of one build (7.9 against 9.2).
 
 // A benchmark reports on the terminal; its sizes are far below f64's exact range.
 #![allow(clippy::print_stderr, clippy::cast_precision_loss)]

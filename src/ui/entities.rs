@@ -13,13 +13,10 @@ pub const STALE_AFTER_MS: i64 = 5 * 60_000;
 #[must_use]
 pub fn series_keys(page: &EntityPage) -> Vec<String> {
     let mut keys: Vec<String> = page
-        .rows()
-        .iter()
-        .filter_map(|r| r.latest().get(&EntityKeyType::TimeSeries))
-        .flat_map(|m| m.keys().cloned())
+        .latest_keys(&EntityKeyType::TimeSeries)
+        .map(str::to_owned)
         .collect();
     keys.sort();
-    keys.dedup();
     keys
 }
 
