@@ -71,6 +71,8 @@ pub struct Store {
     pub session_expired: bool,
     /// The server predates 3.6.2: no alarm status and no notifications over the socket.
     pub legacy_server: bool,
+    /// The bounds every series buffer keeps (the "points kept per series" setting).
+    series_limits: series::SeriesLimits,
 }
 
 impl Store {
@@ -78,6 +80,21 @@ impl Store {
     #[must_use]
     pub fn new() -> Self {
         Self::default()
+    }
+
+    /// Sets the bounds of every series, the existing ones included (they drop their oldest
+    /// points at once when the bound shrinks).
+    pub fn set_series_limits(&mut self, limits: series::SeriesLimits) {
+        self.series_limits = limits;
+        for buffer in self.series.values_mut() {
+            buffer.set_limits(limits);
+        }
+    }
+
+    /// The bounds new series get.
+    #[must_use]
+    pub fn series_limits(&self) -> series::SeriesLimits {
+        self.series_limits
     }
 
     fn health_mut(&mut self, now_ms: i64) -> &mut health::Health {
@@ -196,9 +213,10 @@ impl Store {
             .chain(u.update.iter().flatten());
         for row in rows {
             for (key, points) in row.timeseries.iter().flatten() {
+                let limits = self.series_limits;
                 self.series
                     .entry((sub, row.entity_id.clone(), key.clone()))
-                    .or_default()
+                    .or_insert_with(|| series::SeriesBuffer::new(limits))
                     .extend_from_wire(points);
             }
         }
@@ -274,6 +292,26 @@ mod tests {
         assert_eq!(store.gaps[&1], [(3000, 4000)]);
         store.forget(1);
         assert!(store.subs.is_empty() && store.series.is_empty() && store.gaps.is_empty());
+    }
+
+    #[test]
+    fn the_points_per_series_bound_applies_to_new_and_existing_series() {
+        let one = series::SeriesLimits {
+            max_points: 1,
+            ..series::SeriesLimits::default()
+        };
+        let mut store = Store::new();
+        store.set_series_limits(one);
+        store.apply(msg(PAGE_WITH_SERIES), 5000);
+        let buffer = store.series.values().next().unwrap();
+        assert_eq!((buffer.len(), buffer.latest()), (1, Some((2000, 2.5))));
+
+        let mut store = Store::new();
+        store.apply(msg(PAGE_WITH_SERIES), 5000);
+        assert_eq!(store.series.values().next().unwrap().len(), 2);
+        store.set_series_limits(one);
+        assert_eq!(store.series.values().next().unwrap().len(), 1);
+        assert_eq!(store.series_limits(), one);
     }
 
     #[test]
