@@ -70,7 +70,7 @@ fn the_demo_app_goes_live_and_shows_the_devices_and_every_view_is_reachable() {
         names.remove(0)
     };
     step_until(&mut harness, "the first device in the table", |h| {
-        h.query_by_label(&first_device).is_some()
+        h.query_all_by_label(&first_device).next().is_some()
     });
     step_until(&mut harness, "the alarm badge", |h| {
         matches!(

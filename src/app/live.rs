@@ -8,13 +8,15 @@ use crate::net::{EventQueue, NetCommand, NetHandle, SessionConfig, SubId};
 use crate::secrets::{SecretKind, SecretStore};
 use crate::settings::Settings;
 use crate::store::{Store, SubData};
+use crate::ui::View;
 use crate::ui::health::{HealthAction, health_ui};
 use crate::ui::top_bar::{TopBar, top_bar_ui};
-use crate::ui::{View, entities::EntitiesPanel};
+
+use super::entities_view::{Effect, EntitiesView};
 
 use super::{
     ALARM_COUNT_SUB, DRAIN_BUDGET, ENTITIES_SUB, EguiWaker, Session, UNREAD_SUB,
-    default_subscriptions, now_ms,
+    default_entities_query, default_subscriptions, now_ms,
 };
 
 /// How often the app looks for a rotated refresh token to keep in the keychain.
@@ -47,7 +49,9 @@ pub struct Live {
     queue: EventQueue,
     store: Store,
     view: View,
-    entities: EntitiesPanel,
+    entities: EntitiesView,
+    /// The entity another view was opened for from the table (for the views to come).
+    focus: Option<crate::protocol::EntityId>,
     notice: Option<String>,
     remember: Option<Remember>,
     saved_refresh: Option<String>,
@@ -84,7 +88,12 @@ impl Live {
             queue.clone(),
         );
         let mut notice = session.notice.clone();
-        for (sub, spec) in default_subscriptions() {
+        let entities = EntitiesView::new(default_entities_query());
+        let subs = default_subscriptions()
+            .into_iter()
+            .filter(|(sub, _)| *sub != ENTITIES_SUB)
+            .chain(entities.subscriptions());
+        for (sub, spec) in subs {
             if let Err(e) = net.try_send(NetCommand::Subscribe { sub, spec }) {
                 notice = Some(e.to_string());
             }
@@ -100,7 +109,8 @@ impl Live {
             queue,
             store: Store::new(),
             view: View::default(),
-            entities: EntitiesPanel::default(),
+            entities,
+            focus: None,
             notice,
             remember,
             saved_refresh,
@@ -158,6 +168,34 @@ impl Live {
         }
     }
 
+    /// Carries out what the Entities view asked for; true when the settings changed.
+    fn apply_effects(&mut self, ctx: &egui::Context, effects: Vec<Effect>) -> bool {
+        let mut settings_changed = false;
+        for effect in effects {
+            match effect {
+                Effect::Net(cmd) => self.send(*cmd),
+                Effect::Forget(sub) => self.store.forget(sub),
+                Effect::Copy(text) => ctx.copy_text(text),
+                Effect::Notice(text) => self.notice = Some(text),
+                Effect::SettingsChanged => settings_changed = true,
+                Effect::Open(view, entity) => {
+                    self.view = view;
+                    self.focus = Some(entity);
+                }
+            }
+        }
+        settings_changed
+    }
+
+    /// Applies the settings that shape the session's data (points kept per series).
+    pub fn apply_settings(&mut self, settings: &Settings) {
+        self.store
+            .set_series_limits(crate::store::series::SeriesLimits {
+                max_points: settings.limits.points_per_series,
+                ..crate::store::series::SeriesLimits::default()
+            });
+    }
+
     fn send(&mut self, cmd: NetCommand) {
         if let Err(e) = self.net.try_send(cmd) {
             self.notice = Some(e.to_string());
@@ -193,6 +231,10 @@ impl Live {
         ) {
             ctx.request_repaint_after(Duration::from_secs(1));
         }
+        let effects = self
+            .entities
+            .logic(&self.store, &self.session.rest, &self.runtime);
+        self.apply_effects(ctx, effects);
         self.keep_refresh_token();
         self.store
             .session_expired
@@ -272,11 +314,17 @@ impl Live {
         let now = now_ms();
         match self.view {
             View::Entities => {
-                let page = match self.store.subs.get(&ENTITIES_SUB) {
-                    Some(SubData::Entities(p)) => Some(p),
-                    _ => None,
-                };
-                self.entities.show(ui, page, now);
+                let effects = self.entities.ui(
+                    ui,
+                    &self.store,
+                    settings,
+                    &self.session.rest,
+                    &self.runtime,
+                    now,
+                );
+                if self.apply_effects(ui.ctx(), effects) {
+                    return Some(LiveAction::SettingsChanged);
+                }
             }
             View::Health => {
                 let action = health_ui(

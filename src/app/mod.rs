@@ -2,6 +2,7 @@
 //! the UI thread) or [`live`]: one session whose events it drains into the
 //! [`crate::store::Store`] in `logic` and whose panels it lays out in `ui`.
 
+pub mod entities_view;
 pub mod live;
 pub mod login;
 mod shell;
@@ -80,6 +81,26 @@ pub async fn demo_session(config: DemoConfig) -> Result<(Session, DemoServer), S
         },
         server,
     ))
+}
+
+/// The entity table's query at start: every device with its common telemetry.
+#[must_use]
+pub fn default_entities_query() -> crate::protocol::EntityDataQuery {
+    default_subscriptions()
+        .into_iter()
+        .find_map(|(sub, spec)| match spec {
+            SubSpec::EntityData(cmd) if sub == ENTITIES_SUB => cmd.query,
+            _ => None,
+        })
+        .unwrap_or_else(|| {
+            crate::protocol::EntityDataQuery::new(
+                crate::protocol::EntityFilter::EntityType(crate::protocol::EntityTypeFilter {
+                    entity_type: crate::protocol::EntityType::Device,
+                }),
+                crate::protocol::EntityDataPageLink::first(100),
+            )
+            .with_fields(["name", "type"])
+        })
 }
 
 /// The subscriptions the shell opens: the entity table, the alarm badge and the bell.

@@ -261,6 +261,7 @@ impl TbApp {
                 let mut live =
                     Live::start(&self.ctx, &self.runtime, session, demo, remember.clone());
                 live.set_view(self.view);
+                live.apply_settings(&self.config.settings);
                 self.profile = profile;
                 self.remember = remember;
                 self.screen = Screen::Live(Box::new(live));
@@ -405,6 +406,9 @@ impl TbApp {
         match action {
             LiveAction::SettingsChanged => {
                 crate::ui::settings::apply_theme(&self.ctx, self.config.settings.theme);
+                if let Screen::Live(live) = &mut self.screen {
+                    live.apply_settings(&self.config.settings);
+                }
                 self.save_settings();
             }
             LiveAction::Logout | LiveAction::SessionExpired => {

@@ -79,6 +79,17 @@ pub struct TimeseriesQuery {
     pub agg: Option<Aggregation>,
 }
 
+/// The keys of `POST /api/entitiesQuery/find/keys`.
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Deserialize)]
+pub struct EntityKeys {
+    /// Time series keys.
+    #[serde(default)]
+    pub timeseries: Vec<String>,
+    /// Attribute keys (all scopes).
+    #[serde(default)]
+    pub attribute: Vec<String>,
+}
+
 /// The REST client of one server. Cheap to clone; clones share tokens and the refresh.
 #[derive(Clone)]
 pub struct RestClient {
@@ -542,6 +553,24 @@ impl RestClient {
     ) -> Result<PageData<crate::protocol::EntityData>, NetError> {
         self.call_json(Method::POST, "/api/entitiesQuery/find", &[], Some(query))
             .await
+    }
+
+    /// The time series and attribute keys of the entities a query matches
+    /// (`POST /api/entitiesQuery/find/keys`): what the query builder offers as columns.
+    ///
+    /// # Errors
+    /// Query validation, network and decoding failures.
+    pub async fn find_entity_keys(&self, query: &EntityDataQuery) -> Result<EntityKeys, NetError> {
+        self.call_json(
+            Method::POST,
+            "/api/entitiesQuery/find/keys",
+            &[
+                ("timeseries", "true".to_owned()),
+                ("attributes", "true".to_owned()),
+            ],
+            Some(query),
+        )
+        .await
     }
 
     /// How many entities a query matches (`POST /api/entitiesQuery/count`).

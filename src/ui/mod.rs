@@ -6,7 +6,8 @@
 //! | [`theme`] | design tokens (colours) |
 //! | [`top_bar`] | server and user, connection indicator, alarm and notification badges |
 //! | [`health`] | the connection health view |
-//! | [`entities`] | the live entity table (the query builder arrives with issue 6) |
+//! | [`entities`] | the live entity table: virtual scrolling, server-side sort and paging, change highlight, staleness, alarm badges, row menu |
+//! | [`query`] | the entity query builder |
 //! | [`login`] | the login screen: server profiles, password, second factor, TLS pinning |
 //! | [`settings`] | the Settings view |
 

@@ -1,0 +1,135 @@
+//! The Entities view in `egui_kittest` against the in-process demo server: a device-type
+//! filter with a numeric key filter is built by clicking and typing, the live count preview
+//! says how many match, Run shows them in the table, and a value pushed by the server
+//! changes in place.
+
+// Tests fail by panicking.
+#![allow(clippy::expect_used, clippy::unwrap_used)]
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use egui::accesskit::Role;
+use egui_kittest::Harness;
+use egui_kittest::kittest::{NodeT as _, Queryable as _};
+use tb_monitor::app::{AppConfig, ENTITIES_SUB, Start, TbApp};
+use tb_monitor::demo::DemoConfig;
+use tb_monitor::secrets::MemoryStore;
+use tb_monitor::store::SubData;
+
+const DEADLINE: Duration = Duration::from_secs(15);
+
+fn step_until(h: &mut Harness<'_, TbApp>, what: &str, done: impl Fn(&Harness<'_, TbApp>) -> bool) {
+    let deadline = Instant::now() + DEADLINE;
+    while !done(h) {
+        assert!(Instant::now() < deadline, "no {what} within {DEADLINE:?}");
+        h.step();
+        std::thread::sleep(Duration::from_millis(10));
+    }
+}
+
+fn type_into(h: &mut Harness<'_, TbApp>, label: &str, text: &str) {
+    {
+        let field = h
+            .get_all_by_label(label)
+            .find(|n| n.accesskit_node().role() == Role::TextInput)
+            .unwrap_or_else(|| panic!("a text field labelled {label}"));
+        field.focus();
+        field.type_text(text);
+    }
+    h.run_steps(2);
+}
+
+fn click(h: &mut Harness<'_, TbApp>, label: &str) {
+    h.get_all_by_label(label)
+        .find(|n| {
+            matches!(
+                n.accesskit_node().role(),
+                Role::Button | Role::CheckBox | Role::ListBoxOption | Role::DisclosureTriangle
+            )
+        })
+        .unwrap_or_else(|| panic!("a button labelled {label}"))
+        .click();
+    h.run_steps(2);
+}
+
+fn choose(h: &mut Harness<'_, TbApp>, label: &str, option: &str) {
+    h.get_all_by_label(label)
+        .find(|n| n.accesskit_node().role() == Role::ComboBox)
+        .unwrap_or_else(|| panic!("a drop-down labelled {label}"))
+        .click();
+    h.run_steps(2);
+    click(h, option);
+}
+
+fn table_len(h: &Harness<'_, TbApp>) -> Option<usize> {
+    match h.state().live()?.store().subs.get(&ENTITIES_SUB) {
+        Some(SubData::Entities(p)) if p.has_data() => Some(p.len()),
+        _ => None,
+    }
+}
+
+#[test]
+fn a_filter_built_in_the_view_counts_its_matches_runs_in_the_table_and_updates_live() {
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap();
+    let config = AppConfig {
+        start: Start::Demo,
+        settings_file: None,
+        settings: tb_monitor::settings::Settings::default(),
+        secrets: Arc::new(MemoryStore::new()),
+        notice: None,
+        demo: DemoConfig {
+            simulate: false,
+            devices: 24,
+            ..DemoConfig::default()
+        },
+    };
+    let handle = rt.handle().clone();
+    let mut h = Harness::builder()
+        .with_size(egui::vec2(1500.0, 1800.0))
+        .build_eframe(|cc| TbApp::new(cc, &handle, config));
+    step_until(&mut h, "the first page", |h| table_len(h).is_some());
+    let control = h.state().live().unwrap().demo_server().unwrap().control();
+    let thermostats: Vec<_> = control
+        .devices()
+        .into_iter()
+        .filter(|d| d.profile == "thermostat")
+        .collect();
+    assert!(thermostats.len() > 1);
+
+    choose(&mut h, "Filter type", "Device type");
+    type_into(&mut h, "Device types", "thermostat");
+    click(&mut h, "Add key filter");
+    choose(&mut h, "Key type", "Time series");
+    type_into(&mut h, "Key name", "temperature");
+    choose(&mut h, "Compare as", "Number");
+    choose(&mut h, "Operation", "greater than");
+    // Every thermostat reads more than this: all of them match.
+    type_into(&mut h, "Value", "-100");
+    let expected = format!("{} entities match", thermostats.len());
+    step_until(&mut h, &expected, |h| h.query_by_label(&expected).is_some());
+
+    click(&mut h, "Run");
+    step_until(&mut h, "the thermostats in the table", |h| {
+        table_len(h) == Some(thermostats.len())
+    });
+
+    let device = &thermostats[0];
+    let now_ms = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_millis();
+    control.push_point(
+        &device.id,
+        "temperature",
+        i64::try_from(now_ms).unwrap(),
+        tb_monitor::protocol::TbValue::from_f64(87.25),
+    );
+    step_until(&mut h, "the new value in the table", |h| {
+        h.query_by_label("87.25").is_some()
+    });
+}
