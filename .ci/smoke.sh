@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Smoke test: the real binary `tb-monitor --demo` opens a window under Xvfb, draws something
 # and stays alive. Saves the screenshot as target/smoke.png.
-#   .ci/smoke.sh                 (TB_MONITOR_BIN=path overrides target/debug/tb-monitor)
+#   .ci/smoke.sh                 (TB_MONITOR_BIN=path overrides $CARGO_TARGET_DIR/debug/tb-monitor)
 # Needs Debian packages: xvfb xauth (xvfb-run), imagemagick (import, convert), xdotool, and the
 # GL/X11 runtime libraries listed in .ci/run.
 set -euo pipefail
@@ -71,7 +71,7 @@ if [[ ${1:-} == --inside ]]; then
   exit 0
 fi
 
-bin=${TB_MONITOR_BIN:-target/debug/tb-monitor}
+bin=${TB_MONITOR_BIN:-${CARGO_TARGET_DIR:-target}/debug/tb-monitor}
 if [[ ! -x $bin ]]; then
   echo "smoke: $bin missing, building it"
   cargo build --bin tb-monitor
