@@ -24,6 +24,9 @@
 // A benchmark reports on the terminal; its sizes are far below f64's exact range.
 #![allow(clippy::print_stderr, clippy::cast_precision_loss)]
 
+#[allow(dead_code)] // table.rs uses only the generator of the shared corpus module
+mod common;
+
 use std::collections::HashMap;
 use std::fmt::Write as _;
 use std::hint::black_box;
@@ -34,6 +37,8 @@ use tb_monitor::net::{NetEvent, SubId};
 use tb_monitor::protocol::{AlarmSeverity, EntityId, EntityKey, EntityKeyType, ServerMessage};
 use tb_monitor::store::{Store, SubData};
 use tb_monitor::ui::entities::EntitiesPanel;
+
+use common::Lcg;
 
 const SUB: SubId = 1;
 /// Wall clock of the first frame (epoch ms).
@@ -54,23 +59,6 @@ const SERIES: [&str; 7] = [
 ];
 /// Rows that fit the 800-point screen (about 36); "visible" updates go to these.
 const VISIBLE_ROWS: u64 = 30;
-
-/// A small deterministic generator, so every run draws the same frames.
-struct Lcg(u64);
-
-impl Lcg {
-    fn next(&mut self) -> u64 {
-        self.0 = self
-            .0
-            .wrapping_mul(6_364_136_223_846_793_005)
-            .wrapping_add(1_442_695_040_888_963_407);
-        self.0 >> 33
-    }
-
-    fn below(&mut self, n: u64) -> u64 {
-        self.next() % n
-    }
-}
 
 fn uuid_of(n: u64) -> String {
     format!("00000000-0000-4000-8000-{n:012}")

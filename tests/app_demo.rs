@@ -4,58 +4,20 @@
 // Tests fail by panicking.
 #![allow(clippy::expect_used, clippy::unwrap_used)]
 
-use std::time::{Duration, Instant};
+#[path = "common/ui.rs"]
+mod ui;
 
 use egui_kittest::Harness;
 use egui_kittest::kittest::Queryable as _;
-use std::sync::Arc;
-
-use tb_monitor::app::{AppConfig, Start, TbApp};
-use tb_monitor::demo::DemoConfig;
-use tb_monitor::secrets::MemoryStore;
+use tb_monitor::app::TbApp;
 use tb_monitor::store::Store;
 use tb_monitor::ui::View;
-
-const DEADLINE: Duration = Duration::from_secs(15);
-
-/// Steps the app until `done` holds; network events arrive on another thread, so each step
-/// is followed by a short pause (bounded by the deadline, not a readiness guess).
-fn step_until(
-    harness: &mut Harness<'_, TbApp>,
-    what: &str,
-    done: impl Fn(&Harness<'_, TbApp>) -> bool,
-) {
-    let deadline = Instant::now() + DEADLINE;
-    while !done(harness) {
-        assert!(Instant::now() < deadline, "no {what} within {DEADLINE:?}");
-        harness.step();
-        std::thread::sleep(Duration::from_millis(10));
-    }
-}
+use ui::step_until;
 
 #[test]
 fn the_demo_app_goes_live_and_shows_the_devices_and_every_view_is_reachable() {
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .unwrap();
-    let config = AppConfig {
-        start: Start::Demo,
-        settings_file: None,
-        settings: tb_monitor::settings::Settings::default(),
-        secrets: Arc::new(MemoryStore::new()),
-        notice: None,
-        demo: DemoConfig {
-            simulate: false,
-            devices: 20,
-            ..DemoConfig::default()
-        },
-    };
-    let handle = rt.handle().clone();
-    let mut harness = Harness::builder()
-        .with_size(egui::vec2(1200.0, 760.0))
-        .build_eframe(|cc| TbApp::new(cc, &handle, config));
+    let rt = ui::runtime();
+    let mut harness = ui::demo_app(&rt, 20, egui::vec2(1200.0, 760.0));
 
     step_until(&mut harness, "the demo login", |h| {
         h.state().live().is_some()

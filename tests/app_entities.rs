@@ -6,61 +6,14 @@
 // Tests fail by panicking.
 #![allow(clippy::expect_used, clippy::unwrap_used)]
 
-use std::sync::Arc;
-use std::time::{Duration, Instant};
+#[path = "common/ui.rs"]
+mod ui;
 
-use egui::accesskit::Role;
 use egui_kittest::Harness;
-use egui_kittest::kittest::{NodeT as _, Queryable as _};
-use tb_monitor::app::{AppConfig, ENTITIES_SUB, Start, TbApp};
-use tb_monitor::demo::DemoConfig;
-use tb_monitor::secrets::MemoryStore;
+use egui_kittest::kittest::Queryable as _;
+use tb_monitor::app::{ENTITIES_SUB, TbApp};
 use tb_monitor::store::SubData;
-
-const DEADLINE: Duration = Duration::from_secs(15);
-
-fn step_until(h: &mut Harness<'_, TbApp>, what: &str, done: impl Fn(&Harness<'_, TbApp>) -> bool) {
-    let deadline = Instant::now() + DEADLINE;
-    while !done(h) {
-        assert!(Instant::now() < deadline, "no {what} within {DEADLINE:?}");
-        h.step();
-        std::thread::sleep(Duration::from_millis(10));
-    }
-}
-
-fn type_into(h: &mut Harness<'_, TbApp>, label: &str, text: &str) {
-    {
-        let field = h
-            .get_all_by_label(label)
-            .find(|n| n.accesskit_node().role() == Role::TextInput)
-            .unwrap_or_else(|| panic!("a text field labelled {label}"));
-        field.focus();
-        field.type_text(text);
-    }
-    h.run_steps(2);
-}
-
-fn click(h: &mut Harness<'_, TbApp>, label: &str) {
-    h.get_all_by_label(label)
-        .find(|n| {
-            matches!(
-                n.accesskit_node().role(),
-                Role::Button | Role::CheckBox | Role::ListBoxOption | Role::DisclosureTriangle
-            )
-        })
-        .unwrap_or_else(|| panic!("a button labelled {label}"))
-        .click();
-    h.run_steps(2);
-}
-
-fn choose(h: &mut Harness<'_, TbApp>, label: &str, option: &str) {
-    h.get_all_by_label(label)
-        .find(|n| n.accesskit_node().role() == Role::ComboBox)
-        .unwrap_or_else(|| panic!("a drop-down labelled {label}"))
-        .click();
-    h.run_steps(2);
-    click(h, option);
-}
+use ui::{choose, click, step_until, type_into};
 
 fn table_len(h: &Harness<'_, TbApp>) -> Option<usize> {
     match h.state().live()?.store().subs.get(&ENTITIES_SUB) {
@@ -71,27 +24,8 @@ fn table_len(h: &Harness<'_, TbApp>) -> Option<usize> {
 
 #[test]
 fn a_filter_built_in_the_view_counts_its_matches_runs_in_the_table_and_updates_live() {
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .unwrap();
-    let config = AppConfig {
-        start: Start::Demo,
-        settings_file: None,
-        settings: tb_monitor::settings::Settings::default(),
-        secrets: Arc::new(MemoryStore::new()),
-        notice: None,
-        demo: DemoConfig {
-            simulate: false,
-            devices: 24,
-            ..DemoConfig::default()
-        },
-    };
-    let handle = rt.handle().clone();
-    let mut h = Harness::builder()
-        .with_size(egui::vec2(1500.0, 1800.0))
-        .build_eframe(|cc| TbApp::new(cc, &handle, config));
+    let rt = ui::runtime();
+    let mut h = ui::demo_app(&rt, 24, egui::vec2(1500.0, 1800.0));
     step_until(&mut h, "the first page", |h| table_len(h).is_some());
     let control = h.state().live().unwrap().demo_server().unwrap().control();
     let thermostats: Vec<_> = control

@@ -10,6 +10,9 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+#[path = "common/ui.rs"]
+mod ui;
+
 use egui::accesskit::Role;
 use egui_kittest::Harness;
 use egui_kittest::kittest::{NodeT as _, Queryable as _};
@@ -17,16 +20,7 @@ use tb_monitor::app::{AppConfig, Start, TbApp};
 use tb_monitor::demo::{DemoConfig, DemoServer};
 use tb_monitor::secrets::{MemoryStore, SecretError, SecretKind, SecretStore};
 use tb_monitor::settings::{Settings, SettingsFile};
-
-const DEADLINE: Duration = Duration::from_secs(15);
-
-fn runtime() -> tokio::runtime::Runtime {
-    tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .unwrap()
-}
+use ui::{DEADLINE, click, runtime, step_until, type_into};
 
 fn quiet_demo() -> DemoConfig {
     DemoConfig {
@@ -59,52 +53,29 @@ fn app<'a>(rt: &tokio::runtime::Runtime, config: AppConfig) -> Harness<'a, TbApp
         .build_eframe(move |cc| TbApp::new(cc, &handle, config))
 }
 
-/// Steps the app until `done` holds; logins run on another thread, so each step is
-/// followed by a short pause (bounded by the deadline, not a readiness guess).
-fn step_until(
-    harness: &mut Harness<'_, TbApp>,
-    what: &str,
-    done: impl Fn(&Harness<'_, TbApp>) -> bool,
-) {
-    let deadline = Instant::now() + DEADLINE;
-    while !done(harness) {
-        assert!(Instant::now() < deadline, "no {what} within {DEADLINE:?}");
-        harness.step();
-        std::thread::sleep(Duration::from_millis(10));
-    }
-}
-
-/// Types `text` into the field labelled `label`.
-fn type_into(harness: &mut Harness<'_, TbApp>, label: &str, text: &str) {
-    {
-        let field = harness
-            .get_all_by_label(label)
-            .find(|n| {
-                matches!(
-                    n.accesskit_node().role(),
-                    Role::TextInput | Role::PasswordInput
-                )
-            })
-            .unwrap_or_else(|| panic!("a text field labelled {label}"));
-        field.focus();
-        field.type_text(text);
-    }
-    harness.run_steps(2);
-}
-
-fn click(harness: &mut Harness<'_, TbApp>, label: &str) {
-    harness
-        .get_all_by_label(label)
-        .find(|n| n.accesskit_node().role() == Role::Button)
-        .unwrap_or_else(|| panic!("a button labelled {label}"))
-        .click();
-    harness.run_steps(2);
-}
-
 fn fill_in(harness: &mut Harness<'_, TbApp>, url: &str, user: &str, password: &str) {
     type_into(harness, "Server URL", url);
     type_into(harness, "E-mail", user);
     type_into(harness, "Password", password);
+}
+
+/// Logs in to `url` from a fresh login screen and waits for an error containing `expected`.
+fn login_fails_with(rt: &tokio::runtime::Runtime, url: &str, password: &str, expected: &str) {
+    let (_dir, file) = settings_dir();
+    let mut h = app(
+        rt,
+        config(Start::LoginScreen, &file, Arc::new(MemoryStore::new())),
+    );
+    fill_in(&mut h, url, "tenant@thingsboard.org", password);
+    click(&mut h, "Log in");
+    step_until(&mut h, expected, |h| {
+        h.query_by_label_contains(expected).is_some()
+    });
+    assert!(h.state().live().is_none());
+    assert!(
+        saved(&file).profiles.is_empty(),
+        "a failed login saves nothing"
+    );
 }
 
 fn settings_dir() -> (tempfile::TempDir, PathBuf) {
@@ -153,25 +124,11 @@ fn logging_in_with_the_form_reaches_the_live_view_and_saves_the_profile_without_
 fn a_wrong_password_says_so_in_plain_words_and_stays_on_the_login_screen() {
     let rt = runtime();
     let demo = start_demo(&rt);
-    let (_dir, file) = settings_dir();
-    let mut h = app(
+    login_fails_with(
         &rt,
-        config(Start::LoginScreen, &file, Arc::new(MemoryStore::new())),
-    );
-    fill_in(
-        &mut h,
         &demo.base_url(),
-        "tenant@thingsboard.org",
         "not-the-password",
-    );
-    click(&mut h, "Log in");
-    step_until(&mut h, "the error", |h| {
-        h.query_by_label("Wrong e-mail or password.").is_some()
-    });
-    assert!(h.state().live().is_none());
-    assert!(
-        saved(&file).profiles.is_empty(),
-        "a failed login saves nothing"
+        "Wrong e-mail or password.",
     );
 }
 
@@ -184,17 +141,12 @@ fn an_unreachable_server_is_named_with_what_to_check() {
         .local_addr()
         .unwrap()
         .port();
-    let (_dir, file) = settings_dir();
-    let mut h = app(
+    login_fails_with(
         &rt,
-        config(Start::LoginScreen, &file, Arc::new(MemoryStore::new())),
+        &format!("http://127.0.0.1:{port}"),
+        "x",
+        "Cannot reach http://127.0.0.1",
     );
-    fill_in(&mut h, &format!("http://127.0.0.1:{port}"), "a@b.c", "x");
-    click(&mut h, "Log in");
-    step_until(&mut h, "the error", |h| {
-        h.query_by_label_contains("Cannot reach http://127.0.0.1")
-            .is_some()
-    });
 }
 
 #[test]
@@ -470,15 +422,10 @@ fn a_server_that_is_not_thingsboard_is_named_as_such() {
             });
         }
     });
-    let (_dir, file) = settings_dir();
-    let mut h = app(
+    login_fails_with(
         &rt,
-        config(Start::LoginScreen, &file, Arc::new(MemoryStore::new())),
+        &format!("http://127.0.0.1:{port}"),
+        "x",
+        "does not answer like a ThingsBoard server",
     );
-    fill_in(&mut h, &format!("http://127.0.0.1:{port}"), "a@b.c", "x");
-    click(&mut h, "Log in");
-    step_until(&mut h, "the error", |h| {
-        h.query_by_label_contains("does not answer like a ThingsBoard server")
-            .is_some()
-    });
 }

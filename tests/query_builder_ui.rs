@@ -6,6 +6,9 @@
 // Tests fail by panicking.
 #![allow(clippy::expect_used, clippy::unwrap_used)]
 
+#[path = "common/ui.rs"]
+mod ui;
+
 use egui::accesskit::Role;
 use egui_kittest::Harness;
 use egui_kittest::kittest::{NodeT as _, Queryable as _};
@@ -14,6 +17,7 @@ use tb_monitor::protocol::{
     NumericOperation, SortDirection,
 };
 use tb_monitor::ui::query::{QueryAction, QueryBuilder};
+use ui::{choose, click, type_into};
 use uuid::Uuid;
 
 /// The builder and every action it returned so far.
@@ -38,45 +42,6 @@ fn panel<'a>(builder: QueryBuilder) -> Harness<'a, Panel> {
         );
     harness.run();
     harness
-}
-
-/// Types `text` into the text field labelled `label`.
-fn type_into(harness: &mut Harness<'_, Panel>, label: &str, text: &str) {
-    {
-        let field = harness
-            .get_all_by_label(label)
-            .find(|n| n.accesskit_node().role() == Role::TextInput)
-            .unwrap_or_else(|| panic!("a text field labelled {label}"));
-        field.focus();
-        field.type_text(text);
-    }
-    harness.run();
-}
-
-/// Clicks the button (or list entry) labelled `label`.
-fn click(harness: &mut Harness<'_, Panel>, label: &str) {
-    harness
-        .get_all_by_label(label)
-        .find(|n| {
-            matches!(
-                n.accesskit_node().role(),
-                Role::Button | Role::CheckBox | Role::ListBoxOption | Role::DisclosureTriangle
-            )
-        })
-        .unwrap_or_else(|| panic!("a button labelled {label}"))
-        .click();
-    harness.run();
-}
-
-/// Opens the drop-down labelled `label` and clicks `option`.
-fn choose(harness: &mut Harness<'_, Panel>, label: &str, option: &str) {
-    harness
-        .get_all_by_label(label)
-        .find(|n| n.accesskit_node().role() == Role::ComboBox)
-        .unwrap_or_else(|| panic!("a drop-down labelled {label}"))
-        .click();
-    harness.run();
-    click(harness, option);
 }
 
 fn searches(panel: &Panel) -> Vec<(u64, EntityType, String)> {

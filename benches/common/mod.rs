@@ -4,18 +4,20 @@
 
 use std::fmt::Write as _;
 
-/// A small deterministic generator, so every run decodes the same corpus.
-struct Lcg(u64);
+/// A small deterministic generator, so every run works on the same data.
+pub struct Lcg(pub u64);
 
 impl Lcg {
-    fn next(&mut self) -> u64 {
+    /// The next 31-bit number.
+    pub fn next(&mut self) -> u64 {
         self.0 = self
             .0
             .wrapping_mul(6_364_136_223_846_793_005)
             .wrapping_add(1_442_695_040_888_963_407);
         self.0 >> 33
     }
-    fn below(&mut self, n: u64) -> u64 {
+    /// A number below `n`.
+    pub fn below(&mut self, n: u64) -> u64 {
         self.next() % n
     }
 }
