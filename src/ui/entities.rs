@@ -35,7 +35,7 @@ use egui::{
     TextStyle, Ui, UiBuilder, WidgetInfo, pos2, vec2,
 };
 
-use super::theme;
+use super::{severity_word, theme, thousands};
 use crate::protocol::{
     AlarmSeverity, EntityDataSortOrder, EntityId, EntityKey, EntityKeyType, SortDirection,
 };
@@ -991,19 +991,6 @@ fn severity_style(severity: &AlarmSeverity) -> (BadgeShape, Color32) {
     }
 }
 
-/// "Critical", "Major", …; an unknown severity by its wire name.
-#[must_use]
-pub fn severity_word(severity: &AlarmSeverity) -> &str {
-    match severity {
-        AlarmSeverity::Critical => "Critical",
-        AlarmSeverity::Major => "Major",
-        AlarmSeverity::Minor => "Minor",
-        AlarmSeverity::Warning => "Warning",
-        AlarmSeverity::Indeterminate => "Indeterminate",
-        AlarmSeverity::Unknown(name) => name,
-    }
-}
-
 /// How strongly a value received at `received_at_ms` is highlighted at `now_ms`: 1 when it
 /// just arrived, falling to 0 over [`HIGHLIGHT_MS`]; 0 for values that came with the page
 /// (received at or before `since_ms`, when the page was first shown).
@@ -1098,22 +1085,6 @@ fn civil_from_days(days: i64) -> (i64, i64, i64) {
     let month = if mp < 10 { mp + 3 } else { mp - 9 };
     let year = yoe + era * 400 + i64::from(month <= 2);
     (year, month, day)
-}
-
-/// `12345` → `"12,345"`.
-fn thousands(n: i64) -> String {
-    let digits = n.unsigned_abs().to_string();
-    let mut out = String::with_capacity(digits.len() + digits.len() / 3 + 1);
-    if n < 0 {
-        out.push('-');
-    }
-    for (i, c) in digits.chars().enumerate() {
-        if i > 0 && (digits.len() - i).is_multiple_of(3) {
-            out.push(',');
-        }
-        out.push(c);
-    }
-    out
 }
 
 #[cfg(test)]

@@ -77,3 +77,34 @@ impl View {
         }
     }
 }
+
+/// `12345` → `"12,345"`.
+#[must_use]
+pub fn thousands(n: i64) -> String {
+    let digits = n.unsigned_abs().to_string();
+    let mut out = String::with_capacity(digits.len() + digits.len() / 3 + 1);
+    if n < 0 {
+        out.push('-');
+    }
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    out
+}
+
+/// A severity in words: "Major", not `MAJOR`; an unknown one by its wire name.
+#[must_use]
+pub fn severity_word(severity: &crate::protocol::AlarmSeverity) -> &str {
+    use crate::protocol::AlarmSeverity;
+    match severity {
+        AlarmSeverity::Critical => "Critical",
+        AlarmSeverity::Major => "Major",
+        AlarmSeverity::Minor => "Minor",
+        AlarmSeverity::Warning => "Warning",
+        AlarmSeverity::Indeterminate => "Indeterminate",
+        AlarmSeverity::Unknown(name) => name,
+    }
+}

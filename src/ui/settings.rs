@@ -46,19 +46,6 @@ pub fn theme_preference(theme: ThemePref) -> egui::ThemePreference {
     }
 }
 
-/// A severity in words: `Major`, not `MAJOR`.
-#[must_use]
-pub fn severity_label(severity: &AlarmSeverity) -> &str {
-    match severity {
-        AlarmSeverity::Critical => "Critical",
-        AlarmSeverity::Major => "Major",
-        AlarmSeverity::Minor => "Minor",
-        AlarmSeverity::Warning => "Warning",
-        AlarmSeverity::Indeterminate => "Indeterminate",
-        AlarmSeverity::Unknown(name) => name,
-    }
-}
-
 /// The memory a full series takes, in words.
 #[must_use]
 pub fn memory_note(points_per_series: usize) -> String {
@@ -132,14 +119,14 @@ fn notifications_ui(ui: &mut egui::Ui, settings: &mut Settings) -> bool {
         .changed();
     ui.add_enabled_ui(prefs.desktop, |ui| {
         egui::ComboBox::from_label("Minimum severity")
-            .selected_text(severity_label(&prefs.min_severity))
+            .selected_text(super::severity_word(&prefs.min_severity))
             .show_ui(ui, |ui| {
                 for severity in AlarmSeverity::KNOWN {
                     changed |= ui
                         .selectable_value(
                             &mut prefs.min_severity,
                             severity.clone(),
-                            severity_label(severity),
+                            super::severity_word(severity),
                         )
                         .changed();
                 }

@@ -4,10 +4,11 @@ use crate::protocol::{
     EntityDataPageLink, EntityDataSortOrder, EntityKey, EntityKeyType, SortDirection,
 };
 
-use super::validate::{MAX_PAGE_SIZE, Problems, thousands};
+use super::validate::{MAX_PAGE_SIZE, Problems};
 use super::widgets::{
     FormCtx, KEY_TYPES, combo, combo_row, key_type_label, remove_button, text_row,
 };
+use crate::ui::thousands;
 
 /// Entity fields every entity has (§6), offered before the server reports any.
 pub(crate) const COMMON_ENTITY_FIELDS: [&str; 9] = [

@@ -4,8 +4,9 @@
 use crate::ui::theme;
 
 use super::QueryAction;
-use super::validate::{MAX_PAGE_SIZE, Problem, thousands};
+use super::validate::{MAX_PAGE_SIZE, Problem};
 use super::widgets::{remove_button, text_row};
+use crate::ui::thousands;
 
 /// "1 entity matches", "312 entities match", "12,345 entities match".
 #[must_use]

@@ -3,6 +3,7 @@
 //! way never panic, they become a problem).
 
 use crate::protocol::{ClientMessage, EntityDataCmd, EntityDataQuery, MAX_FRAME_BYTES, WsCmd};
+use crate::ui::thousands;
 
 /// Largest page of one `ENTITY_DATA` subscription: the server's
 /// `server.ws.max_entities_per_data_subscription` (§9 of the reference).
@@ -119,23 +120,6 @@ impl Problems {
             self.push(path, message);
         }
     }
-}
-
-/// `12345` → `"12,345"`.
-#[must_use]
-pub(crate) fn thousands(n: i64) -> String {
-    let digits = n.unsigned_abs().to_string();
-    let mut out = String::with_capacity(digits.len() + digits.len() / 3 + 1);
-    if n < 0 {
-        out.push('-');
-    }
-    for (i, c) in digits.chars().enumerate() {
-        if i > 0 && (digits.len() - i).is_multiple_of(3) {
-            out.push(',');
-        }
-        out.push(c);
-    }
-    out
 }
 
 /// The `{"cmds":[{"type":"ENTITY_DATA",…}]}` frame of `query`: the query plus a `latestCmd`
