@@ -243,33 +243,32 @@ impl EntitiesPanel {
             let pages = page.total_pages().max(1);
             let last = pages - 1;
             let current = self.page.clamp(0, last);
-            let buttons = [
-                ("First", current > 0, 0, "first page"),
-                ("Previous", current > 0, current - 1, "previous page"),
-            ];
-            for (text, enabled, to, hint) in buttons {
-                if ui
-                    .add_enabled(enabled, Button::new(text))
-                    .on_hover_text(hint)
-                    .clicked()
-                {
-                    action = Some(TableAction::Page(to));
+            let mut page_buttons = |ui: &mut egui::Ui, buttons: [(&str, bool, i32, &str); 2]| {
+                for (text, enabled, to, hint) in buttons {
+                    if ui
+                        .add_enabled(enabled, Button::new(text))
+                        .on_hover_text(hint)
+                        .clicked()
+                    {
+                        action = Some(TableAction::Page(to));
+                    }
                 }
-            }
+            };
+            page_buttons(
+                ui,
+                [
+                    ("First", current > 0, 0, "first page"),
+                    ("Previous", current > 0, current - 1, "previous page"),
+                ],
+            );
             ui.label(format!("page {} of {pages}", current + 1));
-            let buttons = [
-                ("Next", current < last, current + 1, "next page"),
-                ("Last", current < last, last, "last page"),
-            ];
-            for (text, enabled, to, hint) in buttons {
-                if ui
-                    .add_enabled(enabled, Button::new(text))
-                    .on_hover_text(hint)
-                    .clicked()
-                {
-                    action = Some(TableAction::Page(to));
-                }
-            }
+            page_buttons(
+                ui,
+                [
+                    ("Next", current < last, current + 1, "next page"),
+                    ("Last", current < last, last, "last page"),
+                ],
+            );
             ui.separator();
             if let Some(size) = self.page_size_ui(ui) {
                 action = Some(TableAction::PageSize(size));
