@@ -980,10 +980,10 @@ enum BadgeShape {
 /// the theme's existing tokens until it has severity tokens of its own.
 fn severity_style(severity: &AlarmSeverity) -> (BadgeShape, Color32) {
     match severity {
-        AlarmSeverity::Critical => (BadgeShape::Triangle, theme::ALARM),
-        AlarmSeverity::Major => (BadgeShape::Triangle, theme::PENDING),
-        AlarmSeverity::Minor => (BadgeShape::Dot, theme::PENDING),
-        AlarmSeverity::Warning => (BadgeShape::Dot, theme::ACCENT),
+        AlarmSeverity::Critical => (BadgeShape::Triangle, theme::CRITICAL),
+        AlarmSeverity::Major => (BadgeShape::Triangle, theme::MAJOR),
+        AlarmSeverity::Minor => (BadgeShape::Dot, theme::MINOR),
+        AlarmSeverity::Warning => (BadgeShape::Dot, theme::WARNING),
         AlarmSeverity::Indeterminate | AlarmSeverity::Unknown(_) => {
             (BadgeShape::Ring, theme::STALE)
         }

@@ -20,6 +20,15 @@ pub const ACCENT: Color32 = Color32::from_rgb(0x1f, 0x6f, 0xb2);
 /// Text on [`ACCENT`].
 pub const ON_ACCENT: Color32 = Color32::WHITE;
 
+/// Alarm severities (always drawn with a distinct shape and named on hover too).
+pub const CRITICAL: Color32 = Color32::from_rgb(0xd1, 0x3b, 0x3b);
+/// Major alarms.
+pub const MAJOR: Color32 = Color32::from_rgb(0xe8, 0x73, 0x0c);
+/// Minor alarms.
+pub const MINOR: Color32 = Color32::from_rgb(0xd2, 0x99, 0x22);
+/// Warnings.
+pub const WARNING: Color32 = Color32::from_rgb(0xb8, 0xa9, 0x2b);
+
 /// Values older than expected.
 pub const STALE: Color32 = Color32::from_rgb(0x8a, 0x8a, 0x8a);
 
