@@ -295,15 +295,8 @@ fn run_watch(target: Target, query: &std::path::Path, stop: StopAfter) -> ExitCo
 async fn login(target: Target) -> Result<(RestClient, Option<DemoServer>), String> {
     match target {
         Target::Demo => {
-            let server = DemoServer::start(DemoConfig::default())
-                .await
-                .map_err(|e| format!("cannot start the demo server: {e}"))?;
-            let rest =
-                RestClient::new(&server.base_url(), TlsTrust::System).map_err(|e| e.to_string())?;
-            rest.login("tenant@thingsboard.org", "tenant")
-                .await
-                .map_err(|e| e.to_string())?;
-            Ok((rest, Some(server)))
+            let (session, server) = tb_monitor::app::demo_session(DemoConfig::default()).await?;
+            Ok((session.rest, Some(server)))
         }
         Target::Server {
             url,

@@ -59,6 +59,25 @@ fn fill_in(harness: &mut Harness<'_, TbApp>, url: &str, user: &str, password: &s
     type_into(harness, "Password", password);
 }
 
+/// Logs in as the demo tenant from a fresh login screen (remembering the password or not)
+/// and waits for the live view.
+fn log_in_as_tenant<'a>(
+    rt: &tokio::runtime::Runtime,
+    demo: &DemoServer,
+    file: &Path,
+    secrets: Arc<dyn SecretStore>,
+    remember: bool,
+) -> Harness<'a, TbApp> {
+    let mut h = app(rt, config(Start::LoginScreen, file, secrets));
+    fill_in(&mut h, &demo.base_url(), "tenant@thingsboard.org", "tenant");
+    if remember {
+        click(&mut h, "Remember password");
+    }
+    click(&mut h, "Log in");
+    step_until(&mut h, "the live view", |h| h.state().live().is_some());
+    h
+}
+
 /// Logs in to `url` from a fresh login screen and waits for an error containing `expected`.
 fn login_fails_with(rt: &tokio::runtime::Runtime, url: &str, password: &str, expected: &str) {
     let (_dir, file) = settings_dir();
@@ -94,10 +113,7 @@ fn logging_in_with_the_form_reaches_the_live_view_and_saves_the_profile_without_
     let demo = start_demo(&rt);
     let (_dir, file) = settings_dir();
     let secrets = Arc::new(MemoryStore::new());
-    let mut h = app(&rt, config(Start::LoginScreen, &file, secrets.clone()));
-    fill_in(&mut h, &demo.base_url(), "tenant@thingsboard.org", "tenant");
-    click(&mut h, "Log in");
-    step_until(&mut h, "the live view", |h| h.state().live().is_some());
+    let mut h = log_in_as_tenant(&rt, &demo, &file, secrets.clone(), false);
     step_until(&mut h, "the live indicator", |h| {
         h.query_by_label_contains("live").is_some()
     });
@@ -155,12 +171,7 @@ fn without_a_keychain_the_login_still_works_and_says_why_it_cannot_remember() {
     let demo = start_demo(&rt);
     let (_dir, file) = settings_dir();
     let secrets = Arc::new(MemoryStore::failing(SecretError::no_service()));
-    let mut h = app(&rt, config(Start::LoginScreen, &file, secrets.clone()));
-    fill_in(&mut h, &demo.base_url(), "tenant@thingsboard.org", "tenant");
-    h.get_by_label("Remember password").click();
-    h.run_steps(2);
-    click(&mut h, "Log in");
-    step_until(&mut h, "the live view", |h| h.state().live().is_some());
+    let mut h = log_in_as_tenant(&rt, &demo, &file, secrets.clone(), true);
     h.run_steps(2);
     h.get_by_label_contains("cannot be remembered");
     secrets.set_failure(None);
@@ -200,14 +211,7 @@ fn a_remembered_login_comes_back_without_a_password_and_logout_forgets_the_refre
     let demo = start_demo(&rt);
     let (_dir, file) = settings_dir();
     let secrets = Arc::new(MemoryStore::new());
-    {
-        let mut h = app(&rt, config(Start::LoginScreen, &file, secrets.clone()));
-        fill_in(&mut h, &demo.base_url(), "tenant@thingsboard.org", "tenant");
-        h.get_by_label("Remember password").click();
-        h.run_steps(2);
-        click(&mut h, "Log in");
-        step_until(&mut h, "the live view", |h| h.state().live().is_some());
-    }
+    drop(log_in_as_tenant(&rt, &demo, &file, secrets.clone(), true));
     let profile = saved(&file).profiles.remove(0);
     assert!(profile.remember_password);
     let account = profile.account();
@@ -369,14 +373,9 @@ fn an_expired_session_goes_back_to_the_login_screen_with_the_profile_filled_in()
     let demo = start_demo(&rt);
     let control = demo.control();
     let (_dir, file) = settings_dir();
-    let mut h = app(
-        &rt,
-        config(Start::LoginScreen, &file, Arc::new(MemoryStore::new())),
-    );
-    fill_in(&mut h, &demo.base_url(), "tenant@thingsboard.org", "tenant");
-    click(&mut h, "Log in");
+    let mut h = log_in_as_tenant(&rt, &demo, &file, Arc::new(MemoryStore::new()), false);
     step_until(&mut h, "the live indicator", |h| {
-        h.state().live().is_some() && h.query_by_label_contains("live").is_some()
+        h.query_by_label_contains("live").is_some()
     });
     // Both tokens die (as after a week asleep) and the link drops: the session cannot renew.
     control.expire_tokens();

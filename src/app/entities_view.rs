@@ -44,6 +44,10 @@ enum Reply {
         results: Result<Vec<(EntityId, String)>, String>,
     },
     Keys(Result<crate::net::rest::EntityKeys, String>),
+    /// A query file picked for import, read (or why not).
+    Imported(Result<(std::path::PathBuf, String), String>),
+    /// Something to tell the user (an export's outcome).
+    Notice(String),
 }
 
 /// What the view asks of the live session.
@@ -76,6 +80,8 @@ pub struct EntitiesView {
     count_version: Option<u64>,
     alarms: HashMap<EntityId, AlarmSeverity>,
     alarms_read: Option<Instant>,
+    /// Whether the builder lists the saved queries of the settings (they change only here).
+    saved_names_synced: bool,
     tx: mpsc::Sender<Reply>,
     rx: mpsc::Receiver<Reply>,
 }
@@ -129,6 +135,7 @@ impl EntitiesView {
             count_version: None,
             alarms: HashMap::new(),
             alarms_read: None,
+            saved_names_synced: false,
             tx,
             rx,
         }
@@ -180,6 +187,13 @@ impl EntitiesView {
                 Reply::Keys(Err(e)) => {
                     tracing::info!("the matched entities' keys are unavailable: {e}");
                 }
+                Reply::Imported(Ok((path, text))) => {
+                    effects.push(Effect::Notice(match self.builder.import_json(&text) {
+                        Ok(()) => format!("Imported {}: Run to show it", path.display()),
+                        Err(e) => format!("Cannot import {}: {e}", path.display()),
+                    }));
+                }
+                Reply::Imported(Err(e)) | Reply::Notice(e) => effects.push(Effect::Notice(e)),
             }
         }
         if self.preview_due.is_some_and(|due| Instant::now() >= due) {
@@ -398,11 +412,18 @@ impl EntitiesView {
                 Effect::Copy(text),
                 Effect::Notice("Copied the WebSocket command".to_owned()),
             ],
-            QueryAction::Export(text) => vec![export(&text)],
-            QueryAction::Import => self.import(),
+            QueryAction::Export(text) => {
+                self.export(text, runtime, ctx);
+                Vec::new()
+            }
+            QueryAction::Import => {
+                self.import(runtime, ctx);
+                Vec::new()
+            }
             QueryAction::SaveAs(name) => match self.builder.saved_query(&name) {
                 Ok(saved) => {
                     upsert_saved(settings, saved);
+                    self.saved_names_synced = false;
                     vec![
                         Effect::SettingsChanged,
                         Effect::Notice(format!("Saved the query \"{name}\"")),
@@ -430,6 +451,7 @@ impl EntitiesView {
             }
             QueryAction::Delete(name) => {
                 settings.saved_queries.retain(|q| q.name != name);
+                self.saved_names_synced = false;
                 vec![
                     Effect::SettingsChanged,
                     Effect::Notice(format!("Deleted the query \"{name}\"")),
@@ -492,32 +514,50 @@ impl EntitiesView {
         });
     }
 
-    fn import(&mut self) -> Vec<Effect> {
-        let Some(path) = rfd::FileDialog::new()
-            .add_filter("JSON", &["json"])
-            .pick_file()
-        else {
-            return Vec::new();
-        };
-        let text = match std::fs::read_to_string(&path) {
-            Ok(t) => t,
-            Err(e) => {
-                return vec![Effect::Notice(format!(
-                    "Cannot read {}: {e}",
-                    path.display()
-                ))];
-            }
-        };
-        match self.builder.import_json(&text) {
-            Ok(()) => vec![Effect::Notice(format!(
-                "Imported {}: Run to show it",
-                path.display()
-            ))],
-            Err(e) => vec![Effect::Notice(format!(
-                "Cannot import {}: {e}",
-                path.display()
-            ))],
-        }
+    /// Picks a query file with the system's dialog and reads it, as a task: the dialog
+    /// must not hold the frame. The answer arrives as [`Reply::Imported`].
+    fn import(&self, runtime: &tokio::runtime::Handle, ctx: &egui::Context) {
+        let tx = self.tx.clone();
+        let ctx = ctx.clone();
+        runtime.spawn(async move {
+            let Some(file) = rfd::AsyncFileDialog::new()
+                .add_filter("JSON", &["json"])
+                .pick_file()
+                .await
+            else {
+                return;
+            };
+            let path = file.path().to_owned();
+            let read = tokio::fs::read_to_string(&path)
+                .await
+                .map(|text| (path.clone(), text))
+                .map_err(|e| format!("Cannot read {}: {e}", path.display()));
+            tx.send(Reply::Imported(read)).await.ok();
+            ctx.request_repaint();
+        });
+    }
+
+    /// Saves `text` where the user picks, as a task.
+    fn export(&self, text: String, runtime: &tokio::runtime::Handle, ctx: &egui::Context) {
+        let tx = self.tx.clone();
+        let ctx = ctx.clone();
+        runtime.spawn(async move {
+            let Some(file) = rfd::AsyncFileDialog::new()
+                .add_filter("JSON", &["json"])
+                .set_file_name("query.json")
+                .save_file()
+                .await
+            else {
+                return;
+            };
+            let path = file.path().to_owned();
+            let notice = match tokio::fs::write(&path, text).await {
+                Ok(()) => format!("Exported the query to {}", path.display()),
+                Err(e) => format!("Cannot write {}: {e}", path.display()),
+            };
+            tx.send(Reply::Notice(notice)).await.ok();
+            ctx.request_repaint();
+        });
     }
 }
 
@@ -530,19 +570,5 @@ fn upsert_saved(settings: &mut Settings, saved: SavedQuery) {
         *slot = saved;
     } else {
         settings.saved_queries.push(saved);
-    }
-}
-
-fn export(text: &str) -> Effect {
-    let Some(path) = rfd::FileDialog::new()
-        .add_filter("JSON", &["json"])
-        .set_file_name("query.json")
-        .save_file()
-    else {
-        return Effect::Notice("Export cancelled".to_owned());
-    };
-    match std::fs::write(&path, text) {
-        Ok(()) => Effect::Notice(format!("Exported the query to {}", path.display())),
-        Err(e) => Effect::Notice(format!("Cannot write {}: {e}", path.display())),
     }
 }

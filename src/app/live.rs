@@ -187,6 +187,17 @@ impl Live {
         settings_changed
     }
 
+    /// The name of `entity` in the entity table, if it is on the page.
+    fn entity_name(&self, entity: &crate::protocol::EntityId) -> Option<String> {
+        let Some(SubData::Entities(page)) = self.store.subs.get(&ENTITIES_SUB) else {
+            return None;
+        };
+        page.row(entity)?
+            .latest_value(&crate::protocol::EntityKeyType::EntityField, "name")?
+            .value()
+            .map(str::to_owned)
+    }
+
     /// Applies the settings that shape the session's data (points kept per series).
     pub fn apply_settings(&mut self, settings: &Settings) {
         self.store
@@ -349,6 +360,17 @@ impl Live {
                 ui.heading(other.label());
                 if let Some(issue) = other.planned_in() {
                     ui.label(format!("This view arrives with issue {issue}."));
+                }
+                // Opened from a table row: say for which entity, so the click is not lost.
+                if let Some(entity) = &self.focus {
+                    ui.weak(format!(
+                        "Opened for {}.",
+                        self.entity_name(entity).unwrap_or_else(|| format!(
+                            "{} {}",
+                            entity.entity_type.as_str(),
+                            entity.id
+                        ))
+                    ));
                 }
             }
         }

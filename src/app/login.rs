@@ -55,6 +55,17 @@ pub struct LoginFailure {
     pub fingerprint: Option<String>,
 }
 
+impl LoginFailure {
+    /// A failure with no certificate to confirm.
+    #[must_use]
+    pub fn plain(message: impl Into<String>) -> Self {
+        Self {
+            message: message.into(),
+            fingerprint: None,
+        }
+    }
+}
+
 /// What a login task reports.
 #[derive(Debug)]
 pub enum LoginResult {
@@ -74,6 +85,11 @@ pub enum LoginResult {
     NeedsPassword {
         /// Something the user should know (e.g. the keychain is unavailable).
         notice: Option<String>,
+    },
+    /// The server sent a second-factor code (e-mail, SMS): the code step stays.
+    CodeSent {
+        /// Where it went, for the screen.
+        notice: String,
     },
     /// The attempt failed.
     Failed(LoginFailure),
@@ -119,10 +135,9 @@ impl Pending {
         match self.rx.try_recv() {
             Ok(result) => Some(result),
             Err(oneshot::error::TryRecvError::Empty) => None,
-            Err(oneshot::error::TryRecvError::Closed) => Some(LoginResult::Failed(LoginFailure {
-                message: "the login was interrupted: try again".to_owned(),
-                fingerprint: None,
-            })),
+            Err(oneshot::error::TryRecvError::Closed) => Some(LoginResult::Failed(
+                LoginFailure::plain("the login was interrupted: try again"),
+            )),
         }
     }
 
@@ -132,39 +147,41 @@ impl Pending {
     }
 }
 
-/// The login error in plain words, with what to do.
+/// A refused login (401/403) in plain words: ThingsBoard tells the cases apart only by
+/// code 15 (credentials expired) and by its message.
+fn refusal(code: ThingsboardErrorCode, message: &str) -> String {
+    if code == ThingsboardErrorCode::CredentialsExpired {
+        "The password has expired: set a new one in ThingsBoard's web UI, then log in here."
+            .to_owned()
+    } else if message.contains("locked") {
+        "This account is locked (too many failed logins or locked by an administrator). Ask \
+         your ThingsBoard administrator to unlock it."
+            .to_owned()
+    } else if message.contains("not active") {
+        "This account is not active yet: open the activation e-mail, or ask your administrator."
+            .to_owned()
+    } else if message.contains("Invalid username or password")
+        || message.contains("Authentication failed")
+    {
+        "Wrong e-mail or password.".to_owned()
+    } else {
+        format!("The server refused the login: {message}")
+    }
+}
+
+/// The login error in plain words, with what to do. (Too many sessions is not a login
+/// error: the socket closes with 1008 and the Connection view explains it.)
 #[must_use]
 pub fn explain(error: &NetError, url: &str) -> String {
     match error {
         NetError::Server {
-            status, message, ..
-        } if *status == 401 || *status == 403 => match message.as_str() {
-            m if m.contains("locked") => "This account is locked (too many failed logins or \
-                 locked by an administrator). Ask your ThingsBoard administrator to unlock it."
-                .to_owned(),
-            m if m.contains("not active") => "This account is not active yet: open the \
-                 activation e-mail, or ask your administrator."
-                .to_owned(),
-            _ if matches!(error, NetError::Server { code, .. } if *code == ThingsboardErrorCode::CredentialsExpired) => {
-                "The password has expired: set a new one in ThingsBoard's web UI, then log in here."
-                    .to_owned()
-            }
-            m if m.contains("Invalid username or password")
-                || m.contains("Authentication failed") =>
-            {
-                "Wrong e-mail or password.".to_owned()
-            }
-            m => format!("The server refused the login: {m}"),
-        },
+            status: 401 | 403,
+            code,
+            message,
+        } => refusal(*code, message),
         NetError::Server { status: 429, .. } => {
             "Too many login attempts: wait a minute, then try again.".to_owned()
         }
-        NetError::Server {
-            status, message, ..
-        } if message.to_lowercase().contains("session") && *status >= 400 => format!(
-            "Too many sessions for this account or customer: close another tb-monitor or \
-             browser tab, or ask your administrator to raise the limit ({message})."
-        ),
         NetError::Server {
             status, message, ..
         } => format!("The server answered {status}: {message}"),
@@ -342,27 +359,53 @@ pub async fn with_code(
                 remember,
             }
         }
-        Err(NetError::Server { status: 400, .. }) => LoginResult::Failed(LoginFailure {
-            message: "That code is not right (or has expired): check it and try again.".to_owned(),
-            fingerprint: None,
-        }),
+        Err(NetError::Server { status: 400, .. }) => LoginResult::Failed(LoginFailure::plain(
+            "That code is not right (or has expired): check it and try again.",
+        )),
         Err(e) => LoginResult::Failed(failure(&e, &second.profile.url).await),
     }
 }
 
 /// Asks the server to send a code by e-mail or SMS.
-///
-/// # Errors
-/// The server's refusal in plain words (e.g. asked again too soon).
-pub async fn send_code(
-    rest: RestClient,
-    pre: PreAuth,
-    provider: TwoFaProviderType,
-    url: String,
-) -> Result<(), String> {
-    rest.two_fa_send(&pre, &provider)
+pub async fn send_code(second: SecondFactor, provider: TwoFaProviderType) -> LoginResult {
+    match second.rest.two_fa_send(&second.pre, &provider).await {
+        Ok(()) => {
+            let to = second
+                .providers
+                .iter()
+                .find(|p| p.provider_type == provider)
+                .and_then(|p| p.contact.clone());
+            LoginResult::CodeSent {
+                notice: to.map_or_else(
+                    || "A code was sent.".to_owned(),
+                    |to| format!("A code was sent to {to}."),
+                ),
+            }
+        }
+        Err(e) => LoginResult::Failed(LoginFailure::plain(explain(&e, &second.profile.url))),
+    }
+}
+
+/// Asks the user for a CA file with the system's dialog (a task: the dialog must not hold
+/// the frame).
+pub async fn pick_ca_file() -> Option<std::path::PathBuf> {
+    rfd::AsyncFileDialog::new()
+        .add_filter("PEM certificates", &["pem", "crt", "cer"])
+        .pick_file()
         .await
-        .map_err(|e| explain(&e, &url))
+        .map(|f| f.path().to_owned())
+}
+
+/// Forgets a deleted profile's secrets (both kinds).
+pub async fn forget_profile(secrets: Arc<dyn SecretStore>, account: String) {
+    let result = keychain(move || {
+        secrets.delete(SecretKind::Password, &account)?;
+        secrets.delete(SecretKind::RefreshToken, &account)
+    })
+    .await;
+    if let Ok(Err(e)) = result {
+        tracing::warn!("cannot delete a deleted profile's secrets from the keychain: {e}");
+    }
 }
 
 /// Logs in without a password: the refresh token kept in the keychain, else the remembered
@@ -418,10 +461,7 @@ pub async fn demo(config: DemoConfig) -> LoginResult {
             demo: Some(server),
             remember: None,
         },
-        Err(message) => LoginResult::Failed(LoginFailure {
-            message,
-            fingerprint: None,
-        }),
+        Err(message) => LoginResult::Failed(LoginFailure::plain(message)),
     }
 }
 

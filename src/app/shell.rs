@@ -61,6 +61,8 @@ struct LoginScreen {
     second: Option<SecondFactor>,
     problem: Option<LoginFailure>,
     notice: Option<String>,
+    /// A CA file dialog that is open.
+    ca_pick: Option<tokio::sync::oneshot::Receiver<Option<std::path::PathBuf>>>,
 }
 
 enum Screen {
@@ -241,6 +243,18 @@ impl TbApp {
         let Some(screen) = self.login_screen() else {
             return;
         };
+        if let Some(rx) = &mut screen.ca_pick {
+            match rx.try_recv() {
+                Ok(picked) => {
+                    screen.ca_pick = None;
+                    if let Some(path) = picked {
+                        screen.form.ca_file = path.display().to_string();
+                    }
+                }
+                Err(tokio::sync::oneshot::error::TryRecvError::Closed) => screen.ca_pick = None,
+                Err(tokio::sync::oneshot::error::TryRecvError::Empty) => {}
+            }
+        }
         let Some(result) = screen.pending.as_mut().and_then(Pending::poll) else {
             return;
         };
@@ -276,6 +290,10 @@ impl TbApp {
                     screen.notice = notice;
                 }
             }
+            LoginResult::CodeSent { notice } => {
+                screen.problem = None;
+                screen.notice = Some(notice);
+            }
             LoginResult::Failed(f) => screen.problem = Some(f),
         }
     }
@@ -286,60 +304,22 @@ impl TbApp {
             return;
         };
         match action {
-            LoginAction::LogIn => {
-                let profile = screen.form.edited_profile();
-                if let Err(e) = profile.validate() {
-                    screen.problem = Some(LoginFailure {
-                        message: e,
-                        fingerprint: None,
-                    });
-                    return;
-                }
-                let password = Password(screen.form.password.clone());
-                let what = format!("Logging in to {}…", profile.url);
-                self.start_attempt(what, login::with_password(profile, password, secrets));
-            }
+            LoginAction::LogIn => self.log_in(),
             LoginAction::TryDemo => {
                 screen.second = None;
                 let config = self.config.demo.clone();
                 self.start_attempt("Starting the demo server…".to_owned(), login::demo(config));
             }
-            LoginAction::SaveProfile => {
-                let profile = screen.form.edited_profile();
-                match profile.validate() {
-                    Ok(()) => {
-                        screen.form = LoginForm {
-                            password: std::mem::take(&mut screen.form.password),
-                            ..LoginForm::for_profile(&profile)
-                        };
-                        screen.problem = None;
-                        screen.notice = Some(format!("Saved \"{}\".", profile.name));
-                        self.config.settings.upsert_profile(profile);
-                        self.save_settings();
-                    }
-                    Err(e) => {
-                        screen.problem = Some(LoginFailure {
-                            message: e,
-                            fingerprint: None,
-                        });
-                    }
-                }
-            }
+            LoginAction::SaveProfile => self.save_profile(),
             LoginAction::DeleteProfile(name) => {
-                let account = screen.form.edited_profile().account();
                 screen.form = LoginForm::default();
                 screen.notice = Some(format!("Deleted \"{name}\"."));
-                self.config.settings.remove_profile(&name);
+                // The saved profile's account, not the form's (it may have been edited).
+                if let Some(removed) = self.config.settings.remove_profile(&name) {
+                    self.runtime
+                        .spawn(login::forget_profile(secrets, removed.account()));
+                }
                 self.save_settings();
-                // Its secrets go too.
-                self.runtime.spawn_blocking(move || {
-                    for kind in [
-                        crate::secrets::SecretKind::Password,
-                        crate::secrets::SecretKind::RefreshToken,
-                    ] {
-                        secrets.delete(kind, &account).ok();
-                    }
-                });
             }
             LoginAction::Pick(name) => {
                 if let Some(p) = self.config.settings.profile(&name) {
@@ -358,25 +338,9 @@ impl TbApp {
                 screen.second = None;
             }
             LoginAction::SendCode(provider) => {
-                if let Some(second) = &screen.second {
-                    let rest = second.rest.clone();
-                    let pre = second.pre.clone();
-                    let url = second.profile.url.clone();
-                    let ctx = self.ctx.clone();
-                    let keep = second.clone();
+                if let Some(second) = screen.second.clone() {
                     let what = "Sending the code…".to_owned();
-                    self.start_attempt(what, async move {
-                        match login::send_code(rest, pre, provider, url).await {
-                            Ok(()) => LoginResult::SecondFactor(Box::new(keep)),
-                            Err(message) => {
-                                ctx.request_repaint();
-                                LoginResult::Failed(LoginFailure {
-                                    message,
-                                    fingerprint: None,
-                                })
-                            }
-                        }
-                    });
+                    self.start_attempt(what, login::send_code(second, provider));
                 }
             }
             LoginAction::Verify(provider) => {
@@ -389,17 +353,54 @@ impl TbApp {
             LoginAction::TrustFingerprint(fp) => {
                 screen.form.pinned = fp;
                 screen.form.ca_file.clear();
-                self.on_login_action(LoginAction::LogIn);
+                self.log_in();
             }
             LoginAction::BrowseCa => {
-                if let Some(path) = rfd::FileDialog::new()
-                    .add_filter("PEM certificates", &["pem", "crt", "cer"])
-                    .pick_file()
-                {
-                    screen.form.ca_file = path.display().to_string();
-                }
+                let (tx, rx) = tokio::sync::oneshot::channel();
+                let ctx = self.ctx.clone();
+                self.runtime.spawn(async move {
+                    tx.send(login::pick_ca_file().await).ok();
+                    ctx.request_repaint();
+                });
+                screen.ca_pick = Some(rx);
             }
         }
+    }
+
+    /// Logs in with the form, once it is valid.
+    fn log_in(&mut self) {
+        let secrets = Arc::clone(&self.config.secrets);
+        let Screen::Login(screen) = &mut self.screen else {
+            return;
+        };
+        let profile = screen.form.edited_profile();
+        if let Err(e) = profile.validate() {
+            screen.problem = Some(LoginFailure::plain(e));
+            return;
+        }
+        let password = Password(screen.form.password.clone());
+        let what = format!("Logging in to {}…", profile.url);
+        self.start_attempt(what, login::with_password(profile, password, secrets));
+    }
+
+    /// Saves the form as a profile, once it is valid.
+    fn save_profile(&mut self) {
+        let Screen::Login(screen) = &mut self.screen else {
+            return;
+        };
+        let profile = screen.form.edited_profile();
+        if let Err(e) = profile.validate() {
+            screen.problem = Some(LoginFailure::plain(e));
+            return;
+        }
+        screen.form = LoginForm {
+            password: std::mem::take(&mut screen.form.password),
+            ..LoginForm::for_profile(&profile)
+        };
+        screen.problem = None;
+        screen.notice = Some(format!("Saved \"{}\".", profile.name));
+        self.config.settings.upsert_profile(profile);
+        self.save_settings();
     }
 
     fn on_live_action(&mut self, action: LiveAction) {

@@ -210,91 +210,12 @@ fn field(
 }
 
 fn form_ui(ui: &mut egui::Ui, form: &mut LoginForm, view: &LoginView<'_>) -> Option<LoginAction> {
-    let mut action = None;
-    ui.horizontal(|ui| {
-        let label = ui.label("Server");
-        let current = if form.profile.name.is_empty() {
-            "New server".to_owned()
-        } else {
-            form.profile.name.clone()
-        };
-        egui::ComboBox::from_id_salt("profile_picker")
-            .selected_text(current)
-            .width(260.0)
-            .show_ui(ui, |ui| {
-                for p in view.profiles {
-                    if ui
-                        .selectable_label(p.name == form.profile.name, &p.name)
-                        .clicked()
-                    {
-                        action = Some(LoginAction::Pick(p.name.clone()));
-                    }
-                }
-                if ui.selectable_label(false, "New server…").clicked() {
-                    action = Some(LoginAction::NewProfile);
-                }
-            })
-            .response
-            .labelled_by(label.id);
-    });
+    let mut action = profile_picker_ui(ui, form, view.profiles);
     ui.add_space(6.0);
-    let mut submit = false;
-    egui::Grid::new("login_fields")
-        .num_columns(2)
-        .spacing([8.0, 6.0])
-        .show(ui, |ui| {
-            field(
-                ui,
-                "Name",
-                &mut form.profile.name,
-                false,
-                "e.g. Plant 3 (optional)",
-            );
-            field(
-                ui,
-                "Server URL",
-                &mut form.profile.url,
-                false,
-                "https://thingsboard.example.com",
-            );
-            field(
-                ui,
-                "E-mail",
-                &mut form.profile.username,
-                false,
-                "you@example.com",
-            );
-            let r = field(ui, "Password", &mut form.password, true, "");
-            submit = r.lost_focus() && ui.input(|i| i.key_pressed(egui::Key::Enter));
-        });
-    ui.checkbox(&mut form.profile.remember_password, "Remember password")
-        .on_hover_text(
-            "kept in the OS keychain, with the session's refresh token, never in a file",
-        );
-    egui::CollapsingHeader::new("Security (TLS)")
-        .default_open(!form.ca_file.is_empty() || !form.pinned.is_empty())
-        .show(ui, |ui| {
-            ui.weak("For a server with a private CA or a self-signed certificate.");
-            egui::Grid::new("tls_fields").num_columns(2).show(ui, |ui| {
-                field(
-                    ui,
-                    "CA file (PEM)",
-                    &mut form.ca_file,
-                    false,
-                    "/path/to/ca.pem",
-                );
-                field(
-                    ui,
-                    "Pinned SHA-256",
-                    &mut form.pinned,
-                    false,
-                    "AB:CD:… (self-signed)",
-                );
-            });
-            if ui.button("Choose CA file…").clicked() {
-                action = Some(LoginAction::BrowseCa);
-            }
-        });
+    let submit = credentials_ui(ui, form);
+    if tls_ui(ui, form) {
+        action = Some(LoginAction::BrowseCa);
+    }
     ui.add_space(8.0);
     ui.horizontal(|ui| {
         let ready = !form.profile.url.trim().is_empty() && !form.profile.username.trim().is_empty();
@@ -320,6 +241,110 @@ fn form_ui(ui: &mut egui::Ui, form: &mut LoginForm, view: &LoginView<'_>) -> Opt
         }
     });
     action
+}
+
+/// The saved-server drop-down.
+fn profile_picker_ui(
+    ui: &mut egui::Ui,
+    form: &LoginForm,
+    profiles: &[Profile],
+) -> Option<LoginAction> {
+    let mut action = None;
+    ui.horizontal(|ui| {
+        let label = ui.label("Server");
+        let current = if form.profile.name.is_empty() {
+            "New server"
+        } else {
+            form.profile.name.as_str()
+        };
+        egui::ComboBox::from_id_salt("profile_picker")
+            .selected_text(current)
+            .width(260.0)
+            .show_ui(ui, |ui| {
+                for p in profiles {
+                    if ui
+                        .selectable_label(p.name == form.profile.name, &p.name)
+                        .clicked()
+                    {
+                        action = Some(LoginAction::Pick(p.name.clone()));
+                    }
+                }
+                if ui.selectable_label(false, "New server…").clicked() {
+                    action = Some(LoginAction::NewProfile);
+                }
+            })
+            .response
+            .labelled_by(label.id);
+    });
+    action
+}
+
+/// Name, URL, e-mail, password and "Remember password"; true when Enter was pressed in the
+/// password field.
+fn credentials_ui(ui: &mut egui::Ui, form: &mut LoginForm) -> bool {
+    let mut submit = false;
+    egui::Grid::new("login_fields")
+        .num_columns(2)
+        .spacing([8.0, 6.0])
+        .show(ui, |ui| {
+            let profile = &mut form.profile;
+            field(
+                ui,
+                "Name",
+                &mut profile.name,
+                false,
+                "e.g. Plant 3 (optional)",
+            );
+            field(
+                ui,
+                "Server URL",
+                &mut profile.url,
+                false,
+                "https://thingsboard.example.com",
+            );
+            field(
+                ui,
+                "E-mail",
+                &mut profile.username,
+                false,
+                "you@example.com",
+            );
+            let r = field(ui, "Password", &mut form.password, true, "");
+            submit = r.lost_focus() && ui.input(|i| i.key_pressed(egui::Key::Enter));
+        });
+    ui.checkbox(&mut form.profile.remember_password, "Remember password")
+        .on_hover_text(
+            "kept in the OS keychain, with the session's refresh token, never in a file",
+        );
+    submit
+}
+
+/// The TLS section; true when "Choose CA file…" was clicked.
+fn tls_ui(ui: &mut egui::Ui, form: &mut LoginForm) -> bool {
+    let mut browse = false;
+    egui::CollapsingHeader::new("Security (TLS)")
+        .default_open(!form.ca_file.is_empty() || !form.pinned.is_empty())
+        .show(ui, |ui| {
+            ui.weak("For a server with a private CA or a self-signed certificate.");
+            egui::Grid::new("tls_fields").num_columns(2).show(ui, |ui| {
+                field(
+                    ui,
+                    "CA file (PEM)",
+                    &mut form.ca_file,
+                    false,
+                    "/path/to/ca.pem",
+                );
+                field(
+                    ui,
+                    "Pinned SHA-256",
+                    &mut form.pinned,
+                    false,
+                    "AB:CD:… (self-signed)",
+                );
+            });
+            browse = ui.button("Choose CA file…").clicked();
+        });
+    browse
 }
 
 fn pending_ui(ui: &mut egui::Ui, what: &str) -> Option<LoginAction> {
