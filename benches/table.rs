@@ -86,18 +86,20 @@ fn data_page(rows: u64) -> NetEvent {
                 series.push(',');
             }
             let value = rng.below(100_000) as f64 / 100.0;
-            let _ = write!(
+            write!(
                 series,
                 r#""{key}":{{"ts":{},"value":"{value}"}}"#,
                 T0 - 5_000
-            );
+            )
+            .ok();
         }
-        let _ = write!(
+        write!(
             data,
             r#"{{"entityId":{{"entityType":"DEVICE","id":"{}"}},"latest":{{"ENTITY_FIELD":{{"name":{{"ts":0,"value":"Thermostat T-{n:05}"}},"type":{{"ts":0,"value":"thermostat"}}}},"SERVER_ATTRIBUTE":{{"firmware":{{"ts":{},"value":"v1.4.2"}}}},"TIME_SERIES":{{{series}}}}},"timeseries":{{}}}}"#,
             uuid_of(n),
             T0 - 86_400_000,
-        );
+        )
+        .ok();
     }
     message(&format!(
         r#"{{"cmdId":1,"data":{{"data":[{data}],"totalPages":1,"totalElements":{rows},"hasNext":false}},"update":null,"errorCode":0,"errorMsg":null,"allowedEntities":10000,"cmdUpdateType":"ENTITY_DATA"}}"#

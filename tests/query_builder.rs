@@ -569,16 +569,20 @@ fn a_paging_problem_does_not_stop_the_count_preview() {
     );
 }
 
-#[test]
-fn a_query_over_the_32_kib_frame_limit_is_a_problem() {
-    let ids: Vec<Uuid> = (0..1_000).map(uuid).collect();
-    let builder = QueryBuilder::from_query(&EntityDataQuery::new(
+/// A builder listing `n` devices by id.
+fn entity_list_of(n: u128) -> QueryBuilder {
+    QueryBuilder::from_query(&EntityDataQuery::new(
         EntityFilter::EntityList(EntityListFilter {
             entity_type: EntityType::Device,
-            entity_list: ids,
+            entity_list: (0..n).map(uuid).collect(),
         }),
         EntityDataPageLink::first(10),
-    ));
+    ))
+}
+
+#[test]
+fn a_query_over_the_32_kib_frame_limit_is_a_problem() {
+    let builder = entity_list_of(1_000);
     let p = problems(&builder);
     assert_eq!(paths(&p), ["frame"]);
     assert!(
@@ -595,15 +599,7 @@ fn a_query_over_the_32_kib_frame_limit_is_a_problem() {
     // The count preview still works: only the data command is too big for a frame.
     assert!(builder.count_query().is_ok());
 
-    let fits: Vec<Uuid> = (0..500).map(uuid).collect();
-    let builder = QueryBuilder::from_query(&EntityDataQuery::new(
-        EntityFilter::EntityList(EntityListFilter {
-            entity_type: EntityType::Device,
-            entity_list: fits,
-        }),
-        EntityDataPageLink::first(10),
-    ));
-    assert!(builder.build().is_ok());
+    assert!(entity_list_of(500).build().is_ok());
 }
 
 #[test]

@@ -115,10 +115,7 @@ fn half_typed_numbers_are_shown_as_problems_and_block_run() {
     type_into(&mut h, "Value", "2O");
     h.get_by_label("\"2O\" is not a number; use digits and a point, e.g. 20 or 1.5");
     h.get_by_label("1 problem to fix below");
-    let run = h
-        .get_all_by_label("Run")
-        .find(|n| n.accesskit_node().role() == Role::Button)
-        .unwrap();
+    let run = h.get_by_role_and_label(Role::Button, "Run");
     assert!(run.accesskit_node().is_disabled());
     assert!(h.state().builder.build().is_err());
 }
@@ -276,14 +273,42 @@ fn typed_device_types_are_added_at_a_comma_and_can_be_removed() {
     type_into(&mut h, "Device types", "thermostat, door-sensor,");
     h.get_by_label("thermostat");
     h.get_by_label("door-sensor");
-    let remove = h
-        .get_all_by_label("Remove")
-        .find(|n| n.accesskit_node().role() == Role::Button)
-        .unwrap();
-    remove.click();
-    h.run();
+    // The first "Remove" is thermostat's.
+    click(&mut h, "Remove");
     assert_eq!(
         h.state().builder.build().unwrap().entity_filter,
         EntityFilter::devices_of_types(["door-sensor"])
+    );
+}
+
+#[test]
+fn known_keys_fill_in_a_key_filter_and_add_columns() {
+    let mut builder = QueryBuilder::new();
+    builder.set_available_keys(
+        Vec::new(),
+        vec!["firmware".to_owned()],
+        vec!["temperature".to_owned(), "humidity".to_owned()],
+    );
+    let mut h = panel(builder);
+    click(&mut h, "Add key filter");
+    choose(&mut h, "Known keys", "temperature");
+    type_into(&mut h, "Value", "20");
+    click(&mut h, "Columns");
+    // The first entity field not yet a column (a click lands where the list shows it, and
+    // the list scrolls past its first rows).
+    choose(&mut h, "Add a known key", "createdTime");
+
+    let built = h.state().builder.build().unwrap();
+    assert_eq!(
+        built.key_filters.unwrap()[0].key,
+        EntityKey::time_series("temperature")
+    );
+    assert_eq!(
+        built.entity_fields,
+        Some(
+            ["name", "type", "label", "createdTime"]
+                .map(EntityKey::field)
+                .to_vec()
+        )
     );
 }

@@ -4,9 +4,9 @@ use crate::protocol::{
     EntityDataPageLink, EntityDataSortOrder, EntityKey, EntityKeyType, SortDirection,
 };
 
-use super::validate::{MAX_PAGE_SIZE, Problems};
+use super::validate::{MAX_PAGE_SIZE, Problems, non_blank};
 use super::widgets::{
-    FormCtx, KEY_TYPES, combo, combo_row, key_type_label, remove_button, text_row,
+    FormCtx, KEY_TYPES, combo, combo_row, key_type_label, pick_key_ui, remove_button, text_row,
 };
 use crate::ui::thousands;
 
@@ -53,6 +53,16 @@ impl AvailableKeys {
             EntityKeyType::TimeSeries => self.timeseries.clone(),
             t if t.is_attribute() => self.attributes.clone(),
             _ => Vec::new(),
+        }
+    }
+
+    /// Whether [`AvailableKeys::for_type`] lists any name, without building the list.
+    pub(crate) fn has_any(&self, key_type: &EntityKeyType) -> bool {
+        match key_type {
+            EntityKeyType::EntityField => true,
+            EntityKeyType::TimeSeries => !self.timeseries.is_empty(),
+            t if t.is_attribute() => !self.attributes.is_empty(),
+            _ => false,
         }
     }
 }
@@ -154,7 +164,7 @@ impl Paging {
         EntityDataPageLink {
             page_size: page_size.unwrap_or(1),
             page: self.page,
-            text_search: (!self.text_search.trim().is_empty()).then(|| self.text_search.clone()),
+            text_search: non_blank(&self.text_search),
             sort_order: self.sort.as_ref().map(|key| EntityDataSortOrder {
                 key: key.clone(),
                 direction: self.direction.clone(),
@@ -247,32 +257,25 @@ impl Columns {
             EntityKeyType::Attribute,
         ];
         let mut picked = None;
-        ui.horizontal(|ui| {
-            let l = ui.label("Add a known key");
-            egui::ComboBox::from_id_salt("add_known_key")
-                .selected_text("Pick a key")
-                .show_ui(ui, |ui| {
-                    for key_type in &groups {
-                        let keys: Vec<EntityKey> = ctx
-                            .available
-                            .for_type(key_type)
-                            .into_iter()
-                            .map(|k| EntityKey::new(key_type.clone(), k))
-                            .filter(|k| !self.contains(k))
-                            .collect();
-                        if keys.is_empty() {
-                            continue;
-                        }
-                        ui.weak(key_type_label(key_type));
-                        for key in keys {
-                            if ui.selectable_label(false, &key.key).clicked() {
-                                picked = Some(key);
-                            }
-                        }
+        pick_key_ui(ui, "Add a known key", "add_known_key", |ui| {
+            for key_type in &groups {
+                let keys: Vec<EntityKey> = ctx
+                    .available
+                    .for_type(key_type)
+                    .into_iter()
+                    .map(|k| EntityKey::new(key_type.clone(), k))
+                    .filter(|k| !self.contains(k))
+                    .collect();
+                if keys.is_empty() {
+                    continue;
+                }
+                ui.weak(key_type_label(key_type));
+                for key in keys {
+                    if ui.selectable_label(false, &key.key).clicked() {
+                        picked = Some(key);
                     }
-                })
-                .response
-                .labelled_by(l.id);
+                }
+            }
         });
         if let Some(key) = picked {
             self.add(key);

@@ -12,7 +12,7 @@ use crate::protocol::{
 };
 
 use super::picker::{EntityListPicker, EntityPicker};
-use super::validate::Problems;
+use super::validate::{Problems, non_blank};
 
 /// The 14 entity filter types.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -256,11 +256,6 @@ impl Default for FilterForm {
 }
 
 const PATH: &str = "entity_filter";
-
-/// `Some(text)` unless blank.
-fn non_blank(text: &str) -> Option<String> {
-    (!text.trim().is_empty()).then(|| text.to_owned())
-}
 
 impl FilterForm {
     /// The picker waiting for the answer to `request_id`.

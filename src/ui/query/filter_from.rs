@@ -1,7 +1,9 @@
 //! Import: the filter form showing an existing [`EntityFilter`]. Entities come with their
 //! ids only; their names are unknown until the user picks them again.
 
-use crate::protocol::{AliasEntityId, EntityFilter, EntityId, EntitySearchDirection, EntityType};
+use crate::protocol::{
+    AliasEntityId, EntityFilter, EntityId, EntitySearchDirection, EntityType, RelationsQueryFilter,
+};
 
 use super::filter_form::{FilterForm, FilterKind, RelationFilterRow, RootForm, TypeList};
 use super::picker::{EntityListPicker, EntityPicker};
@@ -41,58 +43,53 @@ impl FilterForm {
                 f.kind = FilterKind::EntityType;
                 f.entity_type = t.entity_type.clone();
             }
-            EntityFilter::AssetType(a) => {
-                f.set_profile(
-                    FilterKind::AssetType,
-                    a.asset_types.as_ref(),
-                    a.asset_type.as_ref(),
-                );
-                f.name_filter = a.asset_name_filter.clone().unwrap_or_default();
-            }
-            EntityFilter::DeviceType(d) => {
-                f.set_profile(
-                    FilterKind::DeviceType,
-                    d.device_types.as_ref(),
-                    d.device_type.as_ref(),
-                );
-                f.name_filter = d.device_name_filter.clone().unwrap_or_default();
-            }
-            EntityFilter::EdgeType(e) => {
-                f.set_profile(
-                    FilterKind::EdgeType,
-                    e.edge_types.as_ref(),
-                    e.edge_type.as_ref(),
-                );
-                f.name_filter = e.edge_name_filter.clone().unwrap_or_default();
-            }
-            EntityFilter::EntityViewType(v) => {
-                f.set_profile(
-                    FilterKind::EntityViewType,
-                    v.entity_view_types.as_ref(),
-                    v.entity_view_type.as_ref(),
-                );
-                f.name_filter = v.entity_view_name_filter.clone().unwrap_or_default();
-            }
+            EntityFilter::AssetType(a) => f.set_profile(
+                FilterKind::AssetType,
+                a.asset_types.as_ref(),
+                a.asset_type.as_ref(),
+                a.asset_name_filter.as_ref(),
+            ),
+            EntityFilter::DeviceType(d) => f.set_profile(
+                FilterKind::DeviceType,
+                d.device_types.as_ref(),
+                d.device_type.as_ref(),
+                d.device_name_filter.as_ref(),
+            ),
+            EntityFilter::EdgeType(e) => f.set_profile(
+                FilterKind::EdgeType,
+                e.edge_types.as_ref(),
+                e.edge_type.as_ref(),
+                e.edge_name_filter.as_ref(),
+            ),
+            EntityFilter::EntityViewType(v) => f.set_profile(
+                FilterKind::EntityViewType,
+                v.entity_view_types.as_ref(),
+                v.entity_view_type.as_ref(),
+                v.entity_view_name_filter.as_ref(),
+            ),
             EntityFilter::ApiUsageState(a) => {
                 f.kind = FilterKind::ApiUsageState;
                 if let Some(id) = &a.customer_id {
                     f.customer = EntityPicker::with_id(id.clone());
                 }
             }
-            EntityFilter::RelationsQuery(_) => f.set_relations_query(filter),
+            EntityFilter::RelationsQuery(q) => f.set_relations_query(q),
             _ => f.set_search_query(filter),
         }
         f
     }
 
-    /// A `*Type` filter: the list, or the deprecated single type as a one-item list.
+    /// A `*Type` filter: the list, or the deprecated single type as a one-item list, and
+    /// the name filter.
     fn set_profile(
         &mut self,
         kind: FilterKind,
         types: Option<&Vec<String>>,
         single: Option<&String>,
+        name: Option<&String>,
     ) {
         self.kind = kind;
+        self.name_filter = name.cloned().unwrap_or_default();
         let items = match (types, single) {
             (Some(list), _) if !list.is_empty() => list.clone(),
             (_, Some(one)) => vec![one.clone()],
@@ -117,10 +114,7 @@ impl FilterForm {
         }
     }
 
-    fn set_relations_query(&mut self, filter: &EntityFilter) {
-        let EntityFilter::RelationsQuery(q) = filter else {
-            return;
-        };
+    fn set_relations_query(&mut self, q: &RelationsQueryFilter) {
         self.kind = FilterKind::RelationsQuery;
         self.set_relation(&Relation {
             root: q.root_entity.as_ref(),

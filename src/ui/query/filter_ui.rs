@@ -4,7 +4,7 @@ use crate::protocol::{EntityAlias, EntitySearchDirection, EntityType};
 
 use super::filter_form::{FilterForm, FilterKind, RelationFilterRow, RootForm, TypeList};
 use super::widgets::{
-    FormCtx, combo_row, entity_type_label, entity_types, remove_button, text_row,
+    FormCtx, capitalized, combo_row, entity_type_label, entity_types, remove_button, text_row,
 };
 
 const ROOT_CHOICES: [Option<EntityAlias>; 5] = [
@@ -89,7 +89,7 @@ impl FilterForm {
             "Entity type",
             "filter_entity_type",
             &mut self.entity_type,
-            &entity_types(),
+            entity_types(),
             entity_type_label,
         ) {
             self.list.set_entity_type(&self.entity_type);
@@ -150,7 +150,7 @@ impl FilterForm {
                 "Roots type",
                 "multi_root_type",
                 &mut roots_type,
-                &entity_types(),
+                entity_types(),
                 entity_type_label,
             ) {
                 self.multi_roots.set_entity_type(&roots_type);
@@ -280,8 +280,8 @@ fn entity_types_ui(ui: &mut egui::Ui, chosen: &mut Vec<EntityType>) -> egui::Res
         .selected_text(text)
         .close_behavior(egui::PopupCloseBehavior::CloseOnClickOutside)
         .show_ui(ui, |ui| {
-            let mut all = entity_types();
-            all.extend(chosen.iter().filter(|t| !t.is_known()).cloned());
+            let unknown = chosen.iter().filter(|t| !t.is_known()).cloned();
+            let all: Vec<EntityType> = entity_types().iter().cloned().chain(unknown).collect();
             for t in all {
                 let mut on = chosen.contains(&t);
                 if ui.checkbox(&mut on, entity_type_label(&t)).changed() {
@@ -325,12 +325,4 @@ fn types_ui(ui: &mut egui::Ui, ctx: &FormCtx<'_>, types: &mut TypeList, noun: &s
         types.commit();
     }
     ctx.problems_at(ui, "entity_filter.types");
-}
-
-fn capitalized(text: &str) -> String {
-    let mut chars = text.chars();
-    match chars.next() {
-        Some(first) => first.to_uppercase().chain(chars).collect(),
-        None => String::new(),
-    }
 }

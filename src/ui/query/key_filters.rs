@@ -235,9 +235,28 @@ impl LeafForm {
         })
     }
 
+    /// The operand and its user value parsed by `parse` (a parse failure is a problem and
+    /// builds as the type's default).
+    fn operand<T: Default>(
+        &self,
+        path: &str,
+        p: &mut Problems,
+        dynamic_value: Option<DynamicValue>,
+        parse: fn(&mut Problems, &str, &str) -> Option<T>,
+    ) -> FilterPredicateValue<T> {
+        let default_value = parse(p, &format!("{path}.value"), &self.value).unwrap_or_default();
+        let user_value = self
+            .user_value
+            .as_ref()
+            .map(|u| parse(p, &format!("{path}.user_value"), u).unwrap_or_default());
+        FilterPredicateValue {
+            default_value,
+            user_value,
+            dynamic_value,
+        }
+    }
+
     fn build(&self, path: &str, p: &mut Problems) -> KeyFilterPredicate {
-        let value_path = format!("{path}.value");
-        let user_path = format!("{path}.user_value");
         let dynamic_value = self.dynamic(path, p);
         match &self.op {
             LeafOp::String(op) => KeyFilterPredicate::String(StringFilterPredicate {
@@ -251,25 +270,11 @@ impl LeafForm {
             }),
             LeafOp::Numeric(op) => KeyFilterPredicate::Numeric(NumericFilterPredicate {
                 operation: op.clone(),
-                value: FilterPredicateValue {
-                    default_value: p.number(&value_path, &self.value).unwrap_or_default(),
-                    user_value: self
-                        .user_value
-                        .as_ref()
-                        .map(|u| p.number(&user_path, u).unwrap_or_default()),
-                    dynamic_value,
-                },
+                value: self.operand(path, p, dynamic_value, Problems::number),
             }),
             LeafOp::Boolean(op) => KeyFilterPredicate::Boolean(BooleanFilterPredicate {
                 operation: op.clone(),
-                value: FilterPredicateValue {
-                    default_value: p.boolean(&value_path, &self.value).unwrap_or_default(),
-                    user_value: self
-                        .user_value
-                        .as_ref()
-                        .map(|u| p.boolean(&user_path, u).unwrap_or_default()),
-                    dynamic_value,
-                },
+                value: self.operand(path, p, dynamic_value, Problems::boolean),
             }),
         }
     }

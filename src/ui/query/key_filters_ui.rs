@@ -8,7 +8,7 @@ use crate::protocol::{
 
 use super::key_filters::{DynamicForm, KeyFilterRow, LeafForm, LeafOp, PredicateForm};
 use super::widgets::{
-    FormCtx, KEY_TYPES, combo, combo_row, key_type_label, remove_button, text_row,
+    FormCtx, KEY_TYPES, combo, combo_row, key_type_label, pick_key_ui, remove_button, text_row,
 };
 
 /// Deepest group nesting the form offers (the server has no limit; people do).
@@ -184,23 +184,16 @@ fn row_ui(ui: &mut egui::Ui, ctx: &mut FormCtx<'_>, row: &mut KeyFilterRow, inde
 
 /// A drop-down of the keys the app knows for the row's key type.
 fn known_keys_ui(ui: &mut egui::Ui, ctx: &FormCtx<'_>, row: &mut KeyFilterRow) {
-    let known = ctx.available.for_type(&row.key_type);
-    if known.is_empty() {
+    if !ctx.available.has_any(&row.key_type) {
         return;
     }
-    ui.horizontal(|ui| {
-        let l = ui.label("Known keys");
-        egui::ComboBox::from_id_salt("known_keys")
-            .selected_text("Pick a key")
-            .show_ui(ui, |ui| {
-                for key in &known {
-                    if ui.selectable_label(row.key == *key, key).clicked() {
-                        row.key.clone_from(key);
-                    }
-                }
-            })
-            .response
-            .labelled_by(l.id);
+    pick_key_ui(ui, "Known keys", "known_keys", |ui| {
+        // Listed only while open: the server may report thousands of keys.
+        for key in ctx.available.for_type(&row.key_type) {
+            if ui.selectable_label(row.key == key, &key).clicked() {
+                row.key = key;
+            }
+        }
     });
 }
 

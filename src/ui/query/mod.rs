@@ -47,7 +47,7 @@ use columns::{AvailableKeys, Columns, Paging, non_empty};
 use filter_form::FilterForm;
 use import::Imported;
 use key_filters::KeyFilterRow;
-use validate::{Problems, check_frame, ws_frame};
+use validate::{Problems, check_frame, json_problem, ws_frame};
 use widgets::FormCtx;
 
 /// What the user asked for; the app applies it after drawing.
@@ -262,12 +262,9 @@ impl QueryBuilder {
     /// The problems of [`QueryBuilder::build`].
     pub fn to_ws_command_json(&self, cmd_id: i32) -> Result<String, Vec<Problem>> {
         let query = self.build()?;
-        ws_frame(cmd_id, &query).to_json().map_err(|e| {
-            vec![Problem::new(
-                "frame",
-                format!("The query cannot be written as JSON: {e}"),
-            )]
-        })
+        ws_frame(cmd_id, &query)
+            .to_json()
+            .map_err(|e| vec![json_problem(&e)])
     }
 
     /// The query as pretty-printed JSON, for export (ThingsBoard's `EntityDataQuery`).
@@ -276,12 +273,7 @@ impl QueryBuilder {
     /// The problems of [`QueryBuilder::build`].
     pub fn to_json(&self) -> Result<String, Vec<Problem>> {
         let query = self.build()?;
-        serde_json::to_string_pretty(&query).map_err(|e| {
-            vec![Problem::new(
-                "frame",
-                format!("The query cannot be written as JSON: {e}"),
-            )]
-        })
+        serde_json::to_string_pretty(&query).map_err(|e| vec![json_problem(&e)])
     }
 
     /// The query as a [`SavedQuery`] called `name` (for [`QueryAction::SaveAs`]); load one
@@ -291,12 +283,7 @@ impl QueryBuilder {
     /// The problems of [`QueryBuilder::build`].
     pub fn saved_query(&self, name: &str) -> Result<SavedQuery, Vec<Problem>> {
         let query = self.build()?;
-        SavedQuery::new(name.trim(), &query).map_err(|e| {
-            vec![Problem::new(
-                "frame",
-                format!("The query cannot be written as JSON: {e}"),
-            )]
-        })
+        SavedQuery::new(name.trim(), &query).map_err(|e| vec![json_problem(&e)])
     }
 
     /// The keys the server reports for the matched entities, offered as columns and key
@@ -344,17 +331,17 @@ impl QueryBuilder {
     /// Draws the builder (a side panel's content) and returns what the user asked for.
     pub fn show(&mut self, ui: &mut egui::Ui) -> Vec<QueryAction> {
         let mut actions = Vec::new();
-        let problems = match &self.last_built {
-            Some(Err(problems)) => problems.clone(),
-            _ => Vec::new(),
+        // Taken out while drawing (the sections borrow `self` mutably), put back below.
+        let last_built = self.last_built.take();
+        let problems = match &last_built {
+            Some(Err(problems)) => problems.as_slice(),
+            _ => &[],
         };
-        let valid = matches!(self.last_built, Some(Ok(_)));
-        saved::run_bar_ui(ui, self.count.as_ref(), &problems, valid, &mut actions);
+        let valid = matches!(last_built, Some(Ok(_)));
+        saved::run_bar_ui(ui, self.count.as_ref(), problems, valid, &mut actions);
         let exchange = egui::ScrollArea::vertical()
             .auto_shrink([false, true])
-            .show(ui, |ui| {
-                self.sections_ui(ui, &problems, valid, &mut actions)
-            })
+            .show(ui, |ui| self.sections_ui(ui, problems, valid, &mut actions))
             .inner;
         if let Some(exchange) = exchange {
             actions.extend(self.exchange(exchange));
@@ -370,12 +357,12 @@ impl QueryBuilder {
         }
         self.last_counted = Some(counted);
         let now = self.build();
-        if self.last_built.as_ref() != Some(&now) {
-            self.last_built = Some(now);
+        if last_built.as_ref() != Some(&now) {
             actions.push(QueryAction::Changed);
             // Problems shown next to fields come from the last build: draw them now.
             ui.ctx().request_repaint();
         }
+        self.last_built = Some(now);
         actions
     }
 

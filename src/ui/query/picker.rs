@@ -100,7 +100,7 @@ impl EntityPicker {
                 "Search in",
                 &format!("{salt}_type"),
                 &mut self.entity_type,
-                &entity_types(),
+                entity_types(),
                 entity_type_label,
             );
         }

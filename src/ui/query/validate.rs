@@ -74,19 +74,22 @@ impl Problems {
     /// Parses a whole number in `min..=max` typed as text.
     pub(crate) fn whole(&mut self, path: &str, text: &str, min: i32, max: i32) -> Option<i32> {
         let text = text.trim();
-        let range = format!(
-            "between {} and {}",
-            thousands(min.into()),
-            thousands(max.into())
-        );
+        // Only written for a problem: this runs every frame.
+        let range = || {
+            format!(
+                "between {} and {}",
+                thousands(min.into()),
+                thousands(max.into())
+            )
+        };
         if text.is_empty() {
-            self.push(path, format!("Enter a whole number {range}"));
+            self.push(path, format!("Enter a whole number {}", range()));
             return None;
         }
         let Ok(value) = text.parse::<i64>() else {
             self.push(
                 path,
-                format!("\"{text}\" is not a whole number; enter one {range}"),
+                format!("\"{text}\" is not a whole number; enter one {}", range()),
             );
             return None;
         };
@@ -95,7 +98,7 @@ impl Problems {
             _ => {
                 self.push(
                     path,
-                    format!("{text} is out of range; enter a number {range}"),
+                    format!("{text} is out of range; enter a number {}", range()),
                 );
                 None
             }
@@ -120,6 +123,17 @@ impl Problems {
             self.push(path, message);
         }
     }
+}
+
+/// `Some(text)` unless blank.
+pub(crate) fn non_blank(text: &str) -> Option<String> {
+    (!text.trim().is_empty()).then(|| text.to_owned())
+}
+
+/// The problem of a query that cannot be written as JSON (not expected; still a problem,
+/// never a panic).
+pub(crate) fn json_problem(e: &serde_json::Error) -> Problem {
+    Problem::new("frame", format!("The query cannot be written as JSON: {e}"))
 }
 
 /// The `{"cmds":[{"type":"ENTITY_DATA",…}]}` frame of `query`: the query plus a `latestCmd`
@@ -147,6 +161,6 @@ pub(crate) fn check_frame(query: &EntityDataQuery, problems: &mut Problems) {
             ),
         ),
         Ok(_) => {}
-        Err(e) => problems.push("frame", format!("The query cannot be written as JSON: {e}")),
+        Err(e) => problems.list.push(json_problem(&e)),
     }
 }

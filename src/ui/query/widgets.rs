@@ -2,6 +2,8 @@
 //! name (its label, through `labelled_by`), and text fields get explicit ids so a problem
 //! line appearing above them never steals the focus while typing.
 
+use std::sync::LazyLock;
+
 use crate::protocol::{EntityKeyType, EntityType};
 use crate::ui::theme;
 
@@ -106,38 +108,65 @@ pub(crate) fn remove_button(ui: &mut egui::Ui, what: &str) -> bool {
         .clicked()
 }
 
+/// A drop-down titled "Pick a key" beside `label`, whose list `body` draws (only while it is
+/// open); picking adds or fills in a key without the drop-down keeping a value of its own.
+pub(crate) fn pick_key_ui(
+    ui: &mut egui::Ui,
+    label: &str,
+    salt: &str,
+    body: impl FnOnce(&mut egui::Ui),
+) {
+    ui.horizontal(|ui| {
+        let l = ui.label(label);
+        egui::ComboBox::from_id_salt(salt)
+            .selected_text("Pick a key")
+            .show_ui(ui, body)
+            .response
+            .labelled_by(l.id);
+    });
+}
+
 /// The entity types a picker or a filter offers: the common ones first, then the rest.
+/// Built once: the drop-downs offering them are drawn every frame.
 #[must_use]
-pub(crate) fn entity_types() -> Vec<EntityType> {
-    let common = [
-        EntityType::Device,
-        EntityType::Asset,
-        EntityType::EntityView,
-        EntityType::Edge,
-        EntityType::Customer,
-        EntityType::User,
-        EntityType::Tenant,
-        EntityType::Dashboard,
-    ];
-    let mut out = common.to_vec();
-    out.extend(
-        EntityType::KNOWN
-            .iter()
-            .filter(|t| !common.contains(t))
-            .cloned(),
-    );
-    out
+pub(crate) fn entity_types() -> &'static [EntityType] {
+    static TYPES: LazyLock<Vec<EntityType>> = LazyLock::new(|| {
+        let common = [
+            EntityType::Device,
+            EntityType::Asset,
+            EntityType::EntityView,
+            EntityType::Edge,
+            EntityType::Customer,
+            EntityType::User,
+            EntityType::Tenant,
+            EntityType::Dashboard,
+        ];
+        let mut out = common.to_vec();
+        out.extend(
+            EntityType::KNOWN
+                .iter()
+                .filter(|t| !common.contains(t))
+                .cloned(),
+        );
+        out
+    });
+    &TYPES
+}
+
+/// `asset type` → `Asset type`.
+#[must_use]
+pub(crate) fn capitalized(text: &str) -> String {
+    let mut chars = text.chars();
+    match chars.next() {
+        Some(first) => first.to_uppercase().chain(chars).collect(),
+        None => String::new(),
+    }
 }
 
 /// `ENTITY_VIEW` → `Entity view`.
 #[must_use]
 pub(crate) fn wire_label(wire: &str) -> String {
-    let lower = wire.replace('_', " ").to_lowercase();
-    let mut chars = lower.chars();
-    match chars.next() {
-        Some(first) => first.to_uppercase().chain(chars).collect(),
-        None => String::new(),
-    }
+    capitalized(&wire.replace('_', " ").to_lowercase())
 }
 
 /// The label of an entity type.
