@@ -61,8 +61,7 @@ const LEVEL_NAMES: &str = "error, warn, info, debug, trace or off";
 /// The log dir: the platform data dir + `logs` (e.g. `~/.local/share/tb-monitor/logs`).
 #[must_use]
 pub fn default_dir() -> Option<PathBuf> {
-    directories::ProjectDirs::from("io", "tb-monitor", "tb-monitor")
-        .map(|dirs| dirs.data_dir().join("logs"))
+    crate::settings::app_dirs().map(|dirs| dirs.data_dir().join("logs"))
 }
 
 /// Parses a level name (`error`, `warn`, `info`, `debug`, `trace`, `off`; any case).

@@ -13,7 +13,6 @@ use tb_monitor::demo::{DemoConfig, DemoServer};
 use tb_monitor::net::rest::{LoginOutcome, RestClient};
 use tb_monitor::net::tls::TlsTrust;
 use tb_monitor::protocol::TwoFaProviderType;
-use tb_monitor::secrets::KeychainStore;
 use tb_monitor::settings::SettingsFile;
 use tb_monitor::watch::StopAfter;
 
@@ -356,18 +355,7 @@ fn run_app(start: Start, log_problem: Option<String>) -> ExitCode {
     } else {
         // Connecting must not hold the window back for long; later calls (off the UI thread)
         // may wait for an unlock prompt.
-        match KeychainStore::open_with_timeout(Duration::from_secs(5)) {
-            Ok(store) => (
-                std::sync::Arc::new(store.with_timeout(KeychainStore::DEFAULT_TIMEOUT))
-                    as std::sync::Arc<dyn tb_monitor::secrets::SecretStore>,
-                None,
-            ),
-            Err(e) => (
-                std::sync::Arc::new(tb_monitor::secrets::MemoryStore::new())
-                    as std::sync::Arc<dyn tb_monitor::secrets::SecretStore>,
-                Some(e),
-            ),
-        }
+        tb_monitor::secrets::open_keychain_or_session_only(Duration::from_secs(5))
     };
     if let Some(e) = &keychain_problem {
         tracing::warn!("keychain: {e}");

@@ -249,12 +249,21 @@ pub trait SecretStore: Send + Sync + std::fmt::Debug {
     fn delete(&self, kind: SecretKind, account: &str) -> Result<(), SecretError>;
 }
 
-/// The OS keychain if it can be opened, else a [`MemoryStore`] for this session with the
-/// reason the keychain cannot be used (for the login view to show).
+/// The OS keychain if it can be opened within `connect_timeout`, else a [`MemoryStore`] for
+/// this session with the reason the keychain cannot be used (for the login view to show).
+///
+/// Connecting happens before the window opens, so it gets a short deadline of its own; the
+/// keychain's later calls (run off the UI thread) get [`KeychainStore::DEFAULT_TIMEOUT`],
+/// long enough for an unlock prompt.
 #[must_use]
-pub fn open_keychain_or_session_only() -> (Arc<dyn SecretStore>, Option<SecretError>) {
-    match KeychainStore::open() {
-        Ok(store) => (Arc::new(store), None),
+pub fn open_keychain_or_session_only(
+    connect_timeout: Duration,
+) -> (Arc<dyn SecretStore>, Option<SecretError>) {
+    match KeychainStore::open_with_timeout(connect_timeout) {
+        Ok(store) => (
+            Arc::new(store.with_timeout(KeychainStore::DEFAULT_TIMEOUT)),
+            None,
+        ),
         Err(e) => (Arc::new(MemoryStore::new()), Some(e)),
     }
 }
@@ -539,6 +548,11 @@ mod tests {
     const ALICE: &str = "alice@example.com@https://tb.example.com";
     const BOB: &str = "bob@example.com@https://tb.example.com";
 
+    /// The secret of (`kind`, `account`); the call itself must succeed.
+    fn secret(store: &dyn SecretStore, kind: SecretKind, account: &str) -> Option<String> {
+        store.get(kind, account).unwrap()
+    }
+
     fn boxed(
         err: impl std::error::Error + Send + Sync + 'static,
     ) -> keyring_core::error::PlatformError {
@@ -552,21 +566,18 @@ mod tests {
         store.set(SecretKind::RefreshToken, ALICE, "rt-a").unwrap();
         store.set(SecretKind::Password, BOB, "pw-b").unwrap();
         assert_eq!(
-            store.get(SecretKind::Password, ALICE).unwrap().as_deref(),
+            secret(&store, SecretKind::Password, ALICE).as_deref(),
             Some("pw-a")
         );
         assert_eq!(
-            store
-                .get(SecretKind::RefreshToken, ALICE)
-                .unwrap()
-                .as_deref(),
+            secret(&store, SecretKind::RefreshToken, ALICE).as_deref(),
             Some("rt-a")
         );
         assert_eq!(
-            store.get(SecretKind::Password, BOB).unwrap().as_deref(),
+            secret(&store, SecretKind::Password, BOB).as_deref(),
             Some("pw-b")
         );
-        assert_eq!(store.get(SecretKind::RefreshToken, BOB).unwrap(), None);
+        assert_eq!(secret(&store, SecretKind::RefreshToken, BOB), None);
         assert_eq!(store.len(), 3);
     }
 
@@ -576,11 +587,11 @@ mod tests {
         store.set(SecretKind::Password, ALICE, "old").unwrap();
         store.set(SecretKind::Password, ALICE, "new").unwrap();
         assert_eq!(
-            store.get(SecretKind::Password, ALICE).unwrap().as_deref(),
+            secret(&store, SecretKind::Password, ALICE).as_deref(),
             Some("new")
         );
         store.delete(SecretKind::Password, ALICE).unwrap();
-        assert_eq!(store.get(SecretKind::Password, ALICE).unwrap(), None);
+        assert_eq!(secret(&store, SecretKind::Password, ALICE), None);
         store.delete(SecretKind::Password, ALICE).unwrap();
         assert!(store.is_empty());
     }
@@ -603,7 +614,7 @@ mod tests {
         store.set_failure(None);
         store.set(SecretKind::Password, ALICE, "pw").unwrap();
         assert_eq!(
-            store.get(SecretKind::Password, ALICE).unwrap().as_deref(),
+            secret(&store, SecretKind::Password, ALICE).as_deref(),
             Some("pw")
         );
     }
@@ -740,33 +751,24 @@ mod tests {
     #[test]
     fn keychain_store_over_the_mock_store_sets_gets_and_deletes() {
         let keychain = mock_keychain();
-        assert_eq!(keychain.get(SecretKind::Password, ALICE).unwrap(), None);
+        assert_eq!(secret(&keychain, SecretKind::Password, ALICE), None);
         keychain.set(SecretKind::Password, ALICE, "pw-a").unwrap();
         keychain
             .set(SecretKind::RefreshToken, ALICE, "rt-a")
             .unwrap();
         assert_eq!(
-            keychain
-                .get(SecretKind::Password, ALICE)
-                .unwrap()
-                .as_deref(),
+            secret(&keychain, SecretKind::Password, ALICE).as_deref(),
             Some("pw-a")
         );
         assert_eq!(
-            keychain
-                .get(SecretKind::RefreshToken, ALICE)
-                .unwrap()
-                .as_deref(),
+            secret(&keychain, SecretKind::RefreshToken, ALICE).as_deref(),
             Some("rt-a")
         );
-        assert_eq!(keychain.get(SecretKind::Password, BOB).unwrap(), None);
+        assert_eq!(secret(&keychain, SecretKind::Password, BOB), None);
         keychain.delete(SecretKind::Password, ALICE).unwrap();
-        assert_eq!(keychain.get(SecretKind::Password, ALICE).unwrap(), None);
+        assert_eq!(secret(&keychain, SecretKind::Password, ALICE), None);
         assert_eq!(
-            keychain
-                .get(SecretKind::RefreshToken, ALICE)
-                .unwrap()
-                .as_deref(),
+            secret(&keychain, SecretKind::RefreshToken, ALICE).as_deref(),
             Some("rt-a")
         );
         keychain.delete(SecretKind::Password, ALICE).unwrap();
@@ -795,10 +797,7 @@ mod tests {
         );
         // The mock fails once: the entry is intact afterwards.
         assert_eq!(
-            keychain
-                .get(SecretKind::Password, ALICE)
-                .unwrap()
-                .as_deref(),
+            secret(&keychain, SecretKind::Password, ALICE).as_deref(),
             Some("pw-a")
         );
     }

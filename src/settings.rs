@@ -294,10 +294,11 @@ impl<'de> serde::Deserialize<'de> for TimeWindowPref {
                     .ok_or_else(|| E::invalid_value(serde::de::Unexpected::Str(v), &self))
             }
             fn visit_i64<E: serde::de::Error>(self, v: i64) -> Result<Self::Value, E> {
-                u32::try_from(v)
-                    .ok()
-                    .and_then(TimeWindowPref::from_minutes)
-                    .ok_or_else(|| E::invalid_value(serde::de::Unexpected::Signed(v), &self))
+                // TOML integers are signed; a negative one is no window.
+                match u64::try_from(v) {
+                    Ok(v) => self.visit_u64(v),
+                    Err(_) => Err(E::invalid_value(serde::de::Unexpected::Signed(v), &self)),
+                }
             }
             fn visit_u64<E: serde::de::Error>(self, v: u64) -> Result<Self::Value, E> {
                 u32::try_from(v)
@@ -585,6 +586,14 @@ impl Settings {
     }
 }
 
+/// tb-monitor's platform folders (config, data); `None` when the system has no home
+/// directory. The one place the app's identity for `directories` is spelled: the settings
+/// file and the log dir ([`crate::logging::default_dir`]) both start here.
+#[must_use]
+pub fn app_dirs() -> Option<directories::ProjectDirs> {
+    directories::ProjectDirs::from("io", "tb-monitor", "tb-monitor")
+}
+
 /// Settings read from disk, with a notice for the user when something was wrong.
 #[derive(Debug, Clone, Default)]
 pub struct Loaded {
@@ -613,8 +622,7 @@ impl SettingsFile {
     /// home directory.
     #[must_use]
     pub fn default_location() -> Option<SettingsFile> {
-        directories::ProjectDirs::from("io", "tb-monitor", "tb-monitor")
-            .map(|dirs| Self::new(dirs.config_dir().join(FILE_NAME)))
+        app_dirs().map(|dirs| Self::new(dirs.config_dir().join(FILE_NAME)))
     }
 
     /// The file's path.
@@ -700,6 +708,7 @@ impl SettingsFile {
         Ok(backup)
     }
 
+    /// The file's name (`settings.toml` if the path names none; `save` refuses such a path).
     fn file_name(&self) -> &std::ffi::OsStr {
         self.path
             .file_name()
@@ -745,54 +754,47 @@ impl SettingsFile {
         }
         let body = toml::to_string_pretty(&settings.for_disk())
             .map_err(|e| format!("Could not save settings: {e}"))?;
-        write_atomically(&self.path, dir, format!("{HEADER}{body}").as_bytes()).map_err(
-            |(what, e)| {
+        self.write_atomically(format!("{HEADER}{body}").as_bytes())
+            .map_err(|(what, e)| {
                 format!(
                     "Could not save settings: {what} failed ({}): {}",
                     plain_io(&e),
                     self.path.display()
                 )
-            },
-        )
+            })
     }
-}
 
-/// Writes `bytes` to a new temporary file next to `path`, syncs it and renames it over
-/// `path`; on failure the temporary file is removed. The error names the step.
-fn write_atomically(
-    path: &Path,
-    dir: &Path,
-    bytes: &[u8],
-) -> Result<(), (&'static str, io::Error)> {
-    static COUNTER: AtomicU64 = AtomicU64::new(0);
-    let name = path
-        .file_name()
-        .unwrap_or(std::ffi::OsStr::new(FILE_NAME))
-        .to_string_lossy();
-    let tmp = dir.join(format!(
-        ".{name}.tmp-{}-{}",
-        std::process::id(),
-        COUNTER.fetch_add(1, Ordering::Relaxed)
-    ));
-    let result = (|| {
-        let mut file = OpenOptions::new()
-            .write(true)
-            .create_new(true)
-            .open(&tmp)
-            .map_err(|e| ("creating a temporary file", e))?;
-        file.write_all(bytes)
-            .map_err(|e| ("writing the temporary file", e))?;
-        file.sync_all()
-            .map_err(|e| ("syncing the temporary file", e))?;
-        drop(file);
-        fs::rename(&tmp, path).map_err(|e| ("replacing the file", e))
-    })();
-    if result.is_err() {
-        fs::remove_file(&tmp).ok();
-    } else {
-        sync_dir(dir);
+    /// Writes `bytes` to a new temporary file in the same folder, syncs it and renames it
+    /// over the file; on failure the temporary file is removed. The error names the step.
+    fn write_atomically(&self, bytes: &[u8]) -> Result<(), (&'static str, io::Error)> {
+        static COUNTER: AtomicU64 = AtomicU64::new(0);
+        let dir = self.dir();
+        let tmp = dir.join(format!(
+            ".{}.tmp-{}-{}",
+            self.file_name().to_string_lossy(),
+            std::process::id(),
+            COUNTER.fetch_add(1, Ordering::Relaxed)
+        ));
+        let result = (|| {
+            let mut file = OpenOptions::new()
+                .write(true)
+                .create_new(true)
+                .open(&tmp)
+                .map_err(|e| ("creating a temporary file", e))?;
+            file.write_all(bytes)
+                .map_err(|e| ("writing the temporary file", e))?;
+            file.sync_all()
+                .map_err(|e| ("syncing the temporary file", e))?;
+            drop(file);
+            fs::rename(&tmp, &self.path).map_err(|e| ("replacing the file", e))
+        })();
+        if result.is_err() {
+            fs::remove_file(&tmp).ok();
+        } else {
+            sync_dir(dir);
+        }
+        result
     }
-    result
 }
 
 /// Makes the rename durable (POSIX); best effort, the data itself is already synced.

@@ -19,6 +19,13 @@ fn account(user: &str) -> String {
     )
 }
 
+/// The secret of (`kind`, `account`); the call itself must succeed.
+fn secret(keychain: &KeychainStore, kind: SecretKind, account: &str) -> Option<String> {
+    keychain
+        .get(kind, account)
+        .unwrap_or_else(|e| panic!("reading the {kind:?} of {account}: {e}"))
+}
+
 fn open() -> KeychainStore {
     KeychainStore::open_with_timeout(Duration::from_secs(10))
         .unwrap_or_else(|e| panic!("no keychain (run .ci/keyring-test.sh): {e}"))
@@ -40,17 +47,11 @@ fn a_password_and_a_refresh_token_round_trip_through_the_os_keychain() {
         )
         .unwrap();
     assert_eq!(
-        keychain
-            .get(SecretKind::Password, &alice)
-            .unwrap()
-            .as_deref(),
+        secret(&keychain, SecretKind::Password, &alice).as_deref(),
         Some("pässword 1")
     );
     assert_eq!(
-        keychain
-            .get(SecretKind::RefreshToken, &alice)
-            .unwrap()
-            .as_deref(),
+        secret(&keychain, SecretKind::RefreshToken, &alice).as_deref(),
         Some("eyJhbGciOiJIUzUxMiJ9.refresh.sig")
     );
     // Setting again replaces the secret (a new refresh token after each login).
@@ -58,10 +59,7 @@ fn a_password_and_a_refresh_token_round_trip_through_the_os_keychain() {
         .set(SecretKind::RefreshToken, &alice, "rotated")
         .unwrap();
     assert_eq!(
-        keychain
-            .get(SecretKind::RefreshToken, &alice)
-            .unwrap()
-            .as_deref(),
+        secret(&keychain, SecretKind::RefreshToken, &alice).as_deref(),
         Some("rotated")
     );
     keychain.delete(SecretKind::Password, &alice).unwrap();
@@ -73,10 +71,10 @@ fn a_password_and_a_refresh_token_round_trip_through_the_os_keychain() {
 fn get_after_delete_is_none_and_deleting_twice_is_fine() {
     let keychain = open();
     let bob = account("bob");
-    assert_eq!(keychain.get(SecretKind::Password, &bob).unwrap(), None);
+    assert_eq!(secret(&keychain, SecretKind::Password, &bob), None);
     keychain.set(SecretKind::Password, &bob, "secret").unwrap();
     keychain.delete(SecretKind::Password, &bob).unwrap();
-    assert_eq!(keychain.get(SecretKind::Password, &bob).unwrap(), None);
+    assert_eq!(secret(&keychain, SecretKind::Password, &bob), None);
     keychain.delete(SecretKind::Password, &bob).unwrap();
 }
 
@@ -96,31 +94,19 @@ fn two_accounts_and_the_two_kinds_do_not_mix() {
         .set(SecretKind::RefreshToken, &dave, "dave-rt")
         .unwrap();
     assert_eq!(
-        keychain
-            .get(SecretKind::Password, &carol)
-            .unwrap()
-            .as_deref(),
+        secret(&keychain, SecretKind::Password, &carol).as_deref(),
         Some("carol-pw")
     );
     assert_eq!(
-        keychain
-            .get(SecretKind::Password, &dave)
-            .unwrap()
-            .as_deref(),
+        secret(&keychain, SecretKind::Password, &dave).as_deref(),
         Some("dave-pw")
     );
-    assert_eq!(
-        keychain.get(SecretKind::RefreshToken, &carol).unwrap(),
-        None
-    );
+    assert_eq!(secret(&keychain, SecretKind::RefreshToken, &carol), None);
     // Logging out of one account leaves the other's secrets alone.
     keychain.delete(SecretKind::Password, &dave).unwrap();
     keychain.delete(SecretKind::RefreshToken, &dave).unwrap();
     assert_eq!(
-        keychain
-            .get(SecretKind::Password, &carol)
-            .unwrap()
-            .as_deref(),
+        secret(&keychain, SecretKind::Password, &carol).as_deref(),
         Some("carol-pw")
     );
     keychain.delete(SecretKind::Password, &carol).unwrap();

@@ -31,6 +31,14 @@ fn file_in(dir: &Path) -> SettingsFile {
     SettingsFile::new(dir.join("settings.toml"))
 }
 
+/// A settings file holding `contents` in a fresh folder (kept while the `TempDir` lives).
+fn file_holding(contents: impl AsRef<[u8]>) -> (tempfile::TempDir, SettingsFile) {
+    let dir = tempfile::tempdir().unwrap();
+    let file = file_in(dir.path());
+    std::fs::write(file.path(), contents).unwrap();
+    (dir, file)
+}
+
 /// The names in `dir`, sorted.
 fn names_in(dir: &Path) -> Vec<String> {
     let mut names: Vec<String> = std::fs::read_dir(dir)
@@ -147,10 +155,8 @@ fn a_missing_file_gives_defaults_without_a_notice() {
 
 #[test]
 fn a_corrupt_file_is_kept_aside_with_a_notice_naming_the_backup_and_defaults_are_used() {
-    let dir = tempfile::tempdir().unwrap();
-    let file = file_in(dir.path());
     let corrupt = "theme = \"dark\"\n[[profiles]\nname = ";
-    std::fs::write(file.path(), corrupt).unwrap();
+    let (dir, file) = file_holding(corrupt);
 
     let loaded = file.load();
 
@@ -176,9 +182,7 @@ fn a_corrupt_file_is_kept_aside_with_a_notice_naming_the_backup_and_defaults_are
 
 #[test]
 fn a_file_with_a_wrong_value_type_is_kept_aside_too() {
-    let dir = tempfile::tempdir().unwrap();
-    let file = file_in(dir.path());
-    std::fs::write(file.path(), "theme = \"purple\"\n").unwrap();
+    let (_dir, file) = file_holding("theme = \"purple\"\n");
 
     let loaded = file.load();
 
@@ -191,9 +195,7 @@ fn a_file_with_a_wrong_value_type_is_kept_aside_too() {
 
 #[test]
 fn a_file_that_is_not_text_is_kept_aside() {
-    let dir = tempfile::tempdir().unwrap();
-    let file = file_in(dir.path());
-    std::fs::write(file.path(), [0xff, 0xfe, 0x00, 0x80]).unwrap();
+    let (dir, file) = file_holding([0xff, 0xfe, 0x00, 0x80]);
 
     let loaded = file.load();
 
@@ -204,9 +206,7 @@ fn a_file_that_is_not_text_is_kept_aside() {
 
 #[test]
 fn two_corrupt_files_in_the_same_second_get_two_backups() {
-    let dir = tempfile::tempdir().unwrap();
-    let file = file_in(dir.path());
-    std::fs::write(file.path(), "= first").unwrap();
+    let (dir, file) = file_holding("= first");
     let first = file.load().notice.unwrap();
     std::fs::write(file.path(), "= second").unwrap();
     let second = file.load().notice.unwrap();
@@ -224,10 +224,7 @@ fn two_corrupt_files_in_the_same_second_get_two_backups() {
 
 #[test]
 fn a_file_with_unknown_keys_and_missing_fields_loads() {
-    let dir = tempfile::tempdir().unwrap();
-    let file = file_in(dir.path());
-    std::fs::write(
-        file.path(),
+    let (_dir, file) = file_holding(
         r#"
         theme = "dark"
         from_a_future_version = 42
@@ -244,8 +241,7 @@ fn a_file_with_unknown_keys_and_missing_fields_loads() {
         url = "https://old.example.com"
         password = "never read"
         "#,
-    )
-    .unwrap();
+    );
 
     let loaded = file.load();
 
@@ -267,9 +263,7 @@ fn a_file_with_unknown_keys_and_missing_fields_loads() {
 
 #[test]
 fn an_empty_file_gives_defaults() {
-    let dir = tempfile::tempdir().unwrap();
-    let file = file_in(dir.path());
-    std::fs::write(file.path(), "").unwrap();
+    let (_dir, file) = file_holding("");
     let loaded = file.load();
     assert_eq!(loaded.settings, Settings::default());
     assert_eq!(loaded.notice, None);
@@ -277,9 +271,7 @@ fn an_empty_file_gives_defaults() {
 
 #[test]
 fn the_default_window_reads_names_and_minutes() {
-    let dir = tempfile::tempdir().unwrap();
-    let file = file_in(dir.path());
-    std::fs::write(file.path(), "default_window = 60\n").unwrap();
+    let (_dir, file) = file_holding("default_window = 60\n");
     assert_eq!(file.load().settings.default_window, TimeWindowPref::Hour1);
     std::fs::write(file.path(), "default_window = \"7d\"\n").unwrap();
     assert_eq!(file.load().settings.default_window, TimeWindowPref::Day7);
@@ -320,9 +312,7 @@ fn points_per_series_out_of_range_are_clamped_with_a_notice() {
 
 #[test]
 fn an_unknown_notification_severity_falls_back_to_the_default() {
-    let dir = tempfile::tempdir().unwrap();
-    let file = file_in(dir.path());
-    std::fs::write(file.path(), "[notifications]\nmin_severity = \"BLOCKER\"\n").unwrap();
+    let (_dir, file) = file_holding("[notifications]\nmin_severity = \"BLOCKER\"\n");
     let loaded = file.load();
     assert_eq!(
         loaded.settings.notifications.min_severity,
@@ -433,9 +423,7 @@ fn a_folder_in_the_way_of_a_save_is_kept_aside() {
 
 #[test]
 fn a_save_keeps_a_corrupt_file_aside_before_writing() {
-    let dir = tempfile::tempdir().unwrap();
-    let file = file_in(dir.path());
-    std::fs::write(file.path(), "hand edited = = broken").unwrap();
+    let (dir, file) = file_holding("hand edited = = broken");
 
     file.save(&everything_set()).unwrap();
 
@@ -632,13 +620,9 @@ fn saved_queries_survive_a_save_and_load_exactly() {
 
 #[test]
 fn a_corrupt_saved_query_entry_is_dropped_without_losing_the_rest_of_the_file() {
-    let dir = tempfile::tempdir().unwrap();
-    let file = file_in(dir.path());
     let good = SavedQuery::new("good", &hot_thermostats()).unwrap();
-    std::fs::write(
-        file.path(),
-        format!(
-            "theme = \"light\"\n\
+    let (_dir, file) = file_holding(format!(
+        "theme = \"light\"\n\
              [[profiles]]\nname = \"plant\"\nurl = \"https://tb.example.com\"\n\
              [[saved_queries]]\nname = 5\nquery = \"{{}}\"\n\
              [[saved_queries]]\nquery = \"{{}}\"\n\
@@ -646,10 +630,8 @@ fn a_corrupt_saved_query_entry_is_dropped_without_losing_the_rest_of_the_file() 
              [[saved_queries]]\nname = \"good\"\nquery = \"a second entry of the same name\"\n\
              [[saved_queries]]\nname = \"from a newer version\"\n\
              query = '{{\"entityFilter\":{{\"type\":\"futureFilter\"}}}}'\n",
-            good.query
-        ),
-    )
-    .unwrap();
+        good.query
+    ));
 
     let loaded = file.load();
 
@@ -670,9 +652,7 @@ fn a_corrupt_saved_query_entry_is_dropped_without_losing_the_rest_of_the_file() 
 
 #[test]
 fn saved_queries_that_are_not_a_list_are_ignored() {
-    let dir = tempfile::tempdir().unwrap();
-    let file = file_in(dir.path());
-    std::fs::write(file.path(), "saved_queries = \"oops\"\ntheme = \"dark\"\n").unwrap();
+    let (_dir, file) = file_holding("saved_queries = \"oops\"\ntheme = \"dark\"\n");
 
     let loaded = file.load();
 

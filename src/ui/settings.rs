@@ -55,7 +55,11 @@ pub fn memory_note(points_per_series: usize) -> String {
     } else {
         format!("about {megabytes} MB")
     };
-    format!("A full series takes {full} (about 16 MB per million points)")
+    // Bytes per point × a million points = that many MB.
+    format!(
+        "A full series takes {full} (about {} MB per million points)",
+        DataLimits::BYTES_PER_POINT
+    )
 }
 
 fn section(ui: &mut egui::Ui, title: &str) {
