@@ -18,7 +18,7 @@ use std::collections::{BTreeMap, HashMap, HashSet};
 
 use uuid::Uuid;
 
-use super::query::{QueryContext, QueryError};
+use super::query::{QueryContext, QueryError, page_of};
 use super::rng::Rng;
 use super::world::{DemoUser, EntityRecord, World};
 use crate::protocol::{
@@ -653,7 +653,7 @@ impl AlarmStore {
         let total_entities = entities.len();
         entities.truncate(max_entities);
         if entities.is_empty() {
-            return Ok((empty_page(), total_entities));
+            return Ok((PageData::empty(), total_entities));
         }
         let priority: HashMap<&EntityId, (usize, &EntityRecord)> = entities
             .iter()
@@ -688,14 +688,8 @@ impl AlarmStore {
             }),
             None => rows.sort_by_key(|row| row.1),
         }
-        let fields = query.entity_fields.as_deref().unwrap_or_default();
-        let latest = query.latest_values.as_deref().unwrap_or_default();
         let page = paged(&rows, link.page_size, link.page, |(_, _, alarm, entity)| {
-            alarm.to_data(
-                world,
-                Some(entity.id.clone()),
-                Some(entity_latest(ctx, entity, fields.iter().chain(latest))),
-            )
+            alarm_row(ctx, query, alarm, entity)
         });
         Ok((page, total_entities))
     }
@@ -796,25 +790,13 @@ impl AlarmStore {
             status: StatusFilter::from_list(&params.status_list),
             assignee: params.assignee_id,
         };
-        let needle = params
-            .text_search
-            .as_deref()
-            .map(str::trim)
-            .filter(|s| !s.is_empty())
-            .map(str::to_lowercase);
+        let search = TextSearch::v2(params.text_search.as_deref());
         let mut rows: Vec<(SortValue, &Alarm)> = self
             .alarms
             .values()
             .rev()
             .filter(|a| filter.matches(a) && visible(world, user, a))
-            .filter(|a| {
-                needle.as_deref().is_none_or(|n| {
-                    V2_SEARCH_FIELDS.iter().any(|f| {
-                        f.search_text(a, world)
-                            .is_some_and(|t| t.to_lowercase().contains(n))
-                    })
-                })
-            })
+            .filter(|a| search.matches(a, world))
             .map(|a| (field.sort_value(a, world), a))
             .collect();
         rows.sort_by(|a, b| {
@@ -865,6 +847,27 @@ pub fn entity_latest<'k>(
             .insert(key.key.clone(), value);
     }
     map
+}
+
+/// An alarm's row for `entity` as `ALARM_DATA` sends it, with the entity's values of the
+/// query's `entityFields` and `latestValues`.
+#[must_use]
+pub fn alarm_row(
+    ctx: &QueryContext<'_>,
+    query: &AlarmDataQuery,
+    alarm: &Alarm,
+    entity: &EntityRecord,
+) -> AlarmData {
+    let keys = query
+        .entity_fields
+        .iter()
+        .flatten()
+        .chain(query.latest_values.iter().flatten());
+    alarm.to_data(
+        ctx.world,
+        Some(entity.id.clone()),
+        Some(entity_latest(ctx, entity, keys)),
+    )
 }
 
 // ----- rules --------------------------------------------------------------------------------
@@ -1227,32 +1230,16 @@ fn order_entities(
     }
 }
 
-fn empty_page<T>() -> PageData<T> {
-    PageData {
-        data: Vec::new(),
-        total_pages: 0,
-        total_elements: 0,
-        has_next: false,
-    }
-}
-
 /// One page of `rows` as `AlarmDataAdapter` computes it; a page size below 1 means no limit.
 fn paged<R, T>(rows: &[R], page_size: i32, page: i32, render: impl Fn(&R) -> T) -> PageData<T> {
-    let total = rows.len();
-    let (data, total_pages, has_next): (Vec<T>, usize, bool) = match usize::try_from(page_size) {
-        Ok(size) if size > 0 => {
-            let start = usize::try_from(page).unwrap_or(0).saturating_mul(size);
-            let data: Vec<T> = rows.iter().skip(start).take(size).map(&render).collect();
-            let has_next = start.saturating_add(data.len()) < total;
-            (data, total.div_ceil(size), has_next)
-        }
-        _ => (rows.iter().map(&render).collect(), 1, false),
-    };
-    PageData {
-        data,
-        total_pages: i32::try_from(total_pages).unwrap_or(i32::MAX),
-        total_elements: i64::try_from(total).unwrap_or(i64::MAX),
-        has_next,
+    match usize::try_from(page_size) {
+        Ok(size) if size > 0 => page_of(rows, size, usize::try_from(page).unwrap_or(0), render),
+        _ => PageData {
+            data: rows.iter().map(render).collect(),
+            total_pages: 1,
+            total_elements: i64::try_from(rows.len()).unwrap_or(i64::MAX),
+            has_next: false,
+        },
     }
 }
 
@@ -1380,6 +1367,17 @@ impl TextSearch {
             .filter(|t| !t.is_empty() && !fields.is_empty())
             .map(str::to_lowercase);
         Self { needle, fields }
+    }
+
+    /// The `textSearch` of `GET /api/v2/alarms`: trimmed, over [`V2_SEARCH_FIELDS`].
+    fn v2(text: Option<&str>) -> Self {
+        Self {
+            needle: text
+                .map(str::trim)
+                .filter(|t| !t.is_empty())
+                .map(str::to_lowercase),
+            fields: V2_SEARCH_FIELDS.to_vec(),
+        }
     }
 
     fn matches(&self, alarm: &Alarm, world: &World) -> bool {

@@ -240,7 +240,7 @@ impl DemoControl {
             }
             _ => None,
         };
-        self.shared.publish(Event::Notification(Arc::new(change)));
+        super::effects::Effects::of_notifications([change]).publish(&self.shared);
         id
     }
 
@@ -277,14 +277,9 @@ impl DemoControl {
                 propagate,
                 now_ms(),
             );
-            let notifications = super::effects::notify_alarms(&mut st, &[change], now_ms());
             (
                 change.id(),
-                super::effects::Effects {
-                    alarms: vec![change],
-                    notifications,
-                    attributes: Vec::new(),
-                },
+                super::effects::Effects::of_alarms(&mut st, [change], now_ms()),
             )
         };
         effects.publish(&self.shared);
@@ -299,12 +294,7 @@ impl DemoControl {
             let Ok(change) = st.alarms.clear(id, now_ms()) else {
                 return false;
             };
-            let notifications = super::effects::notify_alarms(&mut st, &[change], now_ms());
-            super::effects::Effects {
-                alarms: vec![change],
-                notifications,
-                attributes: Vec::new(),
-            }
+            super::effects::Effects::of_alarms(&mut st, [change], now_ms())
         };
         effects.publish(&self.shared);
         true

@@ -29,6 +29,36 @@ pub struct Effects {
 }
 
 impl Effects {
+    /// `changes`, and the `ALARM` notifications they cause.
+    pub fn of_alarms(
+        st: &mut State,
+        changes: impl IntoIterator<Item = AlarmChange>,
+        now: i64,
+    ) -> Self {
+        let changes: Vec<AlarmChange> = changes.into_iter().collect();
+        let notifications = notify_alarms(st, &changes, now);
+        Self {
+            alarms: changes,
+            notifications,
+            attributes: Vec::new(),
+        }
+    }
+
+    /// Inbox changes alone (a REST or WebSocket `mark read`, a notification sent by a test).
+    pub fn of_notifications(changes: impl IntoIterator<Item = NotificationChange>) -> Self {
+        Self {
+            notifications: changes.into_iter().collect(),
+            ..Self::default()
+        }
+    }
+
+    /// Appends `other`'s changes to these.
+    pub fn extend(&mut self, other: Self) {
+        self.alarms.extend(other.alarms);
+        self.notifications.extend(other.notifications);
+        self.attributes.extend(other.attributes);
+    }
+
     /// Publishes everything to the sessions.
     pub fn publish(self, shared: &Shared) {
         if !self.alarms.is_empty() {
@@ -48,52 +78,40 @@ pub type AlarmSeen = HashMap<Uuid, (AlarmSeverity, bool, bool)>;
 
 /// New points: alarm rules, and the notifications their alarms cause.
 pub fn on_points(st: &mut State, batch: &[(EntityId, String, TsValue)], now: i64) -> Effects {
-    let mut fx = Effects::default();
+    let mut changes = Vec::new();
     for (entity, key, point) in batch {
         let Some(value) = &point.value else { continue };
         let State {
             alarms, rng, world, ..
         } = &mut *st;
-        fx.alarms.extend(apply_rules(
+        changes.extend(apply_rules(
             alarms, rng, world, entity, key, value, point.ts,
         ));
     }
-    let changes = fx.alarms.clone();
-    fx.notifications = notify_alarms(st, &changes, now);
-    fx
+    Effects::of_alarms(st, changes, now)
 }
 
 /// A device went offline or came back: its `active` attribute, the `Device Offline` alarm,
 /// and `DEVICE_ACTIVITY` notifications.
 pub fn on_activity(st: &mut State, device: &EntityId, active: bool, now: i64) -> Effects {
-    let mut fx = Effects::default();
     let value = if active { "true" } else { "false" };
     st.world
         .set_attr(device, Scope::Server, "active", value.to_owned(), now);
+    let changes = {
+        let State {
+            alarms, rng, world, ..
+        } = &mut *st;
+        device_activity(alarms, rng, world, device, active, now)
+    };
+    let mut fx = Effects::of_alarms(st, changes, now);
     fx.attributes.push((
         device.clone(),
         Scope::Server,
         "active".to_owned(),
         TsValue::new(now, value),
     ));
-    {
-        let State {
-            alarms, rng, world, ..
-        } = &mut *st;
-        fx.alarms
-            .extend(device_activity(alarms, rng, world, device, active, now));
-    }
-    let changes = fx.alarms.clone();
-    fx.notifications = notify_alarms(st, &changes, now);
     if let Some(e) = st.world.entity(device).cloned() {
-        let notice = NewNotification::DeviceActivity(DeviceActivityNotice {
-            device_id: e.id.id,
-            device_name: e.name.clone(),
-            device_type: e.profile.clone(),
-            device_label: e.label.clone(),
-            customer_id: e.customer_id,
-            active,
-        });
+        let notice = NewNotification::DeviceActivity(DeviceActivityNotice::of(&e, active));
         for user in recipients(st, &e.id) {
             let State {
                 notifications, rng, ..

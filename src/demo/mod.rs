@@ -10,9 +10,10 @@
 //! | [`signals`] | telemetry as a pure function of (seed, device, key, time) |
 //! | [`series`] | raw and aggregated reads over computed and stored points |
 //! | [`query`] | entity filters, key filters, sort, paging |
+//! | [`alarms`], [`notifications`], [`effects`] | alarm store and rules, notification inboxes, and how a change reaches both |
 //! | [`state`] | shared state, tokens, event bus |
-//! | [`rest`] | REST endpoints |
-//! | [`ws`], [`ws_entity`], [`strict`] | WebSocket sessions and subscriptions |
+//! | [`rest`], [`rest_alarm`] | REST endpoints |
+//! | [`ws`], [`strict`], [`ws_entity`], [`ws_alarm`], [`ws_notify`], [`ws_v1`] | WebSocket sessions and each command family's subscriptions |
 //! | [`sim`] | the live simulation task |
 //! | [`control`] | fault injection and counters for tests |
 

@@ -18,6 +18,7 @@ use std::collections::{HashMap, VecDeque};
 use serde_json::{Map, Value, json};
 use uuid::Uuid;
 
+use super::query::page_of;
 use super::rng::Rng;
 use super::world::{DemoUser, EntityRecord, World};
 use crate::protocol::{
@@ -99,6 +100,21 @@ pub struct DeviceActivityNotice {
     pub customer_id: Option<Uuid>,
     /// Became active (`true`) or inactive.
     pub active: bool,
+}
+
+impl DeviceActivityNotice {
+    /// `device` became active or inactive.
+    #[must_use]
+    pub fn of(device: &EntityRecord, active: bool) -> Self {
+        Self {
+            device_id: device.id.id,
+            device_name: device.name.clone(),
+            device_type: device.profile.clone(),
+            device_label: device.label.clone(),
+            customer_id: device.customer_id,
+            active,
+        }
+    }
 }
 
 /// What [`NotificationStore::create`] creates; subject and text are rendered from it.
@@ -390,21 +406,7 @@ impl NotificationStore {
             };
             if desc { ord.reverse() } else { ord }
         });
-        let total = rows.len();
-        let page_size = params.page_size.max(1);
-        let start = params.page.saturating_mul(page_size);
-        let data: Vec<Notification> = rows
-            .into_iter()
-            .skip(start)
-            .take(page_size)
-            .cloned()
-            .collect();
-        PageData {
-            has_next: start.saturating_add(data.len()) < total,
-            total_pages: i32::try_from(total.div_ceil(page_size)).unwrap_or(i32::MAX),
-            total_elements: count(total),
-            data,
-        }
+        page_of(&rows, params.page_size, params.page, |n| (*n).clone())
     }
 
     /// Unread notifications of `user` whose type passes `types`, newest first.
@@ -1025,14 +1027,7 @@ fn seed_user(
             AlarmAction::Acknowledged,
         );
         store.create(rng, user.id, &acked, now_ms.saturating_sub(6 * HOUR_MS));
-        let activity = NewNotification::DeviceActivity(DeviceActivityNotice {
-            device_id: third.id.id,
-            device_name: third.name.clone(),
-            device_type: third.profile.clone(),
-            device_label: third.label.clone(),
-            customer_id: third.customer_id,
-            active: false,
-        });
+        let activity = NewNotification::DeviceActivity(DeviceActivityNotice::of(third, false));
         store.create(rng, user.id, &activity, now_ms.saturating_sub(2 * HOUR_MS));
     }
     let welcome = NewNotification::General {

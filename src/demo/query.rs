@@ -245,23 +245,13 @@ impl<'a> QueryContext<'a> {
         if let Some(order) = &link.sort_order {
             rows = self.sorted(rows, order);
         }
-        let total = rows.len();
         // Validated above: page_size >= 1 and page >= 0.
-        let page_size = usize::try_from(link.page_size).unwrap_or(1).max(1);
-        let page = usize::try_from(link.page).unwrap_or(0);
-        let start = page.saturating_mul(page_size);
-        let data: Vec<EntityData> = rows
-            .iter()
-            .skip(start)
-            .take(page_size)
-            .map(|e| self.row(e, fields, latest))
-            .collect();
-        Ok(PageData {
-            has_next: start.saturating_add(data.len()) < total,
-            total_pages: i32::try_from(total.div_ceil(page_size)).unwrap_or(i32::MAX),
-            total_elements: i64::try_from(total).unwrap_or(i64::MAX),
-            data,
-        })
+        Ok(page_of(
+            &rows,
+            usize::try_from(link.page_size).unwrap_or(1),
+            usize::try_from(link.page).unwrap_or(0),
+            |e| self.row(e, fields, latest),
+        ))
     }
 
     /// `POST /api/entitiesQuery/count` and `ENTITY_COUNT`.
@@ -755,6 +745,31 @@ impl<'a> QueryContext<'a> {
 }
 
 /// Refuses page links ThingsBoard refuses, with its messages.
+/// Page `page` of `rows` at `page_size` rows a page (at least 1), with the totals
+/// ThingsBoard reports; a page past the end is empty.
+pub fn page_of<R, T>(
+    rows: &[R],
+    page_size: usize,
+    page: usize,
+    render: impl FnMut(&R) -> T,
+) -> PageData<T> {
+    let total = rows.len();
+    let page_size = page_size.max(1);
+    let start = page.saturating_mul(page_size);
+    let data: Vec<T> = rows
+        .iter()
+        .skip(start)
+        .take(page_size)
+        .map(render)
+        .collect();
+    PageData {
+        has_next: start.saturating_add(data.len()) < total,
+        total_pages: i32::try_from(total.div_ceil(page_size)).unwrap_or(i32::MAX),
+        total_elements: i64::try_from(total).unwrap_or(i64::MAX),
+        data,
+    }
+}
+
 fn validate_page_link(link: &EntityDataPageLink) -> Result<(), QueryError> {
     if link.page_size < 1 {
         return Err(QueryError(format!(

@@ -63,7 +63,7 @@ impl ApiError {
         )
     }
 
-    fn forbidden() -> Self {
+    pub(super) fn forbidden() -> Self {
         Self::new(
             StatusCode::FORBIDDEN,
             "You don't have permission to perform this operation!",
@@ -84,6 +84,15 @@ impl ApiError {
             StatusCode::BAD_REQUEST,
             message,
             ThingsboardErrorCode::BadRequestParams,
+        )
+    }
+
+    /// A 400 with `INVALID_ARGUMENTS` (paging and query validation).
+    pub(super) fn invalid_arguments(message: impl Into<String>) -> Self {
+        Self::new(
+            StatusCode::BAD_REQUEST,
+            message,
+            ThingsboardErrorCode::InvalidArguments,
         )
     }
 
@@ -505,12 +514,7 @@ pub async fn attr_values(
     };
     let p = principal(&shared, &headers, None)?;
     let id = telemetry_entity(&shared, &p, t, id)?;
-    let wanted: Option<Vec<&str>> = q.keys.as_deref().map(|k| {
-        k.split(',')
-            .map(str::trim)
-            .filter(|k| !k.is_empty())
-            .collect()
-    });
+    let wanted: Option<Vec<&str>> = q.keys.as_deref().map(|k| split_list(Some(k)).collect());
     let st = shared.lock();
     let mut out = Vec::new();
     if let Some(a) = st.world.attributes.get(&id) {
@@ -552,11 +556,7 @@ pub async fn ts_values(
     let st = shared.lock();
     let entity = st.world.entity(&id).ok_or_else(ApiError::not_found)?;
     let mut keys: Vec<String> = match params.keys.as_deref() {
-        Some(list) => list
-            .split(',')
-            .map(|k| k.trim().to_owned())
-            .filter(|k| !k.is_empty())
-            .collect(),
+        Some(list) => split_list(Some(list)).map(str::to_owned).collect(),
         None => st
             .latest
             .entity(&id)
@@ -617,28 +617,16 @@ pub async fn notifications_list(
     Query(q): Query<NotificationListParams>,
 ) -> ApiResult<Json<crate::protocol::PageData<crate::protocol::Notification>>> {
     let p = principal(&shared, &headers, None)?;
-    let page_size = q.page_size.ok_or_else(|| {
-        ApiError::bad_request(
-            "Required request parameter 'pageSize' for method parameter type int is not present",
-        )
-    })?;
-    let page = q.page.ok_or_else(|| {
-        ApiError::bad_request(
-            "Required request parameter 'page' for method parameter type int is not present",
-        )
-    })?;
+    let page_size = q.page_size.ok_or_else(|| required_param("pageSize"))?;
+    let page = q.page.ok_or_else(|| required_param("page"))?;
     if page_size < 1 {
-        return Err(ApiError::new(
-            StatusCode::BAD_REQUEST,
+        return Err(ApiError::invalid_arguments(
             "Page size must be greater than zero!",
-            ThingsboardErrorCode::InvalidArguments,
         ));
     }
     if page < 0 {
-        return Err(ApiError::new(
-            StatusCode::BAD_REQUEST,
+        return Err(ApiError::invalid_arguments(
             "Page must be positive integer!",
-            ThingsboardErrorCode::InvalidArguments,
         ));
     }
     let params = super::notifications::NotificationPageParams {
@@ -680,13 +668,27 @@ pub async fn notifications_unread_count(
 }
 
 fn publish_notification(shared: &Shared, change: Option<super::notifications::NotificationChange>) {
-    if let Some(change) = change {
-        shared.publish(super::state::Event::Notification(Arc::new(change)));
-    }
+    super::effects::Effects::of_notifications(change).publish(shared);
 }
 
-fn notification_id(id: &str) -> ApiResult<Uuid> {
+/// An id from the path: a malformed one is a 400 with `Invalid UUID string`.
+pub(super) fn uuid_param(id: &str) -> ApiResult<Uuid> {
     Uuid::parse_str(id).map_err(|_| ApiError::bad_request(format!("Invalid UUID string: {id}")))
+}
+
+/// A missing required query parameter, in Spring's words.
+pub(super) fn required_param(name: &str) -> ApiError {
+    ApiError::bad_request(format!(
+        "Required request parameter '{name}' for method parameter type int is not present"
+    ))
+}
+
+/// Splits a comma-separated list (query parameters, v1 `keys`), skipping blank items.
+pub(super) fn split_list(list: Option<&str>) -> impl Iterator<Item = &str> {
+    list.unwrap_or_default()
+        .split(',')
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
 }
 
 /// `PUT /api/notification/{id}/read`.
@@ -696,7 +698,7 @@ pub async fn notification_read(
     Path(id): Path<String>,
 ) -> ApiResult<StatusCode> {
     let p = principal(&shared, &headers, None)?;
-    let id = notification_id(&id)?;
+    let id = uuid_param(&id)?;
     let change = {
         let mut st = shared.lock();
         if st.notifications.get(p.user.id, id).is_none() {
@@ -726,7 +728,7 @@ pub async fn notification_delete(
     Path(id): Path<String>,
 ) -> ApiResult<StatusCode> {
     let p = principal(&shared, &headers, None)?;
-    let id = notification_id(&id)?;
+    let id = uuid_param(&id)?;
     let change = shared.lock().notifications.delete(p.user.id, id);
     if change.is_none() {
         return Err(ApiError::not_found());

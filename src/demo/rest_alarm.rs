@@ -14,12 +14,11 @@ use serde::Deserialize;
 use uuid::Uuid;
 
 use super::alarms::{AlarmActionError, AlarmChange, AlarmListParams};
-use super::effects::{Effects, notify_alarms};
-use super::rest::{ApiError, parse_json, principal};
+use super::effects::Effects;
+use super::rest::{ApiError, parse_json, principal, required_param, split_list, uuid_param};
 use super::state::{Principal, Shared, State, now_ms};
 use crate::protocol::{
-    AlarmData, AlarmDataQuery, AlarmSearchStatus, AlarmSeverity, Authority, PageData,
-    SortDirection, ThingsboardErrorCode,
+    AlarmData, AlarmDataQuery, AlarmSearchStatus, AlarmSeverity, Authority, PageData, SortDirection,
 };
 
 type ApiResult<T> = Result<T, ApiError>;
@@ -33,16 +32,6 @@ impl From<AlarmActionError> for ApiError {
     }
 }
 
-fn alarm_id(id: &str) -> ApiResult<Uuid> {
-    Uuid::parse_str(id).map_err(|_| {
-        ApiError::new(
-            StatusCode::BAD_REQUEST,
-            format!("Invalid UUID string: {id}"),
-            ThingsboardErrorCode::BadRequestParams,
-        )
-    })
-}
-
 fn not_found() -> ApiError {
     AlarmActionError::NotFound.into()
 }
@@ -53,43 +42,37 @@ fn alarm_user(shared: &Shared, headers: &HeaderMap) -> ApiResult<Principal> {
     let p = principal(shared, headers, None)?;
     match p.user.authority {
         Authority::TenantAdmin | Authority::CustomerUser => Ok(p),
-        _ => Err(ApiError::new(
-            StatusCode::FORBIDDEN,
-            "You don't have permission to perform this operation!",
-            ThingsboardErrorCode::PermissionDenied,
-        )),
+        _ => Err(ApiError::forbidden()),
     }
 }
 
-/// Runs `action` on an alarm the caller can see, publishes what it changed and answers the
-/// alarm's `AlarmInfo`.
-fn act(
+/// Runs `action` on an alarm the caller can see, publishes what it changed and answers
+/// what `answer` makes of the state afterwards (under the same lock).
+fn act<R>(
     shared: &Shared,
     headers: &HeaderMap,
     id: &str,
-    action: impl FnOnce(&mut State, Uuid, &Principal) -> ApiResult<AlarmChange>,
-) -> ApiResult<Json<AlarmData>> {
+    action: impl FnOnce(&mut State, Uuid) -> ApiResult<AlarmChange>,
+    answer: impl FnOnce(&State, Uuid) -> ApiResult<R>,
+) -> ApiResult<Json<R>> {
     let p = alarm_user(shared, headers)?;
-    let id = alarm_id(id)?;
-    let (info, effects) = {
+    let id = uuid_param(id)?;
+    let (reply, effects) = {
         let mut st = shared.lock();
         if !st.alarms.visible_to(id, &st.world, &p.user) {
             return Err(not_found());
         }
-        let change = action(&mut st, id, &p)?;
-        let notifications = notify_alarms(&mut st, &[change], now_ms());
-        let info = st.alarms.info(id, &st.world).ok_or_else(not_found)?;
-        (
-            info,
-            Effects {
-                alarms: vec![change],
-                notifications,
-                attributes: Vec::new(),
-            },
-        )
+        let change = action(&mut st, id)?;
+        let effects = Effects::of_alarms(&mut st, [change], now_ms());
+        (answer(&st, id)?, effects)
     };
     effects.publish(shared);
-    Ok(Json(info))
+    Ok(Json(reply))
+}
+
+/// The alarm's `AlarmInfo`: what every action but delete answers.
+fn alarm_info(st: &State, id: Uuid) -> ApiResult<AlarmData> {
+    st.alarms.info(id, &st.world).ok_or_else(not_found)
 }
 
 /// `POST /api/alarm/{id}/ack`.
@@ -98,9 +81,13 @@ pub async fn ack(
     headers: HeaderMap,
     Path(id): Path<String>,
 ) -> ApiResult<Json<AlarmData>> {
-    act(&shared, &headers, &id, |st, id, _| {
-        Ok(st.alarms.acknowledge(id, now_ms())?)
-    })
+    act(
+        &shared,
+        &headers,
+        &id,
+        |st, id| Ok(st.alarms.acknowledge(id, now_ms())?),
+        alarm_info,
+    )
 }
 
 /// `POST /api/alarm/{id}/clear`.
@@ -109,9 +96,13 @@ pub async fn clear(
     headers: HeaderMap,
     Path(id): Path<String>,
 ) -> ApiResult<Json<AlarmData>> {
-    act(&shared, &headers, &id, |st, id, _| {
-        Ok(st.alarms.clear(id, now_ms())?)
-    })
+    act(
+        &shared,
+        &headers,
+        &id,
+        |st, id| Ok(st.alarms.clear(id, now_ms())?),
+        alarm_info,
+    )
 }
 
 /// `POST /api/alarm/{id}/assign/{assigneeId}`: the assignee must be a user of the tenant
@@ -121,18 +112,15 @@ pub async fn assign(
     headers: HeaderMap,
     Path((id, assignee)): Path<(String, String)>,
 ) -> ApiResult<Json<AlarmData>> {
-    let assignee = alarm_id(&assignee)?;
-    act(&shared, &headers, &id, |st, id, _| {
+    let assignee = uuid_param(&assignee)?;
+    let action = |st: &mut State, id| {
         let user = st.world.user(assignee).ok_or_else(not_found)?;
         if !st.alarms.visible_to(id, &st.world, user) {
-            return Err(ApiError::new(
-                StatusCode::FORBIDDEN,
-                "You don't have permission to perform this operation!",
-                ThingsboardErrorCode::PermissionDenied,
-            ));
+            return Err(ApiError::forbidden());
         }
         Ok(st.alarms.assign(id, assignee, now_ms())?)
-    })
+    };
+    act(&shared, &headers, &id, action, alarm_info)
 }
 
 /// `DELETE /api/alarm/{id}/assign`.
@@ -141,9 +129,13 @@ pub async fn unassign(
     headers: HeaderMap,
     Path(id): Path<String>,
 ) -> ApiResult<Json<AlarmData>> {
-    act(&shared, &headers, &id, |st, id, _| {
-        Ok(st.alarms.unassign(id, now_ms())?)
-    })
+    act(
+        &shared,
+        &headers,
+        &id,
+        |st, id| Ok(st.alarms.unassign(id, now_ms())?),
+        alarm_info,
+    )
 }
 
 /// `DELETE /api/alarm/{id}`: answers `true`.
@@ -152,23 +144,13 @@ pub async fn delete(
     headers: HeaderMap,
     Path(id): Path<String>,
 ) -> ApiResult<Json<bool>> {
-    let p = alarm_user(&shared, &headers)?;
-    let id = alarm_id(&id)?;
-    let effects = {
-        let mut st = shared.lock();
-        if !st.alarms.visible_to(id, &st.world, &p.user) {
-            return Err(not_found());
-        }
-        let change = st.alarms.delete(id)?;
-        let notifications = notify_alarms(&mut st, &[change], now_ms());
-        Effects {
-            alarms: vec![change],
-            notifications,
-            attributes: Vec::new(),
-        }
-    };
-    effects.publish(&shared);
-    Ok(Json(true))
+    act(
+        &shared,
+        &headers,
+        &id,
+        |st, id| Ok(st.alarms.delete(id)?),
+        |_, _| Ok(true),
+    )
 }
 
 /// `GET /api/alarm/info/{id}`.
@@ -178,15 +160,12 @@ pub async fn info(
     Path(id): Path<String>,
 ) -> ApiResult<Json<AlarmData>> {
     let p = alarm_user(&shared, &headers)?;
-    let id = alarm_id(&id)?;
+    let id = uuid_param(&id)?;
     let st = shared.lock();
     if !st.alarms.visible_to(id, &st.world, &p.user) {
         return Err(not_found());
     }
-    st.alarms
-        .info(id, &st.world)
-        .map(Json)
-        .ok_or_else(not_found)
+    alarm_info(&st, id).map(Json)
 }
 
 /// Query parameters of `GET /api/v2/alarms` (lists are comma-separated).
@@ -206,21 +185,6 @@ pub struct V2Params {
     end_time: Option<i64>,
 }
 
-fn split(list: Option<&str>) -> impl Iterator<Item = &str> {
-    list.unwrap_or_default()
-        .split(',')
-        .map(str::trim)
-        .filter(|s| !s.is_empty())
-}
-
-fn required(name: &str) -> ApiError {
-    ApiError::new(
-        StatusCode::BAD_REQUEST,
-        format!("Required request parameter '{name}' for method parameter type int is not present"),
-        ThingsboardErrorCode::BadRequestParams,
-    )
-}
-
 /// `GET /api/v2/alarms`.
 pub async fn list_v2(
     AxState(shared): Shr,
@@ -229,16 +193,18 @@ pub async fn list_v2(
 ) -> ApiResult<Json<PageData<AlarmData>>> {
     let p = alarm_user(&shared, &headers)?;
     let params = AlarmListParams {
-        page_size: q.page_size.ok_or_else(|| required("pageSize"))?,
-        page: q.page.ok_or_else(|| required("page"))?,
-        status_list: split(q.status_list.as_deref())
+        page_size: q.page_size.ok_or_else(|| required_param("pageSize"))?,
+        page: q.page.ok_or_else(|| required_param("page"))?,
+        status_list: split_list(q.status_list.as_deref())
             .map(AlarmSearchStatus::from_wire)
             .collect(),
-        severity_list: split(q.severity_list.as_deref())
+        severity_list: split_list(q.severity_list.as_deref())
             .map(AlarmSeverity::from_wire)
             .collect(),
-        type_list: split(q.type_list.as_deref()).map(str::to_owned).collect(),
-        assignee_id: q.assignee_id.as_deref().map(alarm_id).transpose()?,
+        type_list: split_list(q.type_list.as_deref())
+            .map(str::to_owned)
+            .collect(),
+        assignee_id: q.assignee_id.as_deref().map(uuid_param).transpose()?,
         text_search: q.text_search,
         sort_property: q.sort_property,
         sort_order: q.sort_order.as_deref().map(SortDirection::from_wire),
@@ -249,13 +215,7 @@ pub async fn list_v2(
     st.alarms
         .list_v2(&st.world, &p.user, &params)
         .map(Json)
-        .map_err(|e| {
-            ApiError::new(
-                StatusCode::BAD_REQUEST,
-                e.0,
-                ThingsboardErrorCode::InvalidArguments,
-            )
-        })
+        .map_err(|e| ApiError::invalid_arguments(e.0))
 }
 
 /// `POST /api/alarmsQuery/find`: the `ALARM_DATA` query over REST.
@@ -271,11 +231,5 @@ pub async fn query_find(
     st.alarms
         .find(&ctx, &query, st.limits.max_entities, ctx.now_ms)
         .map(|(page, _)| Json(page))
-        .map_err(|e| {
-            ApiError::new(
-                StatusCode::BAD_REQUEST,
-                e.0,
-                ThingsboardErrorCode::InvalidArguments,
-            )
-        })
+        .map_err(|e| ApiError::invalid_arguments(e.0))
 }

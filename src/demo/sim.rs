@@ -87,25 +87,15 @@ pub fn tick_once(shared: &Shared, t: i64) {
         }
         let now = super::state::now_ms();
         let mut fx = super::effects::on_points(&mut st, &batch, now);
-        // Long demo runs keep bounded memory: the oldest cleared alarms go first.
         // The simulated operator acknowledges every third alarm after ten minutes.
         let acked = st.alarms.operator_acks(now, OPERATOR_ACK_AFTER_MS, 3);
-        if !acked.is_empty() {
-            fx.notifications
-                .extend(super::effects::notify_alarms(&mut st, &acked, now));
-            fx.alarms.extend(acked);
-        }
+        fx.extend(super::effects::Effects::of_alarms(&mut st, acked, now));
+        // Long demo runs keep bounded memory: the oldest cleared alarms go first. Notifying
+        // a deleted alarm sends nothing; it forgets what was notified for it.
         let pruned = st.alarms.prune(MAX_ALARMS);
-        if !pruned.is_empty() {
-            // Forgets what was notified for them (nothing is sent for a deleted alarm).
-            super::effects::notify_alarms(&mut st, &pruned, now);
-            fx.alarms.extend(pruned);
-        }
+        fx.extend(super::effects::Effects::of_alarms(&mut st, pruned, now));
         for (device, active) in transitions {
-            let more = super::effects::on_activity(&mut st, &device, active, now);
-            fx.alarms.extend(more.alarms);
-            fx.notifications.extend(more.notifications);
-            fx.attributes.extend(more.attributes);
+            fx.extend(super::effects::on_activity(&mut st, &device, active, now));
         }
         fx
     };

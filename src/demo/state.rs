@@ -458,39 +458,31 @@ impl State {
             .push_back((signature(token).to_owned(), refresh));
     }
 
+    /// Signatures of the tokens issued so far (access tokens only, or refresh tokens too).
+    fn issued(&self, refresh_too: bool) -> Vec<String> {
+        self.issued_tokens
+            .iter()
+            .filter(|(_, refresh)| refresh_too || !refresh)
+            .map(|(sig, _)| sig.clone())
+            .collect()
+    }
+
     /// Every access token issued so far counts as expired; refresh tokens still work.
     pub fn expire_access_tokens(&mut self) {
-        let State {
-            issued_tokens,
-            expired_tokens,
-            ..
-        } = self;
-        expired_tokens.extend(
-            issued_tokens
-                .iter()
-                .filter(|(_, refresh)| !refresh)
-                .map(|(sig, _)| sig.clone()),
-        );
+        let sigs = self.issued(false);
+        self.expired_tokens.extend(sigs);
     }
 
     /// Every token issued so far, refresh tokens included, counts as expired.
     pub fn expire_all_tokens(&mut self) {
-        let State {
-            issued_tokens,
-            expired_tokens,
-            ..
-        } = self;
-        expired_tokens.extend(issued_tokens.iter().map(|(sig, _)| sig.clone()));
+        let sigs = self.issued(true);
+        self.expired_tokens.extend(sigs);
     }
 
     /// Every token issued so far is outdated (as after a password change).
     pub fn revoke_all_tokens(&mut self) {
-        let State {
-            issued_tokens,
-            outdated_tokens,
-            ..
-        } = self;
-        outdated_tokens.extend(issued_tokens.iter().map(|(sig, _)| sig.clone()));
+        let sigs = self.issued(true);
+        self.outdated_tokens.extend(sigs);
     }
 }
 

@@ -659,72 +659,7 @@ impl Session {
         };
         self.subs.premature_updates = premature;
         let before = self.sub_count();
-        let outcomes = {
-            let grid = self.shared.grid();
-            let st = self.shared.lock();
-            let ctx = Ctx {
-                st: &st,
-                user: &principal.user,
-                grid,
-            };
-            match cmd {
-                WsCmd::EntityData(c) => self.subs.entity_data(c, &ctx, allowed),
-                WsCmd::EntityCount(c) => self.subs.entity_count(c, &ctx),
-                WsCmd::EntityDataUnsubscribe(c) => {
-                    self.subs.unsubscribe_data(c.cmd_id);
-                    Vec::new()
-                }
-                WsCmd::EntityCountUnsubscribe(c) => {
-                    self.subs.unsubscribe_count(c.cmd_id);
-                    Vec::new()
-                }
-                WsCmd::Attributes(c) => self.v1.attributes(c, &ctx),
-                WsCmd::Timeseries(c) => self.v1.timeseries(c, &ctx),
-                WsCmd::TimeseriesHistory(c) => V1Subs::history(c, &ctx),
-                WsCmd::Notifications(c) if c.limit < 1 => vec![Outcome::Send(
-                    ServerMessage::Telemetry(TelemetrySubscriptionUpdate::error(
-                        c.cmd_id,
-                        1,
-                        "Page size must be greater than zero",
-                    )),
-                )],
-                WsCmd::Notifications(c) => vec![Outcome::Send(self.notify.subscribe(
-                    c,
-                    &st.notifications,
-                    principal.user.id,
-                ))],
-                WsCmd::NotificationsCount(c) => {
-                    vec![Outcome::Send(self.notify.subscribe_count(
-                        c,
-                        &st.notifications,
-                        principal.user.id,
-                    ))]
-                }
-                WsCmd::NotificationsUnsubscribe(c) => {
-                    self.notify.unsubscribe(c.cmd_id);
-                    Vec::new()
-                }
-                WsCmd::MarkNotificationsAsRead(_) | WsCmd::MarkAllNotificationsAsRead(_) => {
-                    // Mutations happen below, after the read lock is released.
-                    Vec::new()
-                }
-                WsCmd::AlarmData(c) => self.alarms.alarm_data(c, &ctx, &st.alarms, allowed),
-                WsCmd::AlarmCount(c) => self.alarms.alarm_count(c, &ctx, &st.alarms),
-                WsCmd::AlarmStatus(c) => self.alarms.alarm_status(c, &st.alarms),
-                WsCmd::AlarmDataUnsubscribe(c) => {
-                    self.alarms.unsubscribe_data(c.cmd_id);
-                    Vec::new()
-                }
-                WsCmd::AlarmCountUnsubscribe(c) => {
-                    self.alarms.unsubscribe_count(c.cmd_id);
-                    Vec::new()
-                }
-                WsCmd::AlarmStatusUnsubscribe(c) => {
-                    self.alarms.unsubscribe_status(c.cmd_id);
-                    Vec::new()
-                }
-            }
-        };
+        let outcomes = self.dispatch(cmd, &principal, allowed);
         let after = self.sub_count();
         self.mark_notifications(cmd, &principal);
         {
@@ -747,6 +682,56 @@ impl Session {
         Flow::Continue
     }
 
+    /// Runs one subscription command under the state lock; `MARK_*` change the store and
+    /// are left to [`Self::mark_notifications`].
+    fn dispatch(&mut self, cmd: &WsCmd, principal: &Principal, allowed: usize) -> Vec<Outcome> {
+        let user = principal.user.id;
+        in_ctx(&self.shared, principal, |ctx| {
+            let st = ctx.st;
+            match cmd {
+                WsCmd::EntityData(c) => self.subs.entity_data(c, ctx, allowed),
+                WsCmd::EntityCount(c) => self.subs.entity_count(c, ctx),
+                WsCmd::EntityDataUnsubscribe(c) => {
+                    self.subs.unsubscribe_data(c.cmd_id);
+                    Vec::new()
+                }
+                WsCmd::EntityCountUnsubscribe(c) => {
+                    self.subs.unsubscribe_count(c.cmd_id);
+                    Vec::new()
+                }
+                WsCmd::Attributes(c) => self.v1.attributes(c, ctx),
+                WsCmd::Timeseries(c) => self.v1.timeseries(c, ctx),
+                WsCmd::TimeseriesHistory(c) => V1Subs::history(c, ctx),
+                WsCmd::Notifications(c) => self.notify.subscribe(c, &st.notifications, user),
+                WsCmd::NotificationsCount(c) => {
+                    self.notify.subscribe_count(c, &st.notifications, user)
+                }
+                WsCmd::NotificationsUnsubscribe(c) => {
+                    self.notify.unsubscribe(c.cmd_id);
+                    Vec::new()
+                }
+                WsCmd::MarkNotificationsAsRead(_) | WsCmd::MarkAllNotificationsAsRead(_) => {
+                    Vec::new()
+                }
+                WsCmd::AlarmData(c) => self.alarms.alarm_data(c, ctx, &st.alarms, allowed),
+                WsCmd::AlarmCount(c) => self.alarms.alarm_count(c, ctx, &st.alarms),
+                WsCmd::AlarmStatus(c) => self.alarms.alarm_status(c, &st.alarms),
+                WsCmd::AlarmDataUnsubscribe(c) => {
+                    self.alarms.unsubscribe_data(c.cmd_id);
+                    Vec::new()
+                }
+                WsCmd::AlarmCountUnsubscribe(c) => {
+                    self.alarms.unsubscribe_count(c.cmd_id);
+                    Vec::new()
+                }
+                WsCmd::AlarmStatusUnsubscribe(c) => {
+                    self.alarms.unsubscribe_status(c.cmd_id);
+                    Vec::new()
+                }
+            }
+        })
+    }
+
     fn sub_count(&self) -> usize {
         self.subs.len() + self.v1.len() + self.notify.len() + self.alarms.len()
     }
@@ -765,9 +750,7 @@ impl Session {
                 _ => None,
             }
         };
-        if let Some(change) = change {
-            self.shared.publish(Event::Notification(Arc::new(change)));
-        }
+        super::effects::Effects::of_notifications(change).publish(&self.shared);
     }
 
     fn on_event(&mut self, ev: Result<Event, broadcast::error::RecvError>) -> Flow {

@@ -4,14 +4,14 @@ use std::collections::{BTreeMap, HashSet};
 
 use uuid::Uuid;
 
-use super::alarms::{AlarmChange, AlarmStore, entity_latest};
+use super::alarms::{AlarmChange, AlarmStore, alarm_row};
+use super::query::QueryContext;
 use super::state::now_ms;
-use super::ws_entity::{Ctx, Outcome};
+use super::ws_entity::{Ctx, Outcome, v1_error};
 use crate::protocol::{
     AlarmCountCmd, AlarmCountDataKind, AlarmCountQuery, AlarmCountUpdate, AlarmData, AlarmDataCmd,
     AlarmDataKind, AlarmDataQuery, AlarmDataUpdate, AlarmStatusCmd, AlarmStatusKind,
-    AlarmStatusUpdate, EntityId, EntityKeyType, PageData, ServerMessage,
-    TelemetrySubscriptionUpdate, TsValue,
+    AlarmStatusUpdate, EntityId, EntityKeyType, PageData, ServerMessage, TsValue,
 };
 
 #[derive(Debug)]
@@ -27,8 +27,13 @@ struct CountSub {
     last: i64,
     /// A filter that matched no entity is never refreshed (§4.4).
     live: bool,
+}
+
+impl CountSub {
     /// Without an entity filter only the periodic refresh recounts (§4.4).
-    periodic: bool,
+    fn periodic(&self) -> bool {
+        self.query.entity_filter.is_none()
+    }
 }
 
 #[derive(Debug)]
@@ -43,12 +48,6 @@ pub struct AlarmSubs {
     data: BTreeMap<i32, DataSub>,
     counts: BTreeMap<i32, CountSub>,
     status: BTreeMap<i32, StatusSub>,
-}
-
-fn v1_error(cmd_id: i32, code: i32, msg: impl Into<String>) -> Outcome {
-    Outcome::Send(ServerMessage::Telemetry(
-        TelemetrySubscriptionUpdate::error(cmd_id, code, msg),
-    ))
 }
 
 fn data_msg(
@@ -70,6 +69,20 @@ fn data_msg(
             i64::try_from(max_entities).unwrap_or(i64::MAX)
         },
         total_entities: total,
+        kind: AlarmDataKind,
+    })
+}
+
+/// Changed rows of a page the client holds.
+fn update_msg(cmd_id: i32, rows: Vec<AlarmData>, max_entities: usize) -> ServerMessage {
+    ServerMessage::AlarmData(AlarmDataUpdate {
+        cmd_id,
+        data: None,
+        update: Some(rows),
+        error_code: 0,
+        error_msg: None,
+        allowed_entities: i64::try_from(max_entities).unwrap_or(i64::MAX),
+        total_entities: 0,
         kind: AlarmDataKind,
     })
 }
@@ -190,7 +203,6 @@ impl AlarmSubs {
                         query: query.clone(),
                         last: count,
                         live,
-                        periodic: query.entity_filter.is_none(),
                     },
                 );
                 vec![Outcome::Send(count_msg(cmd.cmd_id, count))]
@@ -244,83 +256,13 @@ impl AlarmSubs {
         store: &AlarmStore,
         max_entities: usize,
     ) -> Vec<ServerMessage> {
-        let mut out = Vec::new();
         let now = now_ms();
         let qc = ctx.query_ctx();
+        let mut out = Vec::new();
         for (&cmd_id, sub) in &mut self.data {
-            let mut refetch = false;
-            let mut updated: Vec<AlarmData> = Vec::new();
-            for change in changes {
-                let id = change.id();
-                let on_page: Vec<&EntityId> = sub
-                    .rows
-                    .iter()
-                    .filter(|(a, _)| *a == id)
-                    .map(|(_, e)| e)
-                    .collect();
-                match (change, store.get(id)) {
-                    (AlarmChange::Deleted(_), _) | (_, None) => refetch |= !on_page.is_empty(),
-                    (_, Some(alarm)) if !on_page.is_empty() => {
-                        if AlarmStore::matches_query(alarm, &ctx.st.world, &sub.query, now) {
-                            for entity in on_page {
-                                let latest = ctx.st.world.entity(entity).map(|e| {
-                                    let keys = sub
-                                        .query
-                                        .entity_fields
-                                        .iter()
-                                        .flatten()
-                                        .chain(sub.query.latest_values.iter().flatten());
-                                    entity_latest(&qc, e, keys)
-                                });
-                                updated.push(alarm.to_data(
-                                    &ctx.st.world,
-                                    Some(entity.clone()),
-                                    latest,
-                                ));
-                            }
-                        } else {
-                            refetch = true;
-                        }
-                    }
-                    // Not on the page: only page 0 takes new (or newly matching) alarms.
-                    (_, Some(alarm)) => {
-                        refetch |= sub.query.page_link.page == 0
-                            && AlarmStore::matches_query(alarm, &ctx.st.world, &sub.query, now);
-                    }
-                }
-            }
-            if refetch {
-                if let Ok((page, total)) = store.find(&qc, &sub.query, max_entities, now) {
-                    let rows = rows_of(&page);
-                    if rows != sub.rows || !updated.is_empty() {
-                        sub.rows = rows;
-                        out.push(data_msg(cmd_id, page, total, max_entities));
-                    }
-                }
-            } else if !updated.is_empty() {
-                out.push(ServerMessage::AlarmData(AlarmDataUpdate {
-                    cmd_id,
-                    data: None,
-                    update: Some(updated),
-                    error_code: 0,
-                    error_msg: None,
-                    allowed_entities: i64::try_from(max_entities).unwrap_or(i64::MAX),
-                    total_entities: 0,
-                    kind: AlarmDataKind,
-                }));
-            }
+            out.extend(sub.on_changes(cmd_id, changes, &qc, store, max_entities, now));
         }
-        for (&cmd_id, sub) in &mut self.counts {
-            if !sub.live || sub.periodic {
-                continue;
-            }
-            if let Ok(count) = store.count(&qc, &sub.query, now)
-                && count != sub.last
-            {
-                sub.last = count;
-                out.push(count_msg(cmd_id, count));
-            }
-        }
+        out.extend(self.recount(&qc, store, now, false));
         for (&cmd_id, sub) in &mut self.status {
             let active = store.has_active(
                 &sub.cmd.originator_id,
@@ -338,14 +280,23 @@ impl AlarmSubs {
     /// The periodic refresh (`dynamic_page_link.refresh_interval`): filter-less counts are
     /// recounted, and sent when they changed.
     pub fn on_refresh(&mut self, ctx: &Ctx<'_>, store: &AlarmStore) -> Vec<ServerMessage> {
-        let qc = ctx.query_ctx();
-        let now = now_ms();
+        self.recount(&ctx.query_ctx(), store, now_ms(), true)
+    }
+
+    /// Recounts the live counts that are (or are not) `periodic`; sends those that changed.
+    fn recount(
+        &mut self,
+        qc: &QueryContext<'_>,
+        store: &AlarmStore,
+        now: i64,
+        periodic: bool,
+    ) -> Vec<ServerMessage> {
         let mut out = Vec::new();
         for (&cmd_id, sub) in &mut self.counts {
-            if !sub.periodic {
+            if !sub.live || sub.periodic() != periodic {
                 continue;
             }
-            if let Ok(count) = store.count(&qc, &sub.query, now)
+            if let Ok(count) = store.count(qc, &sub.query, now)
                 && count != sub.last
             {
                 sub.last = count;
@@ -383,40 +334,81 @@ impl AlarmSubs {
                 .filter(|(_, k, _)| keys.contains(k.as_str()))
                 .map(|(e, _, _)| e)
                 .collect();
-            let mut rows = Vec::new();
-            for (alarm_id, entity) in &sub.rows {
-                if !touched.contains(entity) {
-                    continue;
-                }
-                let (Some(alarm), Some(e)) = (store.get(*alarm_id), ctx.st.world.entity(entity))
-                else {
-                    continue;
-                };
-                let keys = sub
-                    .query
-                    .entity_fields
-                    .iter()
-                    .flatten()
-                    .chain(sub.query.latest_values.iter().flatten());
-                rows.push(alarm.to_data(
-                    &ctx.st.world,
-                    Some(entity.clone()),
-                    Some(entity_latest(&qc, e, keys)),
-                ));
-            }
+            let rows: Vec<AlarmData> = sub
+                .rows
+                .iter()
+                .filter(|(_, entity)| touched.contains(entity))
+                .filter_map(|(alarm_id, entity)| {
+                    let (alarm, e) = (store.get(*alarm_id)?, ctx.st.world.entity(entity)?);
+                    Some(alarm_row(&qc, &sub.query, alarm, e))
+                })
+                .collect();
             if !rows.is_empty() {
-                out.push(ServerMessage::AlarmData(AlarmDataUpdate {
-                    cmd_id,
-                    data: None,
-                    update: Some(rows),
-                    error_code: 0,
-                    error_msg: None,
-                    allowed_entities: i64::try_from(max_entities).unwrap_or(i64::MAX),
-                    total_entities: 0,
-                    kind: AlarmDataKind,
-                }));
+                out.push(update_msg(cmd_id, rows, max_entities));
             }
         }
         out
+    }
+}
+
+impl DataSub {
+    /// What one `ALARM_DATA` subscription sends for `changes`: a new page, an update of
+    /// the rows it holds, or nothing.
+    fn on_changes(
+        &mut self,
+        cmd_id: i32,
+        changes: &[AlarmChange],
+        qc: &QueryContext<'_>,
+        store: &AlarmStore,
+        max_entities: usize,
+        now: i64,
+    ) -> Option<ServerMessage> {
+        let world = qc.world;
+        let mut refetch = false;
+        let mut updated: Vec<AlarmData> = Vec::new();
+        for change in changes {
+            let id = change.id();
+            let on_page: Vec<&EntityId> = self
+                .rows
+                .iter()
+                .filter(|(a, _)| *a == id)
+                .map(|(_, e)| e)
+                .collect();
+            match (change, store.get(id)) {
+                (AlarmChange::Deleted(_), _) | (_, None) => refetch |= !on_page.is_empty(),
+                (_, Some(alarm)) if !on_page.is_empty() => {
+                    if !AlarmStore::matches_query(alarm, world, &self.query, now) {
+                        refetch = true;
+                        continue;
+                    }
+                    updated.extend(
+                        on_page
+                            .into_iter()
+                            .map(|entity| match world.entity(entity) {
+                                Some(e) => alarm_row(qc, &self.query, alarm, e),
+                                None => alarm.to_data(world, Some(entity.clone()), None),
+                            }),
+                    );
+                }
+                // Not on the page: only page 0 takes new (or newly matching) alarms.
+                (_, Some(alarm)) => {
+                    refetch |= self.query.page_link.page == 0
+                        && AlarmStore::matches_query(alarm, world, &self.query, now);
+                }
+            }
+        }
+        if refetch {
+            let (page, total) = store.find(qc, &self.query, max_entities, now).ok()?;
+            let rows = rows_of(&page);
+            if rows == self.rows && updated.is_empty() {
+                return None;
+            }
+            self.rows = rows;
+            Some(data_msg(cmd_id, page, total, max_entities))
+        } else if updated.is_empty() {
+            None
+        } else {
+            Some(update_msg(cmd_id, updated, max_entities))
+        }
     }
 }

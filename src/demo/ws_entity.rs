@@ -25,7 +25,7 @@ pub enum Outcome {
 pub const SERVICE_RESTARTED: u16 = 1012;
 
 /// Default point limit of time series commands (`limit` 0 → 100).
-fn effective_limit(limit: i32) -> usize {
+pub(super) fn effective_limit(limit: i32) -> usize {
     if limit <= 0 {
         100
     } else {
@@ -81,7 +81,8 @@ impl Ctx<'_> {
     }
 }
 
-fn v1_error(cmd_id: i32, code: i32, msg: impl Into<String>) -> Outcome {
+/// An error reply in the v1 shape (§3), as every command family sends them.
+pub(super) fn v1_error(cmd_id: i32, code: i32, msg: impl Into<String>) -> Outcome {
     Outcome::Send(ServerMessage::Telemetry(
         TelemetrySubscriptionUpdate::error(cmd_id, code, msg),
     ))

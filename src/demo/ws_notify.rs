@@ -5,6 +5,7 @@ use std::collections::BTreeMap;
 use uuid::Uuid;
 
 use super::notifications::{CountSub, NotificationChange, NotificationStore, UnreadSub};
+use super::ws_entity::{Outcome, v1_error};
 use crate::protocol::{
     MarkNotificationsAsReadCmd, NotificationsCountSubCmd, NotificationsSubCmd, ServerMessage,
 };
@@ -29,17 +30,25 @@ impl NotifySubs {
         self.len() == 0
     }
 
-    /// `NOTIFICATIONS`: the full list now, changes later. Re-sending a `cmdId` replaces it.
+    /// `NOTIFICATIONS`: the full list now, changes later. Re-sending a `cmdId` replaces it;
+    /// a `limit` below 1 is refused in the v1 shape.
     pub fn subscribe(
         &mut self,
         cmd: &NotificationsSubCmd,
         store: &NotificationStore,
         user: Uuid,
-    ) -> ServerMessage {
+    ) -> Vec<Outcome> {
+        if cmd.limit < 1 {
+            return vec![v1_error(
+                cmd.cmd_id,
+                1,
+                "Page size must be greater than zero",
+            )];
+        }
         let mut sub = UnreadSub::new(cmd);
         let first = sub.initial(store, user);
         self.unread.insert(cmd.cmd_id, sub);
-        ServerMessage::Notifications(first)
+        vec![Outcome::Send(ServerMessage::Notifications(first))]
     }
 
     /// `NOTIFICATIONS_COUNT`.
@@ -48,11 +57,11 @@ impl NotifySubs {
         cmd: &NotificationsCountSubCmd,
         store: &NotificationStore,
         user: Uuid,
-    ) -> ServerMessage {
+    ) -> Vec<Outcome> {
         let mut sub = CountSub::new(cmd.cmd_id);
         let first = sub.initial(store, user);
         self.counts.insert(cmd.cmd_id, sub);
-        ServerMessage::NotificationsCount(first)
+        vec![Outcome::Send(ServerMessage::NotificationsCount(first))]
     }
 
     /// `NOTIFICATIONS_UNSUBSCRIBE` (either kind).

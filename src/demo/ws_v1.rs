@@ -4,9 +4,10 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use uuid::Uuid;
 
+use super::rest::split_list;
 use super::state::{now_ms, reader};
 use super::world::{EntityRecord, Scope};
-use super::ws_entity::{Ctx, Outcome};
+use super::ws_entity::{Ctx, Outcome, effective_limit, v1_error};
 use crate::protocol::{
     Aggregation, AttributeScope, AttributesSubscriptionCmd, EntityId, EntityType, GetHistoryCmd,
     ServerMessage, TbValue, TelemetryScope, TelemetrySubscriptionUpdate, TimeseriesSubscriptionCmd,
@@ -15,8 +16,15 @@ use crate::protocol::{
 
 #[derive(Debug)]
 enum Kind {
-    Attributes { scope: Option<Scope> },
-    Timeseries { latest_only: bool },
+    Attributes {
+        scope: Option<Scope>,
+    },
+    Timeseries {
+        /// `LATEST_TELEMETRY`: points older than the last one sent are not sent.
+        latest_only: bool,
+        /// The newest ts sent per key.
+        last_sent: HashMap<String, i64>,
+    },
 }
 
 #[derive(Debug)]
@@ -25,7 +33,6 @@ struct Sub {
     /// Empty = every key.
     keys: BTreeSet<String>,
     kind: Kind,
-    last_sent: HashMap<String, i64>,
 }
 
 /// The v1 subscriptions of a session, by `cmdId`.
@@ -35,9 +42,7 @@ pub struct V1Subs {
 }
 
 fn error(cmd_id: i32, code: i32, msg: &str) -> Vec<Outcome> {
-    vec![Outcome::Send(ServerMessage::Telemetry(
-        TelemetrySubscriptionUpdate::error(cmd_id, code, msg),
-    ))]
+    vec![v1_error(cmd_id, code, msg)]
 }
 
 fn reply(cmd_id: i32, data: BTreeMap<String, Vec<TsPoint>>) -> ServerMessage {
@@ -56,12 +61,7 @@ fn reply(cmd_id: i32, data: BTreeMap<String, Vec<TsPoint>>) -> ServerMessage {
 }
 
 fn csv(keys: Option<&str>) -> BTreeSet<String> {
-    keys.unwrap_or_default()
-        .split(',')
-        .map(str::trim)
-        .filter(|k| !k.is_empty())
-        .map(str::to_owned)
-        .collect()
+    split_list(keys).map(str::to_owned).collect()
 }
 
 fn scope_of(s: &AttributeScope) -> Option<Scope> {
@@ -151,17 +151,12 @@ impl V1Subs {
                 }
             }
         }
-        let last_sent = data
-            .iter()
-            .filter_map(|(k, p)| p.first().map(|p| (k.clone(), p.0)))
-            .collect();
         self.subs.insert(
             cmd.cmd_id,
             Sub {
                 entity: e.id.clone(),
                 keys,
                 kind: Kind::Attributes { scope },
-                last_sent,
             },
         );
         vec![Outcome::Send(reply(cmd.cmd_id, data))]
@@ -224,8 +219,8 @@ impl V1Subs {
                 keys,
                 kind: Kind::Timeseries {
                     latest_only: matches!(cmd.scope, Some(TelemetryScope::LatestTelemetry)),
+                    last_sent,
                 },
-                last_sent,
             },
         );
         vec![Outcome::Send(reply(cmd.cmd_id, data))]
@@ -265,7 +260,11 @@ impl V1Subs {
     pub fn on_telemetry(&mut self, batch: &[(EntityId, String, TsValue)]) -> Vec<ServerMessage> {
         let mut out = Vec::new();
         for (&cmd_id, sub) in &mut self.subs {
-            let Kind::Timeseries { latest_only } = sub.kind else {
+            let Kind::Timeseries {
+                latest_only,
+                last_sent,
+            } = &mut sub.kind
+            else {
                 continue;
             };
             let mut data: BTreeMap<String, Vec<TsPoint>> = BTreeMap::new();
@@ -274,12 +273,11 @@ impl V1Subs {
                     continue;
                 }
                 let deleted = point.is_empty_marker();
-                if latest_only && !deleted && sub.last_sent.get(key).is_some_and(|&t| point.ts < t)
-                {
+                if *latest_only && !deleted && last_sent.get(key).is_some_and(|&t| point.ts < t) {
                     continue;
                 }
                 if !deleted {
-                    let slot = sub.last_sent.entry(key.clone()).or_insert(point.ts);
+                    let slot = last_sent.entry(key.clone()).or_insert(point.ts);
                     *slot = (*slot).max(point.ts);
                 }
                 data.entry(key.clone())
@@ -315,7 +313,6 @@ impl V1Subs {
             {
                 continue;
             }
-            sub.last_sent.insert(key.to_owned(), value.ts);
             let mut data = BTreeMap::new();
             data.insert(key.to_owned(), vec![TsPoint(value.ts, value.value.clone())]);
             out.push(reply(cmd_id, data));
@@ -341,15 +338,7 @@ fn fetch(
             r.aggregate(start, end, interval, a).map_err(|_| ())?
         }
         Some(Aggregation::Unknown(name)) if !name.is_empty() => return Err(()),
-        _ => r.raw(
-            start,
-            end,
-            if limit <= 0 {
-                100
-            } else {
-                usize::try_from(limit).unwrap_or(100)
-            },
-        ),
+        _ => r.raw(start, end, effective_limit(limit)),
     };
     Ok(points
         .into_iter()
