@@ -11,6 +11,10 @@
 use std::hint::black_box;
 use std::time::{Duration, Instant};
 
+#[allow(dead_code)] // series.rs uses only the generator of the shared corpus module
+mod common;
+
+use common::Lcg;
 use criterion::{BatchSize, Criterion, Throughput, criterion_group};
 use tb_monitor::protocol::{TbValue, TsValue};
 use tb_monitor::store::series::{SeriesBuffer, SeriesLimits};
@@ -21,23 +25,6 @@ const T0: i64 = 1_700_000_000_000;
 /// Spacing of the generated points: inserts go between them.
 const STEP: i64 = 1_000;
 
-/// A small deterministic generator, so every run works on the same data.
-struct Lcg(u64);
-
-impl Lcg {
-    fn next(&mut self) -> u64 {
-        self.0 = self
-            .0
-            .wrapping_mul(6_364_136_223_846_793_005)
-            .wrapping_add(1_442_695_040_888_963_407);
-        self.0 >> 33
-    }
-
-    fn value(&mut self) -> f64 {
-        (self.next() % 100_000) as f64 / 100.0
-    }
-}
-
 fn ts_of(i: usize) -> i64 {
     T0 + i64::try_from(i).unwrap_or(i64::MAX / STEP) * STEP
 }
@@ -45,7 +32,9 @@ fn ts_of(i: usize) -> i64 {
 /// `count` points, `STEP` ms apart, random values.
 fn data(count: usize) -> Vec<(i64, f64)> {
     let mut rng = Lcg(0x5e_51e5);
-    (0..count).map(|i| (ts_of(i), rng.value())).collect()
+    (0..count)
+        .map(|i| (ts_of(i), rng.below(100_000) as f64 / 100.0))
+        .collect()
 }
 
 fn filled(points: &[(i64, f64)]) -> SeriesBuffer {

@@ -99,6 +99,24 @@ impl Client {
     fn send(&self, cmd: NetCommand) {
         self.net.try_send(cmd).unwrap();
     }
+
+    /// Pushes `value` as the first thermostat's temperature, a minute ahead, and waits for
+    /// the update carrying it.
+    async fn push_and_expect(&mut self, control: &DemoControl, what: &str, value: &str) {
+        let device = thermostats(control)[0].id.clone();
+        control.push_point(&device, "temperature", now_ms() + 60_000, value);
+        self.expect(what, |e| {
+            latest_text(e, "temperature").as_deref() == Some(value)
+        })
+        .await;
+    }
+
+    /// Whether a close was seen.
+    fn saw_close(&self) -> bool {
+        self.seen
+            .iter()
+            .any(|e| matches!(e, NetEvent::Closed { .. }))
+    }
 }
 
 fn fast() -> SessionConfig {
@@ -251,13 +269,7 @@ async fn a_subscription_gets_its_page_then_live_updates() {
         .expect("live", |e| *e == NetEvent::Connection(ConnState::Live))
         .await;
     client.expect("the data page", |e| is_page(e, 7)).await;
-    let device = thermostats(&control)[0].id.clone();
-    control.push_point(&device, "temperature", now_ms() + 60_000, "36.6");
-    client
-        .expect("the update", |e| {
-            latest_text(e, "temperature").as_deref() == Some("36.6")
-        })
-        .await;
+    client.push_and_expect(&control, "the update", "36.6").await;
     // The first frame carried authCmd and the command, numbered from 1.
     assert!(control.commands_received()[0].contains(r#""cmdId":1"#));
 }
@@ -302,12 +314,8 @@ async fn a_dropped_connection_is_reopened_and_every_subscription_replayed_with_f
     // Two on the first socket, one (the live subscription only) on the second, again cmdId 1.
     assert_eq!(data_cmds.len(), 3, "{commands:#?}");
     assert!(data_cmds[2].contains(r#""cmdId":1"#));
-    let device = thermostats(&control)[0].id.clone();
-    control.push_point(&device, "temperature", now_ms() + 60_000, "40.5");
     client
-        .expect("updates on the new socket", |e| {
-            latest_text(e, "temperature").as_deref() == Some("40.5")
-        })
+        .push_and_expect(&control, "updates on the new socket", "40.5")
         .await;
 }
 
@@ -473,12 +481,8 @@ async fn a_malformed_frame_is_reported_and_the_socket_stays_up() {
     client
         .expect("the bad frame", |e| matches!(e, NetEvent::BadFrame { .. }))
         .await;
-    let device = thermostats(&control)[0].id.clone();
-    control.push_point(&device, "temperature", now_ms() + 60_000, "12.5");
     client
-        .expect("updates still flow", |e| {
-            latest_text(e, "temperature").as_deref() == Some("12.5")
-        })
+        .push_and_expect(&control, "updates still flow", "12.5")
         .await;
     let bad = client
         .seen
@@ -486,13 +490,7 @@ async fn a_malformed_frame_is_reported_and_the_socket_stays_up() {
         .filter(|e| matches!(e, NetEvent::BadFrame { .. }))
         .count();
     assert_eq!(bad, 2);
-    assert!(
-        !client
-            .seen
-            .iter()
-            .any(|e| matches!(e, NetEvent::Closed { .. })),
-        "the socket stayed up"
-    );
+    assert!(!client.saw_close(), "the socket stayed up");
 }
 
 #[tokio::test]
@@ -569,10 +567,7 @@ async fn tokens_are_refreshed_before_they_expire_while_the_socket_stays_up() {
         );
     }
     assert!(
-        !client
-            .seen
-            .iter()
-            .any(|e| matches!(e, NetEvent::Closed { .. })),
+        !client.saw_close(),
         "the socket was not disturbed by the refresh"
     );
 }
@@ -604,12 +599,8 @@ async fn a_server_without_api_ws_is_watched_through_the_legacy_endpoint() {
             matches!(e, NetEvent::SubscriptionError { sub: 2, message, .. } if message.contains("3.6.2"))
         })
         .await;
-    let device = thermostats(&control)[0].id.clone();
-    control.push_point(&device, "temperature", now_ms() + 60_000, "21.5");
     client
-        .expect("live updates", |e| {
-            latest_text(e, "temperature").as_deref() == Some("21.5")
-        })
+        .push_and_expect(&control, "live updates", "21.5")
         .await;
     // The legacy wrapper went out, without authCmd.
     let first = &control.commands_received()[0];
@@ -710,12 +701,8 @@ async fn a_socket_outlives_its_token_and_the_next_one_uses_a_fresh_token() {
     // The access token expires on the server (the refresh token still works). The open
     // socket is not closed for it: updates keep coming.
     control.expire_access_tokens();
-    let device = thermostats(&control)[0].id.clone();
-    control.push_point(&device, "temperature", now_ms() + 60_000, "5.5");
     client
-        .expect("updates after the token expired", |e| {
-            latest_text(e, "temperature").as_deref() == Some("5.5")
-        })
+        .push_and_expect(&control, "updates after the token expired", "5.5")
         .await;
     let refreshes = control.stats().refreshes;
     control.drop_connections(false);

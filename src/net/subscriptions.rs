@@ -428,14 +428,12 @@ pub fn frames(auth_token: Option<&str>, cmds: Vec<WsCmd>) -> (Vec<String>, Vec<T
         if size(&current) > MAX_FRAME_BYTES
             && let Some(cmd) = current.cmds.pop()
         {
-            {
-                let bytes = serde_json::to_string(&cmd).map_or(usize::MAX, |s| s.len());
-                too_large.push(TooLarge {
-                    kind: cmd.type_name(),
-                    bytes,
-                    cmd_id: cmd.cmd_id(),
-                });
-            }
+            let bytes = serde_json::to_string(&cmd).map_or(usize::MAX, |s| s.len());
+            too_large.push(TooLarge {
+                kind: cmd.type_name(),
+                bytes,
+                cmd_id: cmd.cmd_id(),
+            });
         }
     }
     if (!current.cmds.is_empty() || current.auth_cmd.is_some())

@@ -619,9 +619,38 @@ impl std::fmt::Debug for EntityRow<'_> {
 /// Merges `incoming` (any order) into `dst` (ascending by `ts`); a point with a `ts`
 /// already held replaces it. Returns whether `dst` changed.
 fn merge_series(dst: &mut Vec<TsValue>, incoming: &[TsValue]) -> bool {
-    if incoming.is_empty() {
-        return false;
+    let changed = match incoming {
+        [] => return false,
+        [point] => merge_point(dst, point),
+        _ => merge_batch(dst, incoming),
+    };
+    if dst.len() > MAX_POINTS_PER_KEY {
+        let excess = dst.len() - MAX_POINTS_PER_KEY;
+        dst.drain(..excess);
     }
+    changed
+}
+
+/// One point (a live update) merged in place: no copy of the held points.
+fn merge_point(dst: &mut Vec<TsValue>, point: &TsValue) -> bool {
+    let at = dst.partition_point(|held| held.ts < point.ts);
+    match dst.get_mut(at) {
+        Some(held) if held.ts == point.ts => {
+            let changed = held != point;
+            if changed {
+                held.clone_from(point);
+            }
+            changed
+        }
+        _ => {
+            dst.insert(at, point.clone());
+            true
+        }
+    }
+}
+
+/// Several points in any order: sorted, then appended or merged with the held ones.
+fn merge_batch(dst: &mut Vec<TsValue>, incoming: &[TsValue]) -> bool {
     let mut sorted = incoming.to_vec();
     sorted.sort_by_key(|p| p.ts);
     // Within one message, keep one point per ts (the later one in the array).
@@ -632,7 +661,7 @@ fn merge_series(dst: &mut Vec<TsValue>, incoming: &[TsValue]) -> bool {
     let Some(first_ts) = sorted.first().map(|p| p.ts) else {
         return false;
     };
-    let changed = if dst.last().is_none_or(|last| first_ts > last.ts) {
+    if dst.last().is_none_or(|last| first_ts > last.ts) {
         dst.extend(sorted);
         true
     } else {
@@ -655,12 +684,7 @@ fn merge_series(dst: &mut Vec<TsValue>, incoming: &[TsValue]) -> bool {
         merged.extend(old_iter);
         *dst = merged;
         changed
-    };
-    if dst.len() > MAX_POINTS_PER_KEY {
-        let excess = dst.len() - MAX_POINTS_PER_KEY;
-        dst.drain(..excess);
     }
-    changed
 }
 
 /// Finds a page's rows by entity id: open addressing with linear probing over 8-byte slots
@@ -1625,6 +1649,22 @@ mod tests {
                 (1_700_000_007_000, "22"),
             ]
         );
+        // One point with a held ts: the same value changes nothing, another replaces it.
+        let v = page.version();
+        page.apply(
+            &series_update(T101, "temperature", &[(1_700_000_005_000, "21.76")]),
+            5,
+        );
+        assert_eq!(page.version(), v);
+        page.apply(
+            &series_update(T101, "temperature", &[(1_700_000_005_000, "30")]),
+            6,
+        );
+        assert!(page.version() > v);
+        let row = page.row_at(0).unwrap();
+        let replaced = &row.series("temperature")[1];
+        assert_eq!(replaced.value.as_ref().unwrap().as_str(), "30");
+        assert_eq!(row.series("temperature").len(), 4);
     }
 
     #[test]

@@ -211,13 +211,23 @@ impl Store {
             .iter()
             .flat_map(|p| p.data.iter())
             .chain(u.update.iter().flatten());
+        // One probe key per message, its text overwritten in place: a series that exists
+        // (every live update but the first) is found without allocating.
+        let mut probe: Option<SeriesKey> = None;
         for row in rows {
             for (key, points) in row.timeseries.iter().flatten() {
-                let limits = self.series_limits;
-                self.series
-                    .entry((sub, row.entity_id.clone(), key.clone()))
-                    .or_insert_with(|| series::SeriesBuffer::new(limits))
-                    .extend_from_wire(points);
+                let probe =
+                    probe.get_or_insert_with(|| (sub, row.entity_id.clone(), String::new()));
+                probe.1.clone_from(&row.entity_id);
+                probe.2.clear();
+                probe.2.push_str(key);
+                if let Some(buffer) = self.series.get_mut(&*probe) {
+                    buffer.extend_from_wire(points);
+                } else {
+                    let mut buffer = series::SeriesBuffer::new(self.series_limits);
+                    buffer.extend_from_wire(points);
+                    self.series.insert(probe.clone(), buffer);
+                }
             }
         }
     }
@@ -292,6 +302,49 @@ mod tests {
         assert_eq!(store.gaps[&1], [(3000, 4000)]);
         store.forget(1);
         assert!(store.subs.is_empty() && store.series.is_empty() && store.gaps.is_empty());
+    }
+
+    #[test]
+    fn each_entity_and_key_gets_its_own_series_across_messages() {
+        let update = |ts: i64| {
+            let row = |n: u8| {
+                format!(
+                    r#"{{"entityId":{{"entityType":"DEVICE","id":"00000000-0000-0000-0000-00000000000{n}"}},
+                    "timeseries":{{"a":[{{"ts":{ts},"value":"{n}"}}],"b":[{{"ts":{ts},"value":"{n}"}}]}}}}"#
+                )
+            };
+            msg(&format!(
+                r#"{{"cmdId":1,"errorCode":0,"errorMsg":null,"cmdUpdateType":"ENTITY_DATA","data":null,"update":[{},{}]}}"#,
+                row(1),
+                row(2)
+            ))
+        };
+        let mut store = Store::new();
+        store.apply(update(1000), 0);
+        store.apply(update(2000), 0);
+        let series: Vec<_> = store
+            .series
+            .iter()
+            .map(|((sub, entity, key), buffer)| {
+                (
+                    *sub,
+                    entity.id.as_u128(),
+                    key.as_str(),
+                    buffer.latest(),
+                    buffer.len(),
+                )
+            })
+            .collect();
+        let newest = |v: f64| Some((2000, v));
+        assert_eq!(
+            series,
+            [
+                (1, 1, "a", newest(1.0), 2),
+                (1, 1, "b", newest(1.0), 2),
+                (1, 2, "a", newest(2.0), 2),
+                (1, 2, "b", newest(2.0), 2),
+            ]
+        );
     }
 
     #[test]

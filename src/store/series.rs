@@ -569,18 +569,33 @@ impl SeriesBuffer {
         items: impl Iterator<Item = (i64, Option<f64>)>,
     ) -> BatchOutcome {
         let mut outcome = BatchOutcome::default();
-        let mut batch = Vec::with_capacity(len);
-        for (ts, value) in items {
-            match value {
-                Some(value) if value.is_finite() => batch.push(Point { ts, value }),
-                _ => outcome.skipped_non_numeric += 1,
-            }
-        }
+        let mut numeric = items.filter_map(|(ts, value)| {
+            let value = value.filter(|v| v.is_finite())?;
+            Some(Point { ts, value })
+        });
+        let numeric_count = if len == 1 {
+            // A live update: one point, stored the way `push` does (same rules), without
+            // building a batch.
+            numeric.next().map_or(0, |p| {
+                if self.push(p.ts, p.value).is_stored() {
+                    outcome.stored = 1;
+                } else {
+                    outcome.too_old = 1;
+                }
+                1
+            })
+        } else {
+            let mut batch = Vec::with_capacity(len);
+            batch.extend(numeric);
+            let count = batch.len();
+            normalize_batch(&mut batch);
+            self.merge_sorted(&batch, &mut outcome);
+            count
+        };
+        outcome.skipped_non_numeric = len.saturating_sub(numeric_count);
         self.skipped_non_numeric = self
             .skipped_non_numeric
             .saturating_add(u64::try_from(outcome.skipped_non_numeric).unwrap_or(u64::MAX));
-        normalize_batch(&mut batch);
-        self.merge_sorted(&batch, &mut outcome);
         outcome
     }
 
@@ -1079,6 +1094,11 @@ mod tests {
         })
     }
 
+    /// The gaps as `(from_ts, to_ts)`.
+    fn spans(buf: &SeriesBuffer) -> Vec<(i64, i64)> {
+        buf.gaps().iter().map(|g| (g.from_ts, g.to_ts)).collect()
+    }
+
     fn unbounded() -> SeriesBuffer {
         bounded(usize::MAX, i64::MAX)
     }
@@ -1178,6 +1198,36 @@ mod tests {
         });
         assert_eq!(buf.range(), Some((9_949, 9_999)));
         assert!(buf.heap_bytes() < before / 10, "memory is given back");
+    }
+
+    #[test]
+    fn a_one_point_batch_does_what_a_batch_merge_would() {
+        // Two points with one `ts` normalise to the second: the batch path for one point.
+        let full = || {
+            let mut buf = bounded(3, 100);
+            buf.extend_from_wire(&wire(&[(10, "1"), (20, "2"), (30, "3")]));
+            buf
+        };
+        for (ts, value) in [
+            (40, "4"),   // newer: appended, the oldest dropped
+            (30, "3"),   // the same point: unchanged
+            (30, "9"),   // same ts: replaced
+            (25, "9"),   // between: inserted, the oldest dropped
+            (5, "9"),    // older than every point of a full buffer
+            (-100, "9"), // older than the age bound
+        ] {
+            let (mut one, mut merged) = (full(), full());
+            let a = one.extend_from_wire(&wire(&[(ts, value)]));
+            let b = merged.extend_from_wire(&wire(&[(ts, "0"), (ts, value)]));
+            let context = format!("{ts} {value}");
+            assert_eq!(all(&one), all(&merged), "{context}");
+            assert_eq!((a.stored, a.too_old), (b.stored, b.too_old), "{context}");
+            assert_eq!(one.version(), merged.version(), "{context}");
+        }
+        let mut one = full();
+        let outcome = one.extend_from_wire(&wire(&[(50, "NaN")]));
+        assert_eq!((outcome.stored, outcome.skipped_non_numeric), (0, 1));
+        assert_eq!((all(&one), one.skipped_non_numeric()), (all(&full()), 1));
     }
 
     #[test]
@@ -1418,46 +1468,12 @@ mod tests {
         buf.mark_gap(100, 200);
         buf.mark_gap(10, 20);
         buf.mark_gap(300, 250);
-        assert_eq!(
-            buf.gaps(),
-            [
-                Gap {
-                    from_ts: 10,
-                    to_ts: 20
-                },
-                Gap {
-                    from_ts: 100,
-                    to_ts: 200
-                },
-                Gap {
-                    from_ts: 250,
-                    to_ts: 300
-                }
-            ]
-        );
+        assert_eq!(spans(&buf), [(10, 20), (100, 200), (250, 300)]);
         buf.mark_gap(150, 260);
         buf.mark_gap(21, 30);
-        assert_eq!(
-            buf.gaps(),
-            [
-                Gap {
-                    from_ts: 10,
-                    to_ts: 30
-                },
-                Gap {
-                    from_ts: 100,
-                    to_ts: 300
-                }
-            ]
-        );
+        assert_eq!(spans(&buf), [(10, 30), (100, 300)]);
         buf.mark_gap(0, 1_000);
-        assert_eq!(
-            buf.gaps(),
-            [Gap {
-                from_ts: 0,
-                to_ts: 1_000
-            }]
-        );
+        assert_eq!(spans(&buf), [(0, 1_000)]);
     }
 
     #[test]
@@ -1475,13 +1491,7 @@ mod tests {
             "a gap before the oldest point is ignored"
         );
         buf.push(40, 0.0);
-        assert_eq!(
-            buf.gaps(),
-            [Gap {
-                from_ts: 22,
-                to_ts: 28
-            }]
-        );
+        assert_eq!(spans(&buf), [(22, 28)]);
         buf.push(50, 0.0);
         assert!(buf.gaps().is_empty());
         for i in 0..2_000 {
@@ -1496,19 +1506,7 @@ mod tests {
         buf.mark_gap(100, 200);
         buf.mark_gap(300, 400);
         buf.unmark_gap(150, 350);
-        assert_eq!(
-            buf.gaps(),
-            [
-                Gap {
-                    from_ts: 100,
-                    to_ts: 149
-                },
-                Gap {
-                    from_ts: 351,
-                    to_ts: 400
-                }
-            ]
-        );
+        assert_eq!(spans(&buf), [(100, 149), (351, 400)]);
         buf.unmark_gap(i64::MIN, i64::MAX);
         assert!(buf.gaps().is_empty());
     }
