@@ -120,10 +120,12 @@ pub async fn watch(
         queue.clone(),
     );
     for (i, spec) in specs.into_iter().enumerate() {
-        net.try_send(NetCommand::Subscribe {
+        // Waits for room: a query file may hold more commands than the queue.
+        net.send(NetCommand::Subscribe {
             sub: i as u64,
             spec,
         })
+        .await
         .map_err(std::io::Error::other)?;
     }
     let deadline = stop.duration.map(|d| tokio::time::Instant::now() + d);

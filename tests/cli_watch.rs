@@ -129,3 +129,40 @@ fn a_query_file_without_subscriptions_is_refused_with_exit_code_2() {
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("no subscribing command"));
 }
+
+#[test]
+fn a_query_file_with_more_commands_than_the_command_queue_still_subscribes_them_all() {
+    // 80 ALARM_COUNT commands: more than the 64 commands the session queue holds at once.
+    let cmds: Vec<String> = (1..=80)
+        .map(|i| {
+            format!(r#"{{"type":"ALARM_COUNT","cmdId":{i},"query":{{"statusList":["ACTIVE"]}}}}"#)
+        })
+        .collect();
+    let dir = tempfile::tempdir().unwrap();
+    let query = dir.path().join("many.json");
+    std::fs::write(&query, format!(r#"{{"cmds":[{}]}}"#, cmds.join(","))).unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_tb-monitor"))
+        .args([
+            "watch",
+            "--demo",
+            "--count",
+            "80",
+            "--seconds",
+            "20",
+            "--query",
+        ])
+        .arg(&query)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let subs: std::collections::BTreeSet<i64> = lines(&out.stdout)
+        .iter()
+        .filter(|e| e["event"] == "message")
+        .filter_map(|e| e["sub"].as_i64())
+        .collect();
+    assert_eq!(subs.len(), 80, "every command got its count: {subs:?}");
+}

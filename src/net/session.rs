@@ -149,7 +149,16 @@ pub enum SendError {
 }
 
 impl NetHandle {
-    /// Hands a command to the session without waiting.
+    /// Hands a command to the session, waiting for room in its queue (for async callers such
+    /// as `watch`; the UI uses [`NetHandle::try_send`]).
+    ///
+    /// # Errors
+    /// [`SendError::Closed`] after shutdown.
+    pub async fn send(&self, cmd: NetCommand) -> Result<(), SendError> {
+        self.tx.send(cmd).await.map_err(|_| SendError::Closed)
+    }
+
+    /// Hands a command to the session without waiting (the UI thread's way).
     ///
     /// # Errors
     /// [`SendError::Full`] when 64 commands are queued, [`SendError::Closed`] after shutdown.

@@ -4,17 +4,16 @@
 //!
 //! * The first `data` message replaces the page (rows in page order, `totalElements`,
 //!   `totalPages`, `hasNext`). A later `data` (a dynamic page refresh) replaces it again;
-//!   the time series and aggregates already held for entities that stay on the page are
-//!   kept, because the server's refresh page carries `timeseries:{}` while their live
-//!   subscriptions go on.
+//!   the aggregates already held for entities that stay on the page are kept, because the
+//!   server's refresh page carries `aggLatest:{}` while their live subscriptions go on.
 //! * `update` messages that arrive before the first `data` (the server's "missed updates"
 //!   check races the initial send) are buffered, at most [`MAX_PREMATURE_ROWS`] rows with the
 //!   oldest dropped first, and replayed in arrival order once `data` comes.
 //! * `update` rows merge by entity id: a latest value is replaced only by one whose `ts` is
 //!   at least the stored one (older ones are stale and counted), except ThingsBoard's
-//!   deletion marker `{"ts":0,"value":""}`, which always applies; `timeseries` points are
-//!   merged into ascending order (same `ts` replaced), at most [`MAX_POINTS_PER_KEY`] per key;
-//!   `aggLatest` entries are replaced by id. Rows for entities not on the page are ignored
+//!   deletion marker `{"ts":0,"value":""}`, which always applies; `aggLatest` entries are
+//!   replaced by id. `timeseries` points are not kept in the page: the store feeds them to
+//!   one bounded `SeriesBuffer` per (subscription, entity, key) (`Store::series`). Rows for entities not on the page are ignored
 //!   and counted.
 //! * A message with a non-zero `errorCode` sets [`EntityPage::last_error`] and leaves the
 //!   rows alone.
@@ -59,9 +58,6 @@ use crate::protocol::{
 
 /// Most `update` rows held while waiting for the first `data`; older ones are dropped first.
 pub const MAX_PREMATURE_ROWS: usize = 10_000;
-
-/// Most time series points kept per key of a row; the oldest are dropped first.
-pub const MAX_POINTS_PER_KEY: usize = 50_000;
 
 /// An error the server reported for a subscription (`errorCode` ≠ 0).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -452,7 +448,6 @@ impl RowHeader {
 #[derive(Debug, Clone)]
 struct RowData {
     entity_id: EntityId,
-    timeseries: BTreeMap<String, Vec<TsValue>>,
     agg_latest: BTreeMap<i32, ComparisonTsValue>,
 }
 
@@ -460,21 +455,14 @@ impl RowData {
     fn new(entity_id: EntityId) -> Self {
         Self {
             entity_id,
-            timeseries: BTreeMap::new(),
             agg_latest: BTreeMap::new(),
         }
     }
 
-    /// Merges the time series and aggregates of one `EntityData`; returns whether anything
-    /// changed.
+    /// Merges the aggregates of one `EntityData`; returns whether anything changed. (Its
+    /// time series go to the store's `SeriesBuffer`s, not to the row.)
     fn merge_history(&mut self, data: &EntityData) -> bool {
         let mut changed = false;
-        if let Some(series) = &data.timeseries {
-            for (key, points) in series {
-                let dst = self.timeseries.entry(key.clone()).or_default();
-                changed |= merge_series(dst, points);
-            }
-        }
         if let Some(aggs) = &data.agg_latest {
             for (id, value) in aggs {
                 if self.agg_latest.get(id) != Some(value) {
@@ -486,14 +474,9 @@ impl RowData {
         changed
     }
 
-    /// Keeps the time series and aggregates of the same entity from the previous page,
-    /// with this row's own values winning.
+    /// Keeps the aggregates of the same entity from the previous page, with this row's own
+    /// values winning.
     fn carry_history_from(&mut self, previous: RowData) {
-        let mut series = previous.timeseries;
-        for (key, points) in std::mem::take(&mut self.timeseries) {
-            merge_series(series.entry(key).or_default(), &points);
-        }
-        self.timeseries = series;
         let mut aggs = previous.agg_latest;
         aggs.append(&mut self.agg_latest);
         self.agg_latest = aggs;
@@ -552,19 +535,6 @@ impl<'a> EntityRow<'a> {
             .map_or_else(|| self.data.entity_id.to_string(), str::to_owned)
     }
 
-    /// Time series by key, each in ascending `ts` order. A key the server answered with
-    /// `[]` is present with no points.
-    #[must_use]
-    pub fn timeseries(&self) -> &'a BTreeMap<String, Vec<TsValue>> {
-        &self.data.timeseries
-    }
-
-    /// The points of one key in ascending `ts` order (empty when none).
-    #[must_use]
-    pub fn series(&self, key: &str) -> &'a [TsValue] {
-        self.data.timeseries.get(key).map_or(&[], Vec::as_slice)
-    }
-
     /// Aggregates by the client's `AggKey.id`.
     #[must_use]
     pub fn agg_latest(&self) -> &'a BTreeMap<i32, ComparisonTsValue> {
@@ -590,7 +560,6 @@ impl PartialEq for EntityRow<'_> {
     fn eq(&self, other: &Self) -> bool {
         self.data.entity_id == other.data.entity_id
             && self.header.updated_at_ms == other.header.updated_at_ms
-            && self.data.timeseries == other.data.timeseries
             && self.data.agg_latest == other.data.agg_latest
             && self.latest_sorted() == other.latest_sorted()
     }
@@ -609,81 +578,9 @@ impl std::fmt::Debug for EntityRow<'_> {
         f.debug_struct("EntityRow")
             .field("entity_id", &self.data.entity_id)
             .field("latest", &Latest(self))
-            .field("timeseries", &self.data.timeseries)
             .field("agg_latest", &self.data.agg_latest)
             .field("updated_at_ms", &self.header.updated_at_ms)
             .finish()
-    }
-}
-
-/// Merges `incoming` (any order) into `dst` (ascending by `ts`); a point with a `ts`
-/// already held replaces it. Returns whether `dst` changed.
-fn merge_series(dst: &mut Vec<TsValue>, incoming: &[TsValue]) -> bool {
-    let changed = match incoming {
-        [] => return false,
-        [point] => merge_point(dst, point),
-        _ => merge_batch(dst, incoming),
-    };
-    if dst.len() > MAX_POINTS_PER_KEY {
-        let excess = dst.len() - MAX_POINTS_PER_KEY;
-        dst.drain(..excess);
-    }
-    changed
-}
-
-/// One point (a live update) merged in place: no copy of the held points.
-fn merge_point(dst: &mut Vec<TsValue>, point: &TsValue) -> bool {
-    let at = dst.partition_point(|held| held.ts < point.ts);
-    match dst.get_mut(at) {
-        Some(held) if held.ts == point.ts => {
-            let changed = held != point;
-            if changed {
-                held.clone_from(point);
-            }
-            changed
-        }
-        _ => {
-            dst.insert(at, point.clone());
-            true
-        }
-    }
-}
-
-/// Several points in any order: sorted, then appended or merged with the held ones.
-fn merge_batch(dst: &mut Vec<TsValue>, incoming: &[TsValue]) -> bool {
-    let mut sorted = incoming.to_vec();
-    sorted.sort_by_key(|p| p.ts);
-    // Within one message, keep one point per ts (the later one in the array).
-    sorted.reverse();
-    sorted.dedup_by_key(|p| p.ts);
-    sorted.reverse();
-
-    let Some(first_ts) = sorted.first().map(|p| p.ts) else {
-        return false;
-    };
-    if dst.last().is_none_or(|last| first_ts > last.ts) {
-        dst.extend(sorted);
-        true
-    } else {
-        let mut changed = false;
-        let old = std::mem::take(dst);
-        let mut merged = Vec::with_capacity(old.len() + sorted.len());
-        let mut old_iter = old.into_iter().peekable();
-        for point in sorted {
-            while let Some(held) = old_iter.next_if(|held| held.ts < point.ts) {
-                merged.push(held);
-            }
-            match old_iter.next_if(|held| held.ts == point.ts) {
-                Some(held) if held == point => merged.push(held),
-                _ => {
-                    merged.push(point);
-                    changed = true;
-                }
-            }
-        }
-        merged.extend(old_iter);
-        *dst = merged;
-        changed
     }
 }
 
@@ -1024,7 +921,7 @@ impl EntityPage {
                 }
             }
         }
-        if (data.timeseries.is_some() || data.agg_latest.is_some())
+        if data.agg_latest.is_some()
             && let Some(row) = self.rows.get_mut(at)
         {
             changed |= row.merge_history(data);
@@ -1180,20 +1077,6 @@ impl EntityPage {
     pub fn version(&self) -> u64 {
         self.stamp.version()
     }
-
-    /// Drops every row's time series points, e.g. before re-sending a `tsCmd` for a new
-    /// time window (whose answer arrives as `update` and would otherwise merge with the old
-    /// window).
-    pub fn clear_timeseries(&mut self) {
-        let mut changed = false;
-        for row in &mut self.rows {
-            changed |= !row.timeseries.is_empty();
-            row.timeseries.clear();
-        }
-        if changed {
-            self.stamp.bump();
-        }
-    }
 }
 
 /// The count of an `ENTITY_COUNT` subscription (`COUNT_DATA`): a success replaces the
@@ -1226,14 +1109,9 @@ mod tests {
     }
 
     /// A live time series update in the wire shape.
-    fn series_update(id: &str, key: &str, points: &[(i64, &str)]) -> EntityDataUpdate {
-        let points: Vec<String> = points
-            .iter()
-            .map(|(ts, v)| format!(r#"{{"ts":{ts},"value":"{v}"}}"#))
-            .collect();
+    fn agg_update(id: &str, agg_id: i32, value: &str) -> EntityDataUpdate {
         decode(&format!(
-            r#"{{"cmdId":1,"data":null,"update":[{{"entityId":{{"entityType":"DEVICE","id":"{id}"}},"latest":null,"timeseries":{{"{key}":[{}]}},"aggLatest":null}}],"errorCode":0,"errorMsg":null,"allowedEntities":10000,"cmdUpdateType":"ENTITY_DATA"}}"#,
-            points.join(",")
+            r#"{{"cmdId":1,"data":null,"update":[{{"entityId":{{"entityType":"DEVICE","id":"{id}"}},"latest":null,"timeseries":null,"aggLatest":{{"{agg_id}":{{"current":{{"ts":5,"value":"{value}"}},"previous":null}}}}}}],"errorCode":0,"errorMsg":null,"allowedEntities":10000,"cmdUpdateType":"ENTITY_DATA"}}"#
         ))
     }
 
@@ -1616,105 +1494,6 @@ mod tests {
     }
 
     #[test]
-    fn timeseries_points_are_merged_in_ascending_order_with_same_ts_replaced() {
-        let mut page = EntityPage::new();
-        page.apply(&data_page(&[T101], 1), 1);
-        // Raw live series arrive newest first.
-        page.apply(&decode(fixture!("entity_data_update_timeseries")), 2);
-        page.apply(
-            &series_update(
-                T101,
-                "temperature",
-                &[(1_700_000_007_000, "22"), (1_700_000_004_000, "21.7")],
-            ),
-            3,
-        );
-        page.apply(
-            &series_update(T101, "temperature", &[(1_700_000_005_000, "21.76")]),
-            4,
-        );
-        let points: Vec<(i64, &str)> = page
-            .row_at(0)
-            .unwrap()
-            .series("temperature")
-            .iter()
-            .map(|p| (p.ts, p.value.as_ref().unwrap().as_str()))
-            .collect();
-        assert_eq!(
-            points,
-            vec![
-                (1_700_000_004_000, "21.7"),
-                (1_700_000_005_000, "21.76"),
-                (1_700_000_006_000, "21.8"),
-                (1_700_000_007_000, "22"),
-            ]
-        );
-        // One point with a held ts: the same value changes nothing, another replaces it.
-        let v = page.version();
-        page.apply(
-            &series_update(T101, "temperature", &[(1_700_000_005_000, "21.76")]),
-            5,
-        );
-        assert_eq!(page.version(), v);
-        page.apply(
-            &series_update(T101, "temperature", &[(1_700_000_005_000, "30")]),
-            6,
-        );
-        assert!(page.version() > v);
-        let row = page.row_at(0).unwrap();
-        let replaced = &row.series("temperature")[1];
-        assert_eq!(replaced.value.as_ref().unwrap().as_str(), "30");
-        assert_eq!(row.series("temperature").len(), 4);
-    }
-
-    #[test]
-    fn a_duplicate_timeseries_point_changes_nothing() {
-        let mut page = EntityPage::new();
-        page.apply(&data_page(&[T101], 1), 1);
-        page.apply(&series_update(T101, "t", &[(5, "1"), (6, "2")]), 2);
-        let v = page.version();
-        page.apply(&series_update(T101, "t", &[(5, "1")]), 3);
-        assert_eq!(page.version(), v);
-        assert_eq!(page.row_at(0).unwrap().series("t").len(), 2);
-    }
-
-    #[test]
-    fn a_key_without_points_in_the_window_is_present_and_empty() {
-        let mut page = EntityPage::new();
-        page.apply(&data_page(&[T101], 1), 1);
-        page.apply(
-            &decode(fixture!("entity_data_update_aggregated_history")),
-            2,
-        );
-        let row = page.row_at(0).unwrap();
-        assert!(row.timeseries().contains_key("humidity"));
-        assert!(row.series("humidity").is_empty());
-        assert_eq!(row.series("temperature").len(), 2);
-        assert_eq!(row.series("temperature")[0].count, Some(60));
-    }
-
-    #[test]
-    fn timeseries_are_bounded_per_key_keeping_the_newest_points() {
-        let mut page = EntityPage::new();
-        page.apply(&data_page(&[T101], 1), 1);
-        let chunk = 10_000;
-        let chunks = MAX_POINTS_PER_KEY / chunk + 1;
-        for c in 0..chunks {
-            let start = i64::try_from(c * chunk).unwrap();
-            let points: Vec<(i64, &str)> = (start..start + i64::try_from(chunk).unwrap())
-                .map(|ts| (ts + 1, "1"))
-                .collect();
-            page.apply(&series_update(T101, "t", &points), 2);
-        }
-        let series = page.row_at(0).unwrap().series("t");
-        assert_eq!(series.len(), MAX_POINTS_PER_KEY);
-        assert_eq!(
-            series.last().unwrap().ts,
-            i64::try_from(chunks * chunk).unwrap()
-        );
-    }
-
-    #[test]
     fn agg_latest_entries_are_replaced_by_id() {
         let mut page = EntityPage::new();
         let asset = "0d7bd8a0-7a25-11ee-9d3f-3b4c5d6e7f80";
@@ -1767,7 +1546,7 @@ mod tests {
     fn a_later_data_page_replaces_the_rows_and_keeps_history_of_entities_that_stay() {
         let mut page = EntityPage::new();
         page.apply(&data_page(&[T101, T102], 1), 1);
-        page.apply(&series_update(T101, "t", &[(5, "1")]), 2);
+        page.apply(&agg_update(T101, 7, "42"), 2);
         assert!(page.joined_last_data().is_empty());
 
         page.apply(&data_page(&[OTHER, T101], 3), 3);
@@ -1775,23 +1554,20 @@ mod tests {
         assert_eq!(page.row_at(0).unwrap().entity_id(), &device(OTHER));
         assert_eq!(page.row_at(1).unwrap().entity_id(), &device(T101));
         assert!(page.row(&device(T102)).is_none());
-        assert_eq!(page.row_at(1).unwrap().series("t").len(), 1);
+        assert_eq!(
+            page.row_at(1).unwrap().agg_latest()[&7]
+                .current
+                .as_ref()
+                .and_then(|v| v.value.as_ref())
+                .map(TbValue::as_str),
+            Some("42"),
+            "the aggregate of an entity that stays is kept"
+        );
         assert_eq!(temperature(&page, T101).unwrap().ts, 3);
         assert_eq!(page.joined_last_data(), &[device(OTHER)]);
 
         page.apply(&latest_update(T102, "temperature", 9, "1"), 4);
         assert_eq!(page.unknown_updates(), 1, "an entity that left is unknown");
-    }
-
-    #[test]
-    fn clearing_timeseries_empties_every_row() {
-        let mut page = EntityPage::new();
-        page.apply(&data_page(&[T101], 1), 1);
-        page.apply(&series_update(T101, "t", &[(5, "1")]), 2);
-        let v = page.version();
-        page.clear_timeseries();
-        assert!(page.row_at(0).unwrap().timeseries().is_empty());
-        assert!(page.version() > v);
     }
 
     #[test]

@@ -46,6 +46,10 @@ pub enum SubData {
     V1(BTreeMap<String, TsPoint>),
 }
 
+/// Disconnect intervals kept per subscription for shading (a flaky link reconnecting every
+/// minute for a week stays within this).
+pub const MAX_GAPS_PER_SUB: usize = 10_000;
+
 /// A series key: the subscription, the entity and the time-series key.
 pub type SeriesKey = (SubId, EntityId, String);
 
@@ -142,7 +146,12 @@ impl Store {
             } => {
                 // Kept for shading only: the session backfills the interval, so the series'
                 // lines must not break there (a hole the backfill left breaks by max step).
-                self.gaps.entry(sub).or_default().push((from_ms, to_ms));
+                let gaps = self.gaps.entry(sub).or_default();
+                // Bounded like everything else the store keeps: the oldest go first.
+                if gaps.len() >= MAX_GAPS_PER_SUB {
+                    gaps.remove(0);
+                }
+                gaps.push((from_ms, to_ms));
             }
             NetEvent::BadFrame { .. } => self.bad_frames += 1,
             NetEvent::Lagged { subs } => {
@@ -300,6 +309,19 @@ mod tests {
             5000,
         );
         assert_eq!(store.gaps[&1], [(3000, 4000)]);
+        for i in 0..MAX_GAPS_PER_SUB {
+            let t = 10_000 + i64::try_from(i).unwrap() * 10;
+            store.apply(
+                NetEvent::Gap {
+                    sub: 1,
+                    from_ms: t,
+                    to_ms: t + 5,
+                },
+                5000,
+            );
+        }
+        assert_eq!(store.gaps[&1].len(), MAX_GAPS_PER_SUB, "bounded");
+        assert_eq!(store.gaps[&1][0], (10_000, 10_005), "the oldest went first");
         store.forget(1);
         assert!(store.subs.is_empty() && store.series.is_empty() && store.gaps.is_empty());
     }
