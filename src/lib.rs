@@ -36,3 +36,19 @@ pub mod settings;
 pub mod store;
 pub mod ui;
 pub mod watch;
+
+/// An error with its whole source chain, "outer: inner: root", without repeating a source
+/// whose text the outer one already contains ("error sending request" alone says nothing).
+pub(crate) fn error_chain(err: &(dyn std::error::Error + 'static)) -> String {
+    let mut text = err.to_string();
+    let mut source = err.source();
+    while let Some(e) = source {
+        let next = e.to_string();
+        if !text.contains(&next) {
+            text.push_str(": ");
+            text.push_str(&next);
+        }
+        source = e.source();
+    }
+    text
+}

@@ -144,7 +144,7 @@ impl SecretError {
         match err {
             K::NoStorageAccess(_) => Self::locked(),
             K::PlatformFailure(inner) => {
-                let text = error_chain(inner.as_ref());
+                let text = crate::error_chain(inner.as_ref());
                 if is_no_session_bus(&text) {
                     Self::no_session_bus()
                 } else if is_no_service(&text) {
@@ -176,21 +176,6 @@ impl From<keyring_core::Error> for SecretError {
     fn from(err: keyring_core::Error) -> Self {
         Self::from_keyring(&err)
     }
-}
-
-/// An error's text followed by its sources' (`a: b: c`), for matching and messages.
-fn error_chain(err: &(dyn std::error::Error + 'static)) -> String {
-    let mut text = err.to_string();
-    let mut source = err.source();
-    while let Some(e) = source {
-        let next = e.to_string();
-        if !text.contains(&next) {
-            text.push_str(": ");
-            text.push_str(&next);
-        }
-        source = e.source();
-    }
-    text
 }
 
 /// zbus could not find or reach the session bus (no socket, no address).
@@ -733,7 +718,7 @@ mod tests {
         #[derive(Debug, thiserror::Error)]
         #[error("outer")]
         struct Outer(#[source] std::io::Error);
-        let text = error_chain(&Outer(std::io::Error::other("inner")));
+        let text = crate::error_chain(&Outer(std::io::Error::other("inner")));
         assert_eq!(text, "outer: inner");
     }
 

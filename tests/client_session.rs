@@ -233,11 +233,7 @@ fn series_points(events: &[NetEvent], sub: u64, key: &str) -> Vec<(i64, String)>
         let ServerMessage::EntityData(u) = msg.as_ref() else {
             continue;
         };
-        let rows = u
-            .data
-            .iter()
-            .flat_map(|p| p.data.iter())
-            .chain(u.update.iter().flatten());
+        let rows = u.rows();
         for r in rows {
             for p in r.timeseries.iter().filter_map(|t| t.get(key)).flatten() {
                 out.push((

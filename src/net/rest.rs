@@ -113,14 +113,7 @@ struct Inner {
 }
 
 fn transport(e: &reqwest::Error) -> NetError {
-    // The whole source chain: "error sending request" alone says nothing.
-    let mut text = e.to_string();
-    let mut source = std::error::Error::source(e);
-    while let Some(s) = source {
-        text.push_str(": ");
-        text.push_str(&s.to_string());
-        source = s.source();
-    }
+    let text = crate::error_chain(e);
     let lower = text.to_lowercase();
     if lower.contains("certificate") || lower.contains("tls") || lower.contains("handshake") {
         NetError::Tls(text)

@@ -872,11 +872,7 @@ fn merge_legacy(into: &mut LegacyTelemetryMessage, one: LegacyTelemetryMessage) 
 fn newest_series_ts(msg: &ServerMessage) -> Option<i64> {
     match msg {
         ServerMessage::EntityData(u) => {
-            let rows = u
-                .data
-                .iter()
-                .flat_map(|p| p.data.iter())
-                .chain(u.update.iter().flatten());
+            let rows = u.rows();
             rows.filter_map(|r| {
                 let series = r
                     .timeseries

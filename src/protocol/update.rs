@@ -197,6 +197,16 @@ pub struct EntityDataUpdate {
     pub kind: EntityDataKind,
 }
 
+impl EntityDataUpdate {
+    /// Every row the message carries: the page's (if any), then the updated ones.
+    pub fn rows(&self) -> impl Iterator<Item = &EntityData> {
+        self.data
+            .iter()
+            .flat_map(|p| p.data.iter())
+            .chain(self.update.iter().flatten())
+    }
+}
+
 /// `ALARM_DATA` update: a full `data` page, or single changed alarms in `update`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]

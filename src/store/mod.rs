@@ -215,11 +215,7 @@ impl Store {
 
     /// Feeds the time series of an `ENTITY_DATA` message into the per-key buffers.
     fn extend_series(&mut self, sub: SubId, u: &crate::protocol::EntityDataUpdate) {
-        let rows = u
-            .data
-            .iter()
-            .flat_map(|p| p.data.iter())
-            .chain(u.update.iter().flatten());
+        let rows = u.rows();
         // One probe key per message, its text overwritten in place: a series that exists
         // (every live update but the first) is found without allocating.
         let mut probe: Option<SeriesKey> = None;
