@@ -13,7 +13,7 @@ use egui_kittest::Harness;
 use egui_kittest::kittest::Queryable as _;
 use tb_monitor::app::{ENTITIES_SUB, TbApp};
 use tb_monitor::store::SubData;
-use ui::{choose, click, step_until, type_into};
+use ui::{build_device_filter_above, click, step_until};
 
 fn table_len(h: &Harness<'_, TbApp>) -> Option<usize> {
     match h.state().live()?.store().subs.get(&ENTITIES_SUB) {
@@ -35,15 +35,8 @@ fn a_filter_built_in_the_view_counts_its_matches_runs_in_the_table_and_updates_l
         .collect();
     assert!(thermostats.len() > 1);
 
-    choose(&mut h, "Filter type", "Device type");
-    type_into(&mut h, "Device types", "thermostat");
-    click(&mut h, "Add key filter");
-    choose(&mut h, "Key type", "Time series");
-    type_into(&mut h, "Key name", "temperature");
-    choose(&mut h, "Compare as", "Number");
-    choose(&mut h, "Operation", "greater than");
-    // Every thermostat reads more than this: all of them match.
-    type_into(&mut h, "Value", "-100");
+    // Every thermostat reads more than -100: all of them match.
+    build_device_filter_above(&mut h, "thermostat", "temperature", "-100");
     let expected = format!("{} entities match", thermostats.len());
     step_until(&mut h, &expected, |h| h.query_by_label(&expected).is_some());
 

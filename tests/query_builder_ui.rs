@@ -68,14 +68,7 @@ fn a_device_type_filter_with_a_numeric_key_filter_is_built_by_clicking_and_typin
     );
     h.state_mut().actions.clear();
 
-    choose(&mut h, "Filter type", "Device type");
-    type_into(&mut h, "Device types", "thermostat");
-    click(&mut h, "Add key filter");
-    choose(&mut h, "Key type", "Time series");
-    type_into(&mut h, "Key name", "temperature");
-    choose(&mut h, "Compare as", "Number");
-    choose(&mut h, "Operation", "greater than");
-    type_into(&mut h, "Value", "20");
+    ui::build_device_filter_above(&mut h, "thermostat", "temperature", "20");
 
     let expected = EntityDataQuery::new(
         EntityFilter::devices_of_types(["thermostat"]),

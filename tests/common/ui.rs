@@ -97,3 +97,21 @@ pub fn demo_app<'a>(
         .with_size(size)
         .build_eframe(move |cc| tb_monitor::app::TbApp::new(cc, &handle, config))
 }
+
+/// In the query builder: devices of `device_type` whose time series `key` is greater than
+/// `value`, set by clicking and typing as a user would.
+pub fn build_device_filter_above<S>(
+    h: &mut Harness<'_, S>,
+    device_type: &str,
+    key: &str,
+    value: &str,
+) {
+    choose(h, "Filter type", "Device type");
+    type_into(h, "Device types", device_type);
+    click(h, "Add key filter");
+    choose(h, "Key type", "Time series");
+    type_into(h, "Key name", key);
+    choose(h, "Compare as", "Number");
+    choose(h, "Operation", "greater than");
+    type_into(h, "Value", value);
+}
