@@ -15,6 +15,7 @@
 //! | [`watch`] | `tb-monitor watch`: a session's events as JSON lines | `net`, `store` |
 //! | [`ui`] | egui panels reading the store or a form, returning actions | `store`, `settings` |
 //! | [`app`] | the eframe app: login screen or a live session, wiring everything | everything |
+//! | [`plot`] | the Plots view model: time windows, aggregation, export, layouts | `protocol`, `store` |
 //! | [`settings`] | `settings.toml`: server profiles and preferences | `net::tls` |
 //! | [`secrets`] | the OS keychain behind a trait (passwords, refresh tokens) | – |
 //! | [`logging`] | tracing to stderr and a rotating file | – |
@@ -29,6 +30,7 @@
 pub mod app;
 pub mod demo;
 pub mod logging;
+pub mod plot;
 pub mod net;
 pub mod protocol;
 pub mod secrets;

@@ -4,6 +4,7 @@
 
 pub mod entities_view;
 pub mod live;
+pub mod plots_view;
 pub mod login;
 mod shell;
 

@@ -711,6 +711,41 @@ impl SeriesBuffer {
         self.trim_age();
     }
 
+    /// Removes the points with `from_ts <= ts <= to_ts` (for instance a partial aggregate
+    /// that a finer one replaces); returns how many went.
+    pub fn remove_range(&mut self, from_ts: i64, to_ts: i64) -> usize {
+        let (from_ts, to_ts) = (from_ts.min(to_ts), from_ts.max(to_ts));
+        let lo = self.points.partition_point(|p| p.ts < from_ts);
+        let hi = self.points.partition_point(|p| p.ts <= to_ts);
+        if lo >= hi {
+            return 0;
+        }
+        self.points.drain(lo..hi);
+        self.touch(from_ts, to_ts);
+        self.shrink_if_sparse();
+        hi - lo
+    }
+
+    /// The stored point nearest to `ts` (the earlier one on a tie), for hover readouts.
+    #[must_use]
+    pub fn nearest(&self, ts: i64) -> Option<(i64, f64)> {
+        let at = self.points.partition_point(|p| p.ts < ts);
+        let after = self.points.get(at);
+        let before = at.checked_sub(1).and_then(|i| self.points.get(i));
+        let pick = match (before, after) {
+            (Some(b), Some(a)) => {
+                if i128::from(a.ts) - i128::from(ts) < i128::from(ts) - i128::from(b.ts) {
+                    a
+                } else {
+                    b
+                }
+            }
+            (Some(p), None) | (None, Some(p)) => p,
+            (None, None) => return None,
+        };
+        Some((pick.ts, pick.value))
+    }
+
     /// Records an interval (inclusive) in which the client was not listening. Overlapping
     /// or touching intervals merge; an interval older than the oldest point is ignored.
     pub fn mark_gap(&mut self, from_ts: i64, to_ts: i64) {
@@ -1854,6 +1889,31 @@ mod tests {
         let got: Vec<i64> = buf.points_in(21, 49).map(|p| p.0).collect();
         assert_eq!(got, vec![30, 40]);
         assert_eq!(buf.points_in(200, 300).count(), 0);
+    }
+
+    #[test]
+    fn remove_range_drops_only_the_points_inside_and_nearest_finds_the_closest() {
+        let mut buf = unbounded();
+        for ts in [10, 20, 30, 40] {
+            buf.push(ts, f64::from(u8::try_from(ts).unwrap()));
+        }
+        let version = buf.version();
+        assert_eq!(buf.remove_range(35, 15), 2, "20 and 30");
+        assert!(buf.version() > version);
+        assert_eq!(
+            buf.points_in(i64::MIN, i64::MAX).collect::<Vec<_>>(),
+            [(10, 10.0), (40, 40.0)]
+        );
+        assert_eq!(buf.remove_range(11, 39), 0);
+        assert_eq!(
+            buf.nearest(24),
+            Some((10, 10.0)),
+            "a tie goes to the earlier point"
+        );
+        assert_eq!(buf.nearest(26), Some((40, 40.0)));
+        assert_eq!(buf.nearest(i64::MIN), Some((10, 10.0)));
+        assert_eq!(buf.nearest(i64::MAX), Some((40, 40.0)));
+        assert_eq!(unbounded().nearest(0), None);
     }
 
     #[test]

@@ -14,6 +14,7 @@
 pub mod entities;
 pub mod health;
 pub mod login;
+pub mod plots;
 pub mod query;
 pub mod settings;
 pub mod theme;
