@@ -452,6 +452,41 @@ fn lenient_saved_queries<'de, D: serde::Deserializer<'de>>(
     Ok(out)
 }
 
+/// Reads `plot_layouts` leniently: the current layout and each saved one are read on their
+/// own; one that cannot be read is dropped (a layout is convenience, not data to refuse a
+/// settings file over).
+#[allow(
+    clippy::unnecessary_wraps,
+    reason = "serde's deserialize_with signature"
+)]
+fn lenient_plot_layouts<'de, D: serde::Deserializer<'de>>(
+    deserializer: D,
+) -> Result<crate::plot::layout::PlotLayouts, D::Error> {
+    use crate::plot::layout::{Layout, PlotLayouts};
+    use serde::Deserialize as _;
+    #[derive(serde::Deserialize, Default)]
+    #[serde(default)]
+    struct Raw {
+        current: Option<toml::Value>,
+        saved: Vec<toml::Value>,
+    }
+    let raw = match <toml::Value as serde::Deserialize>::deserialize(deserializer) {
+        Ok(value) => Raw::deserialize(value).unwrap_or_default(),
+        Err(_) => Raw::default(),
+    };
+    let layout = |v: toml::Value| Layout::deserialize(v).ok();
+    let mut saved: Vec<Layout> = Vec::new();
+    for l in raw.saved.into_iter().filter_map(layout) {
+        if !l.name.trim().is_empty() && !saved.iter().any(|s| s.name == l.name) {
+            saved.push(l);
+        }
+    }
+    Ok(PlotLayouts {
+        current: raw.current.and_then(layout),
+        saved,
+    })
+}
+
 /// All settings.
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 #[serde(default)]
@@ -472,10 +507,14 @@ pub struct Settings {
     pub limits: DataLimits,
     /// Saved servers (written as `[[profiles]]` tables).
     pub profiles: Vec<Profile>,
-    /// Saved entity queries of the query builder (written last, as `[[saved_queries]]`
-    /// tables); unreadable entries are dropped on load.
+    /// Saved entity queries of the query builder (written as `[[saved_queries]]` tables);
+    /// unreadable entries are dropped on load.
     #[serde(deserialize_with = "lenient_saved_queries")]
     pub saved_queries: Vec<SavedQuery>,
+    /// The Plots view's current and saved layouts (written last); an unreadable part is
+    /// dropped on load, the rest of the file is kept.
+    #[serde(deserialize_with = "lenient_plot_layouts")]
+    pub plot_layouts: crate::plot::layout::PlotLayouts,
 }
 
 impl Default for Settings {
@@ -490,6 +529,7 @@ impl Default for Settings {
             limits: DataLimits::default(),
             profiles: Vec::new(),
             saved_queries: Vec::new(),
+            plot_layouts: crate::plot::layout::PlotLayouts::default(),
         }
     }
 }

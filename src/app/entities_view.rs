@@ -65,6 +65,13 @@ pub enum Effect {
     SettingsChanged,
     /// Open another view for this entity (plots, inspector, alarms).
     Open(crate::ui::View, EntityId),
+    /// Plot these time-series keys of an entity (a new plot in the Plots view).
+    Plot {
+        /// The entity.
+        entity: EntityId,
+        /// The keys.
+        keys: Vec<String>,
+    },
 }
 
 /// The Entities view.
@@ -362,8 +369,8 @@ impl EntitiesView {
                 query.page_link.page_size = size;
                 query.page_link.page = 0;
             }
-            TableAction::Plot { entity, .. } => {
-                return vec![Effect::Open(crate::ui::View::Plots, entity)];
+            TableAction::Plot { entity, keys } => {
+                return vec![Effect::Plot { entity, keys }];
             }
             TableAction::Inspect(entity) => {
                 return vec![Effect::Open(crate::ui::View::Inspector, entity)];

@@ -13,6 +13,7 @@ use crate::ui::health::{HealthAction, health_ui};
 use crate::ui::top_bar::{TopBar, top_bar_ui};
 
 use super::entities_view::{Effect, EntitiesView};
+use super::plots_view::{PlotsView, ViewContext};
 
 use super::{
     ALARM_COUNT_SUB, DRAIN_BUDGET, ENTITIES_SUB, EguiWaker, Session, UNREAD_SUB,
@@ -50,6 +51,7 @@ pub struct Live {
     store: Store,
     view: View,
     entities: EntitiesView,
+    plots: PlotsView,
     /// The entity another view was opened for from the table (for the views to come).
     focus: Option<crate::protocol::EntityId>,
     notice: Option<String>,
@@ -79,6 +81,7 @@ impl Live {
         session: Session,
         demo: Option<DemoServer>,
         remember: Option<Remember>,
+        settings: &Settings,
     ) -> Self {
         let queue = EventQueue::new(10_000, Arc::new(EguiWaker(ctx.clone())));
         let net = crate::net::spawn(
@@ -110,6 +113,7 @@ impl Live {
             store: Store::new(),
             view: View::default(),
             entities,
+            plots: PlotsView::new(settings),
             focus: None,
             notice,
             remember,
@@ -182,6 +186,13 @@ impl Live {
                     self.view = view;
                     self.focus = Some(entity);
                 }
+                Effect::Plot { entity, keys } => {
+                    let name = self
+                        .entity_name(&entity)
+                        .unwrap_or_else(|| entity.id.to_string());
+                    self.plots.add_series(&entity, &name, &keys);
+                    self.view = View::Plots;
+                }
             }
         }
         settings_changed
@@ -198,8 +209,23 @@ impl Live {
             .map(str::to_owned)
     }
 
+    /// The entities on the table's page with their names (the plot picker offers them).
+    fn table_entities(&self) -> Vec<(crate::protocol::EntityId, String)> {
+        let Some(SubData::Entities(page)) = self.store.subs.get(&ENTITIES_SUB) else {
+            return Vec::new();
+        };
+        page.rows()
+            .map(|row| {
+                let id = row.entity_id().clone();
+                let name = self.entity_name(&id).unwrap_or_else(|| id.id.to_string());
+                (id, name)
+            })
+            .collect()
+    }
+
     /// Applies the settings that shape the session's data (points kept per series).
     pub fn apply_settings(&mut self, settings: &Settings) {
+        self.plots.apply_settings(settings);
         self.store
             .set_series_limits(crate::store::series::SeriesLimits {
                 max_points: settings.limits.points_per_series,
@@ -245,6 +271,8 @@ impl Live {
         let effects = self
             .entities
             .logic(&self.store, &self.session.rest, &self.runtime);
+        self.apply_effects(ctx, effects);
+        let effects = self.plots.logic(&mut self.store, now_ms());
         self.apply_effects(ctx, effects);
         self.keep_refresh_token();
         self.store
@@ -335,6 +363,27 @@ impl Live {
                 );
                 if self.apply_effects(ui.ctx(), effects) {
                     return Some(LiveAction::SettingsChanged);
+                }
+            }
+            View::Plots => {
+                let context = ViewContext {
+                    rest: &self.session.rest,
+                    runtime: &self.runtime,
+                    now_ms: now,
+                    live: self
+                        .store
+                        .health
+                        .as_ref()
+                        .is_some_and(|h| matches!(h.state(), crate::net::ConnState::Live)),
+                    table_entities: self.table_entities(),
+                };
+                let effects = self.plots.ui(ui, &mut self.store, settings, &context);
+                if self.apply_effects(ui.ctx(), effects) {
+                    return Some(LiveAction::SettingsChanged);
+                }
+                // Following live data: redraw as time passes even without new points.
+                if self.plots.following() {
+                    ui.ctx().request_repaint_after(Duration::from_millis(250));
                 }
             }
             View::Health => {

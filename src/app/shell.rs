@@ -272,8 +272,14 @@ impl TbApp {
                     self.config.settings.last_profile = Some(p.name.clone());
                     self.save_settings();
                 }
-                let mut live =
-                    Live::start(&self.ctx, &self.runtime, session, demo, remember.clone());
+                let mut live = Live::start(
+                    &self.ctx,
+                    &self.runtime,
+                    session,
+                    demo,
+                    remember.clone(),
+                    &self.config.settings,
+                );
                 live.set_view(self.view);
                 live.apply_settings(&self.config.settings);
                 self.profile = profile;

@@ -58,3 +58,13 @@ pub fn primary_button(text: &str) -> egui::Button<'static> {
     )
     .fill(ACCENT)
 }
+
+/// Shading of the intervals in which the client was not listening (a disconnect): the
+/// data there was backfilled or is missing, and the plot says so.
+pub const GAP_FILL: Color32 = Color32::from_rgba_premultiplied(0x40, 0x30, 0x08, 0x40);
+
+/// The colour of a plot series (RGB from its layout).
+#[must_use]
+pub fn series(rgb: [u8; 3]) -> Color32 {
+    Color32::from_rgb(rgb[0], rgb[1], rgb[2])
+}
