@@ -6,6 +6,9 @@
 
 use std::path::{Path, PathBuf};
 
+use tb_monitor::plot::layout::{Layout, LineStyle, PlotLayouts};
+use tb_monitor::plot::window::{AggFn, Relative, TimeWindow};
+use tb_monitor::protocol::EntityId;
 use tb_monitor::protocol::{
     AlarmSeverity, EntityDataPageLink, EntityDataQuery, EntityFilter, EntityKey, KeyFilter,
     NumericOperation, SortDirection, StringOperation,
@@ -81,7 +84,33 @@ fn everything_set() -> Settings {
             SavedQuery::new("Hot thermostats", &hot_thermostats()).unwrap(),
             SavedQuery::new("Pumps \"A\" 'north' ünïcode", &pumps()).unwrap(),
         ],
+        plot_layouts: plot_layouts(),
     }
+}
+
+/// A current plot layout and a saved one, with every field away from its default.
+fn plot_layouts() -> PlotLayouts {
+    let mut layout = Layout::with_window(TimeWindow::Fixed {
+        start_ms: 1_700_000_000_000,
+        end_ms: 1_700_003_600_000,
+    });
+    layout.agg = AggFn::Max;
+    layout.interval_ms = Some(60_000);
+    let pump = EntityId::new(
+        tb_monitor::protocol::EntityType::Device,
+        uuid::Uuid::from_u128(7),
+    );
+    layout.add(None, &pump, "Pump \"A\"", "pressure");
+    layout.add(Some(0), &pump, "Pump \"A\"", "flow");
+    layout.plots[0].series[1].right_axis = true;
+    layout.plots[0].series[1].style = LineStyle::Points;
+    let mut layouts = PlotLayouts {
+        current: Some(layout.clone()),
+        saved: Vec::new(),
+    };
+    layout.window = TimeWindow::Relative(Relative::Yesterday);
+    layouts.save_as("Pumps yesterday", &layout);
+    layouts
 }
 
 /// A query with a nested shape: a device-type filter, a numeric key filter, sort, columns.
@@ -658,5 +687,33 @@ fn saved_queries_that_are_not_a_list_are_ignored() {
 
     assert_eq!(loaded.notice, None);
     assert!(loaded.settings.saved_queries.is_empty());
+    assert_eq!(loaded.settings.theme, ThemePref::Dark);
+}
+
+#[test]
+fn an_unreadable_plot_layout_is_dropped_without_losing_the_rest_of_the_file() {
+    let mut layouts = toml::Value::try_from(plot_layouts()).unwrap();
+    let broken: toml::Value = toml::from_str("name = \"broken\"\nwindow = 5").unwrap();
+    layouts["saved"].as_array_mut().unwrap().push(broken);
+    let mut doc = toml::Table::new();
+    doc.insert("theme".to_owned(), toml::Value::from("light"));
+    doc.insert("plot_layouts".to_owned(), layouts);
+    let (_dir, file) = file_holding(toml::to_string(&doc).unwrap());
+
+    let loaded = file.load();
+
+    assert_eq!(loaded.notice, None);
+    let s = loaded.settings;
+    assert_eq!(s.theme, ThemePref::Light);
+    assert_eq!(
+        s.plot_layouts,
+        plot_layouts(),
+        "the readable layouts are all kept"
+    );
+
+    let (_dir, file) = file_holding("plot_layouts = 3\ntheme = \"dark\"\n");
+    let loaded = file.load();
+    assert_eq!(loaded.notice, None);
+    assert_eq!(loaded.settings.plot_layouts, PlotLayouts::default());
     assert_eq!(loaded.settings.theme, ThemePref::Dark);
 }

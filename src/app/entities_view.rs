@@ -57,6 +57,8 @@ pub enum Effect {
     Net(Box<NetCommand>),
     /// Forget a subscription's data (its query changed shape).
     Forget(SubId),
+    /// Forget a subscription whose id is never used again, and drop its late messages.
+    Retire(SubId),
     /// Copy to the clipboard.
     Copy(String),
     /// Show a message in the status bar.

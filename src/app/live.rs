@@ -130,6 +130,12 @@ impl Live {
         &self.store
     }
 
+    /// The Plots view (for tests and diagnostics).
+    #[must_use]
+    pub fn plots(&self) -> &PlotsView {
+        &self.plots
+    }
+
     /// The session.
     #[must_use]
     pub fn session(&self) -> &Session {
@@ -179,6 +185,7 @@ impl Live {
             match effect {
                 Effect::Net(cmd) => self.send(*cmd),
                 Effect::Forget(sub) => self.store.forget(sub),
+                Effect::Retire(sub) => self.store.retire(sub),
                 Effect::Copy(text) => ctx.copy_text(text),
                 Effect::Notice(text) => self.notice = Some(text),
                 Effect::SettingsChanged => settings_changed = true,
@@ -382,8 +389,8 @@ impl Live {
                     return Some(LiveAction::SettingsChanged);
                 }
                 // Following live data: redraw as time passes even without new points.
-                if self.plots.following() {
-                    ui.ctx().request_repaint_after(Duration::from_millis(250));
+                if let Some(every) = self.plots.follow_tick(now) {
+                    ui.ctx().request_repaint_after(every);
                 }
             }
             View::Health => {

@@ -21,6 +21,7 @@ use tokio::sync::mpsc;
 
 use crate::net::rest::RestClient;
 use crate::net::{NetCommand, SubId, SubSpec};
+use crate::plot::aggregate::AggSpec;
 use crate::plot::layout::Layout;
 use crate::plot::window::{self, AggFn, TimeWindow, Zone};
 use crate::protocol::{
@@ -30,7 +31,7 @@ use crate::protocol::{
 use crate::settings::Settings;
 use crate::store::Store;
 use crate::store::series::SeriesBuffer;
-use crate::ui::plots::{LegendAction, PlotInput, PlotSeries, legend_ui, plot_ui};
+use crate::ui::plots::{LegendAction, PlotInput, PlotSeries, Readout, legend_ui, plot_ui};
 
 use super::entities_view::Effect;
 
@@ -40,6 +41,28 @@ pub const PLOT_SUB_BASE: SubId = 1_000;
 
 /// Most entities offered by a picker search.
 const SEARCH_RESULTS: i32 = 50;
+
+/// A raw series breaks where two points are this many times their usual step apart.
+const DROPOUT_STEPS: i64 = 5;
+
+/// Points sampled to learn a raw series' usual step.
+const STEP_SAMPLE: usize = 65;
+
+/// The median step between a raw series' oldest points (`None` until it has a few).
+fn typical_step(buffer: &SeriesBuffer) -> Option<i64> {
+    if buffer.len() < 8 {
+        return None;
+    }
+    let (first, _) = buffer.range()?;
+    let ts: Vec<i64> = buffer
+        .points_in(first, i64::MAX)
+        .take(STEP_SAMPLE)
+        .map(|(t, _)| t)
+        .collect();
+    let mut steps: Vec<i64> = ts.windows(2).map(|w| w[1] - w[0]).collect();
+    steps.sort_unstable();
+    steps.get(steps.len() / 2).copied().filter(|&s| s > 0)
+}
 
 /// Points fetched per key for raw (not aggregated) series, at most.
 const RAW_LIMIT_MAX: usize = 1_000_000;
@@ -158,6 +181,18 @@ impl PlotsView {
         self.follow && self.layout.window.is_realtime()
     }
 
+    /// How often to redraw while following live data with nothing arriving: about when the
+    /// time axis has moved by a pixel (between 50 ms and 1 s). `None` when not following.
+    #[must_use]
+    pub fn follow_tick(&self, now_ms: i64) -> Option<std::time::Duration> {
+        if !self.following() || self.layout.plots.is_empty() {
+            return None;
+        }
+        let span = self.layout.window.resolve(now_ms, &self.zone).len_ms();
+        let ms = u64::try_from(span / 1_500).unwrap_or(0).clamp(50, 1_000);
+        Some(std::time::Duration::from_millis(ms))
+    }
+
     /// Applies the display settings (time zone).
     pub fn apply_settings(&mut self, settings: &Settings) {
         self.zone = Zone::from_pref(settings.time_zone);
@@ -205,7 +240,40 @@ impl PlotsView {
             }
         }
         effects.extend(self.sync_subscriptions(store, now_ms));
+        self.set_dropout_breaks(store);
         effects
+    }
+
+    /// Gives each plotted series its maximum step once it has a few points, so a dropout
+    /// (the device stopped sending) is drawn as a break: aggregated series break where an
+    /// interval is missing, raw ones past [`DROPOUT_STEPS`] times their usual step.
+    fn set_dropout_breaks(&self, store: &mut Store) {
+        let Some(fingerprint) = &self.subscribed else {
+            return;
+        };
+        let aggregated = !fingerprint.agg.is_none();
+        for (_, spec) in self.layout.series() {
+            let Some(sub) = self.subs.get(&spec.entity) else {
+                continue;
+            };
+            let Some(buffer) = store
+                .series
+                .get_mut(&(*sub, spec.entity.clone(), spec.key.clone()))
+            else {
+                continue;
+            };
+            if buffer.max_step_ms().is_some() {
+                continue;
+            }
+            let step = if aggregated {
+                Some(fingerprint.interval_ms.saturating_mul(3) / 2)
+            } else {
+                typical_step(buffer).map(|s| s.saturating_mul(DROPOUT_STEPS).max(1_000))
+            };
+            if step.is_some() {
+                buffer.set_max_step_ms(step);
+            }
+        }
     }
 
     fn interval(&self, span: window::Span) -> i64 {
@@ -233,7 +301,7 @@ impl PlotsView {
         let mut effects = Vec::new();
         for (_, sub) in std::mem::take(&mut self.subs) {
             effects.push(Effect::Net(Box::new(NetCommand::Unsubscribe { sub })));
-            effects.push(Effect::Forget(sub));
+            effects.push(Effect::Retire(sub));
         }
         let limits = store.series_limits();
         for (entity, entity_keys) in &keys {
@@ -246,7 +314,15 @@ impl PlotsView {
                 interval_ms,
                 limits.max_points,
             );
-            // AGGREGATION-HOOK
+            let agg = self.layout.agg;
+            store.set_aggregation(
+                sub,
+                (!agg.is_none() && self.layout.window.is_realtime()).then(|| AggSpec {
+                    agg: agg.to_wire(),
+                    start_ms: wanted_span.start_ms,
+                    interval_ms,
+                }),
+            );
             effects.push(Effect::Net(Box::new(NetCommand::Subscribe { sub, spec })));
             self.subs.insert(entity.clone(), sub);
         }
@@ -392,10 +468,10 @@ impl PlotsView {
         let top = ui.cursor().min;
         egui::ScrollArea::vertical().show(ui, |ui| {
             for p in 0..plots {
-                let readout: Vec<Option<(i64, f64)>> = self.readout(p, store);
+                let readout = self.readout(p, store, now_ms);
                 let zone = self.zone.clone();
                 if let Some(specs) = self.layout.plots.get_mut(p).map(|plot| &mut plot.series)
-                    && let Some(a) = legend_ui(ui, p, plots, specs, &readout, &zone)
+                    && let Some(a) = legend_ui(ui, p, plots, specs, &readout, &zone, now_ms)
                 {
                     action = Some((p, a));
                 }
@@ -435,25 +511,40 @@ impl PlotsView {
         }
     }
 
-    /// Each series' point nearest to the hovered time.
-    fn readout(&self, plot: usize, store: &Store) -> Vec<Option<(i64, f64)>> {
-        let Some(x) = self.hover_x else {
+    /// What each series' legend entry says: the point nearest to the hovered time, else
+    /// the newest point and whether it is overdue.
+    fn readout(&self, plot: usize, store: &Store, now_ms: i64) -> Vec<Readout> {
+        #[allow(clippy::cast_possible_truncation)]
+        let hover = self.hover_x.map(|x| x.round() as i64);
+        let Some(p) = self.layout.plots.get(plot) else {
             return Vec::new();
         };
-        #[allow(clippy::cast_possible_truncation)]
-        let ts = x.round() as i64;
-        self.layout.plots.get(plot).map_or_else(Vec::new, |p| {
-            p.series
-                .iter()
-                .map(|s| {
-                    let sub = self.subs.get(&s.entity)?;
-                    store
-                        .series
-                        .get(&(*sub, s.entity.clone(), s.key.clone()))?
+        p.series
+            .iter()
+            .map(|s| {
+                let buffer = self
+                    .subs
+                    .get(&s.entity)
+                    .and_then(|sub| store.series.get(&(*sub, s.entity.clone(), s.key.clone())));
+                let Some(buffer) = buffer else {
+                    return Readout::NoData;
+                };
+                if let Some(ts) = hover {
+                    return buffer
                         .nearest(ts)
-                })
-                .collect()
-        })
+                        .map_or(Readout::NoData, |(t, v)| Readout::Hover(t, v));
+                }
+                let Some((ts, value)) = buffer.latest() else {
+                    return Readout::NoData;
+                };
+                // Overdue: past the step at which the line would break, in a live window.
+                let stale = self.layout.window.is_realtime()
+                    && buffer
+                        .max_step_ms()
+                        .is_some_and(|step| now_ms.saturating_sub(ts) > step);
+                Readout::Latest { ts, value, stale }
+            })
+            .collect()
     }
 }
 

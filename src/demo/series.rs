@@ -2,12 +2,14 @@
 //!
 //! Points of simulated keys are computed from [`super::signals`] on the grid of the
 //! telemetry period; values pushed through `DemoControl` (or written by clients) live in
-//! an [`Overlay`] and win over computed ones at the same timestamp.
+//! an [`Overlay`] and win over computed ones at the same timestamp. Aggregates are computed
+//! by [`crate::plot::aggregate`], the code the client re-aggregates live points with.
 
 use std::collections::{BTreeMap, HashMap};
 
 use super::signals::{Signal, profile_signals, render};
 use super::world::EntityRecord;
+use crate::plot::aggregate::{Acc, interval_index, interval_start, midpoint};
 use crate::protocol::{Aggregation, EntityId, TbValue, TsValue};
 
 /// Most intervals an aggregated query may span (`database.ts_max_intervals`).
@@ -185,7 +187,9 @@ impl SeriesReader<'_> {
     }
 
     /// Aggregates `[start, end)` on `interval`-ms intervals: one point per non-empty
-    /// interval, ascending, at the interval's midpoint, with the number of raw points.
+    /// interval, ascending, at the interval's midpoint, with the number of raw points. The
+    /// functions and their text are [`crate::plot::aggregate`]'s, shared with the client's
+    /// realtime re-aggregation (exactly rounded sums, whatever the order of the points).
     ///
     /// # Errors
     /// When the query spans more than [`MAX_INTERVALS`] intervals, or the interval is < 1.
@@ -211,77 +215,21 @@ impl SeriesReader<'_> {
         let mut buckets: BTreeMap<i64, Acc> = BTreeMap::new();
         self.for_each_desc(start, end.saturating_sub(1), |ts, value| {
             // Saturating: start, end and interval come from the client (absurd values must not panic).
-            let i = ts.saturating_sub(start).div_euclid(interval);
+            let i = interval_index(start, interval, ts);
             buckets.entry(i).or_default().add(&value);
             true
         });
         Ok(buckets
             .into_iter()
             .filter_map(|(i, acc)| {
-                let lo = start.saturating_add(i.saturating_mul(interval));
+                let lo = interval_start(start, interval, i);
                 let hi = lo.saturating_add(interval).min(end);
                 acc.finish(agg).map(|(text, count)| TsValue {
-                    ts: lo.saturating_add(hi.saturating_sub(lo) / 2),
+                    ts: midpoint(lo, hi),
                     value: Some(TbValue::new(text)),
                     count: Some(count),
                 })
             })
             .collect())
-    }
-}
-
-/// Running aggregate of one interval.
-#[derive(Debug, Default)]
-struct Acc {
-    count: i64,
-    numeric: i64,
-    all_integral: bool,
-    sum: f64,
-    min: f64,
-    max: f64,
-}
-
-impl Acc {
-    fn add(&mut self, value: &TbValue) {
-        self.count += 1;
-        if let Some(v) = value.as_f64() {
-            if self.numeric == 0 {
-                self.min = v;
-                self.max = v;
-                self.all_integral = true;
-            } else {
-                self.min = self.min.min(v);
-                self.max = self.max.max(v);
-            }
-            self.all_integral &= value.as_str().parse::<i64>().is_ok();
-            self.numeric += 1;
-            self.sum += v;
-        }
-    }
-
-    fn finish(&self, agg: &Aggregation) -> Option<(String, i64)> {
-        let long_or_double = |v: f64| {
-            if self.all_integral {
-                #[allow(clippy::cast_possible_truncation)]
-                let whole = v as i64;
-                whole.to_string()
-            } else {
-                crate::protocol::format_java_double(v)
-            }
-        };
-        let text = match agg {
-            Aggregation::Count => self.count.to_string(),
-            _ if self.numeric == 0 => return None,
-            Aggregation::Avg => {
-                #[allow(clippy::cast_precision_loss)]
-                let n = self.numeric as f64;
-                crate::protocol::format_java_double(self.sum / n)
-            }
-            Aggregation::Sum => long_or_double(self.sum),
-            Aggregation::Min => long_or_double(self.min),
-            Aggregation::Max => long_or_double(self.max),
-            Aggregation::None | Aggregation::Unknown(_) => return None,
-        };
-        Some((text, self.count))
     }
 }

@@ -10,13 +10,18 @@ use std::collections::{BTreeMap, HashMap};
 
 use super::event::SubId;
 use crate::protocol::{
-    AlarmCountCmd, AlarmDataCmd, AlarmStatusCmd, AttributesSubscriptionCmd, ClientMessage,
-    EntityCountCmd, EntityDataCmd, MAX_CMDS_PER_FRAME, MAX_FRAME_BYTES, NotificationsCountSubCmd,
-    NotificationsSubCmd, TimeseriesSubscriptionCmd, UnsubscribeCmd, WsCmd,
+    Aggregation, AlarmCountCmd, AlarmDataCmd, AlarmStatusCmd, AttributesSubscriptionCmd,
+    ClientMessage, EntityCountCmd, EntityDataCmd, IntervalType, MAX_CMDS_PER_FRAME,
+    MAX_FRAME_BYTES, NotificationsCountSubCmd, NotificationsSubCmd, TimeSeriesCmd,
+    TimeseriesSubscriptionCmd, UnsubscribeCmd, WsCmd,
 };
 
 /// First `cmdId` of notification subscriptions on a connection.
 pub const NOTIFICATION_CMD_BASE: i32 = 1_000_000;
+
+/// Most intervals an aggregated query may span: `(end - start) / max(interval, 1000)`
+/// (`database.ts_max_intervals`; more closes the socket, §4.1).
+const MAX_AGG_INTERVALS: i64 = 700;
 
 /// What a subscription asks the server for (the `cmdId` inside is ignored).
 #[derive(Debug, Clone, PartialEq)]
@@ -159,9 +164,13 @@ impl SubSpec {
         }
     }
 
-    /// The spec to send after a reconnect when the last point seen was at `last_ts`: time
-    /// series restart right after it (the gap is fetched, nothing seen twice is lost,
-    /// duplicates at `last_ts` are dropped by the store), and keep their live window.
+    /// The spec to send after a reconnect when the last point seen was at `last_ts`: raw
+    /// time series restart right after it (the gap is fetched, nothing seen twice is lost,
+    /// duplicates at `last_ts` are dropped by the store), and keep their live window past
+    /// now (the server bounds only its fetch by the window end, so a late end costs nothing
+    /// and covers a client clock behind the server's). Aggregated `tsCmd`s resume on their
+    /// original grid at the start of the interval holding `last_ts`, within the server's
+    /// 700-interval limit (see `resume_aggregated`).
     #[must_use]
     pub fn resumed(&self, last_ts: Option<i64>, now_ms: i64) -> SubSpec {
         let Some(last) = last_ts else {
@@ -171,10 +180,14 @@ impl SubSpec {
             SubSpec::EntityData(c) => {
                 let mut c = c.clone();
                 if let Some(ts) = c.ts_cmd.as_mut() {
-                    let window_end = now_ms.saturating_add(ts.time_window.max(0));
-                    let start = last.saturating_add(1).max(ts.start_ts);
-                    ts.start_ts = start;
-                    ts.time_window = window_end.saturating_sub(start).max(1);
+                    if is_aggregated(ts) {
+                        resume_aggregated(ts, last, now_ms);
+                    } else {
+                        let window_end = now_ms.saturating_add(ts.time_window.max(0));
+                        let start = last.saturating_add(1).max(ts.start_ts);
+                        ts.start_ts = start;
+                        ts.time_window = window_end.saturating_sub(start).max(1);
+                    }
                 }
                 SubSpec::EntityData(c)
             }
@@ -191,6 +204,57 @@ impl SubSpec {
             other => other.clone(),
         }
     }
+}
+
+/// Whether a `tsCmd` asks for aggregates rather than raw points.
+fn is_aggregated(ts: &TimeSeriesCmd) -> bool {
+    ts.agg.as_ref().is_some_and(|a| {
+        matches!(
+            a,
+            Aggregation::Min
+                | Aggregation::Max
+                | Aggregation::Avg
+                | Aggregation::Sum
+                | Aggregation::Count
+        )
+    })
+}
+
+/// Resumes an aggregated `tsCmd` on its original grid (anchored at its `startTs`, `interval`
+/// ms steps), so that the resumed aggregates replace the client's point for point:
+///
+/// - it starts at the interval holding `last` (that interval is re-aggregated whole), never
+///   before the original start;
+/// - it ends where the interval holding now (or `last`, if the server's clock is ahead)
+///   ends: the last interval is whole, and none of the 700-interval budget goes to the
+///   future;
+/// - it spans at most 700 intervals (`(end - start) / max(interval, 1000)`): after a longer
+///   outage it starts at the oldest grid point allowed, and the older part stays a gap.
+///
+/// Calendar intervals (`WEEK`, `MONTH`, …) are not a fixed grid: those re-fetch from the
+/// original start up to now.
+fn resume_aggregated(ts: &mut TimeSeriesCmd, last: i64, now_ms: i64) {
+    let calendar = ts
+        .interval_type
+        .as_ref()
+        .is_some_and(|t| *t != IntervalType::Milliseconds);
+    if calendar {
+        let end = ts.start_ts.saturating_add(ts.time_window).max(now_ms);
+        ts.time_window = end.saturating_sub(ts.start_ts).max(1);
+        return;
+    }
+    let anchor = i128::from(ts.start_ts);
+    let interval = i128::from(ts.interval.max(1));
+    let unit = i128::from(ts.interval.max(1000));
+    let floor = |t: i128| anchor + (t - anchor).div_euclid(interval) * interval;
+    let end = floor(i128::from(now_ms.max(last))) + interval;
+    // (end - start) / unit <= 700  <=>  end - start <= 701 * unit - 1; rounded up to the grid.
+    let earliest = end - (i128::from(MAX_AGG_INTERVALS) + 1) * unit + 1;
+    let earliest = anchor + (earliest - anchor + interval - 1).div_euclid(interval) * interval;
+    let start = floor(i128::from(last)).max(anchor).max(earliest);
+    let clamp = |v: i128| i64::try_from(v).unwrap_or(if v < 0 { i64::MIN } else { i64::MAX });
+    ts.start_ts = clamp(start);
+    ts.time_window = clamp(end - start).max(1);
 }
 
 #[derive(Debug, Clone)]
@@ -556,6 +620,83 @@ mod tests {
         assert_eq!(ts.start_ts, 30_001);
         // Still live a full window past now.
         assert_eq!(ts.start_ts + ts.time_window, 150_000);
+    }
+
+    /// An `ENTITY_DATA` spec with an AVG `tsCmd` anchored at `start`.
+    fn aggregated(start: i64, window: i64, interval: i64) -> SubSpec {
+        let SubSpec::EntityData(mut c) = entity_data(&["t"], Some((start, window))) else {
+            unreachable!()
+        };
+        let ts = c.ts_cmd.as_mut().unwrap();
+        ts.interval = interval;
+        ts.agg = Some(Aggregation::Avg);
+        SubSpec::EntityData(c)
+    }
+
+    fn resumed_window(spec: &SubSpec, last: i64, now: i64) -> (i64, i64) {
+        let SubSpec::EntityData(c) = spec.resumed(Some(last), now) else {
+            panic!()
+        };
+        let ts = c.ts_cmd.unwrap();
+        (ts.start_ts, ts.start_ts + ts.time_window)
+    }
+
+    #[test]
+    fn an_aggregated_series_resumes_at_the_start_of_the_interval_of_its_last_point() {
+        // Minute intervals anchored at 10 s past; the last point seen was the aggregate of
+        // the interval [130 s, 190 s), at its midpoint.
+        let spec = aggregated(10_000, 600_000, 60_000);
+        let (start, end) = resumed_window(&spec, 160_000, 1_000_000);
+        assert_eq!(start, 130_000, "on the original grid");
+        // Up to the end of the interval holding now, [970 s, 1030 s): no interval is cut.
+        assert_eq!(end, 1_030_000);
+        // A point on an interval's first millisecond resumes at that interval.
+        assert_eq!(resumed_window(&spec, 190_000, 1_000_000).0, 190_000);
+        // A last point before the original start does not reach before it.
+        assert_eq!(resumed_window(&spec, -500_000, 1_000_000).0, 10_000);
+    }
+
+    #[test]
+    fn an_aggregated_resume_stays_within_700_intervals_after_a_long_outage() {
+        // 1 s intervals (the limit's unit): at most 700 of them.
+        let spec = aggregated(0, 60_000, 1_000);
+        let (start, end) = resumed_window(&spec, 5_500, 10_000_000);
+        assert_eq!(end, 10_001_000);
+        assert_eq!((end - start) / 1_000, 700, "the most allowed");
+        assert_eq!(start % 1_000, 0, "on the grid");
+        // Intervals below 1 s count in seconds: 250 ms intervals anchored at 100 ms.
+        let spec = aggregated(100, 60_000, 250);
+        let (start, end) = resumed_window(&spec, 1_000, 3_600_000);
+        assert_eq!((start - 100) % 250, 0, "on the grid");
+        assert!((end - start) / 1_000 <= 700);
+        assert!(
+            (end - (start - 250)) / 1_000 > 700,
+            "the oldest start allowed"
+        );
+        // A short outage is resumed whole.
+        let (start, _) = resumed_window(&spec, 3_000_000, 3_600_000);
+        assert_eq!(start, 2_999_850);
+    }
+
+    #[test]
+    fn raw_and_calendar_series_keep_their_resume_rules() {
+        // Raw: right after the last point, live a window past now.
+        let raw = entity_data(&["t"], Some((1_000, 60_000)));
+        assert_eq!(resumed_window(&raw, 30_000, 90_000), (30_001, 150_000));
+        // NONE is raw.
+        let SubSpec::EntityData(mut none) = aggregated(1_000, 60_000, 1_000) else {
+            unreachable!()
+        };
+        none.ts_cmd.as_mut().unwrap().agg = Some(Aggregation::None);
+        let none = SubSpec::EntityData(none);
+        assert_eq!(resumed_window(&none, 30_000, 90_000), (30_001, 150_000));
+        // Calendar months are no fixed grid: the window is fetched again up to now.
+        let SubSpec::EntityData(mut month) = aggregated(1_000, 60_000, 1_000) else {
+            unreachable!()
+        };
+        month.ts_cmd.as_mut().unwrap().interval_type = Some(IntervalType::Month);
+        let month = SubSpec::EntityData(month);
+        assert_eq!(resumed_window(&month, 30_000, 90_000), (1_000, 90_000));
     }
 
     #[test]

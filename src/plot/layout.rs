@@ -41,6 +41,11 @@ impl LineStyle {
     }
 }
 
+/// The names of the [`PALETTE`] colours (menus and screen readers).
+pub const PALETTE_NAMES: [&str; 10] = [
+    "blue", "orange", "green", "magenta", "violet", "mustard", "cyan", "brick", "slate", "brown",
+];
+
 /// Series colours, assigned in turn (distinguishable on dark and light backgrounds, and
 /// for the common colour-vision deficiencies in their first six).
 pub const PALETTE: [[u8; 3]; 10] = [

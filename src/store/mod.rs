@@ -4,6 +4,11 @@
 //! updates, so the rules (updates before `data`, sequence numbers, bounded series) are unit
 //! tested without a socket or a window.
 //!
+//! Series of a subscription with an aggregation ([`Store::set_aggregation`]) stay aggregated:
+//! the server's aggregates (points with a `count`) are stored as they are, and its raw live
+//! points are folded into their interval by a [`RealtimeAggregator`] per series, whose new
+//! aggregate replaces whatever the series showed in that interval.
+//!
 //! | module | role |
 //! |---|---|
 //! | [`series`] | one time series: bounded by points and age, ordered inserts, gaps, cached min/max decimation |
@@ -23,7 +28,8 @@ pub mod series;
 use std::collections::BTreeMap;
 
 use crate::net::event::{ConnState, NetEvent, SubId};
-use crate::protocol::{EntityId, ServerMessage, TsPoint};
+use crate::plot::aggregate::{AggSpec, RealtimeAggregator};
+use crate::protocol::{EntityId, ServerMessage, TsPoint, TsValue};
 
 /// What one subscription holds, by the kind of messages it receives.
 #[derive(Debug, Clone)]
@@ -49,6 +55,9 @@ pub enum SubData {
 /// Disconnect intervals kept per subscription for shading (a flaky link reconnecting every
 /// minute for a week stays within this).
 pub const MAX_GAPS_PER_SUB: usize = 10_000;
+
+/// Retired subscription ids remembered (a few hours of window switching).
+pub const MAX_RETIRED: usize = 4_096;
 
 /// A series key: the subscription, the entity and the time-series key.
 pub type SeriesKey = (SubId, EntityId, String);
@@ -77,6 +86,13 @@ pub struct Store {
     pub legacy_server: bool,
     /// The bounds every series buffer keeps (the "points kept per series" setting).
     series_limits: series::SeriesLimits,
+    /// The aggregation of subscriptions whose series are aggregated.
+    aggregations: BTreeMap<SubId, AggSpec>,
+    /// The live re-aggregation of those series, keyed like [`Self::series`].
+    aggregators: BTreeMap<SeriesKey, RealtimeAggregator>,
+    /// Subscriptions ended for good (ids never reused): their messages still in flight are
+    /// dropped instead of bringing their data back.
+    retired: std::collections::BTreeSet<SubId>,
 }
 
 impl Store {
@@ -112,6 +128,41 @@ impl Store {
         self.gaps.remove(&sub);
         self.errors.remove(&sub);
         self.series.retain(|(s, _, _), _| *s != sub);
+        self.aggregations.remove(&sub);
+        self.aggregators.retain(|(s, _, _), _| *s != sub);
+    }
+
+    /// Forgets a subscription whose id will never be used again, and drops whatever of it
+    /// is still on the way (the session stops delivering it only once it has handled the
+    /// unsubscribe). At most [`MAX_RETIRED`] ids are remembered, the oldest go first.
+    pub fn retire(&mut self, sub: SubId) {
+        self.forget(sub);
+        self.retired.insert(sub);
+        while self.retired.len() > MAX_RETIRED {
+            self.retired.pop_first();
+        }
+    }
+
+    /// Declares how a subscription's series are aggregated (its `tsCmd`'s function, start and
+    /// interval), or that they are raw (`None`, or a spec that does not aggregate). Call it
+    /// when (re)subscribing; a changed spec drops the live re-aggregation state of the old
+    /// grid.
+    pub fn set_aggregation(&mut self, sub: SubId, spec: Option<AggSpec>) {
+        let spec = spec.filter(AggSpec::aggregates);
+        if self.aggregations.get(&sub) == spec.as_ref() {
+            return;
+        }
+        self.aggregators.retain(|(s, _, _), _| *s != sub);
+        match spec {
+            Some(spec) => self.aggregations.insert(sub, spec),
+            None => self.aggregations.remove(&sub),
+        };
+    }
+
+    /// The aggregation of a subscription's series, if they are aggregated.
+    #[must_use]
+    pub fn aggregation(&self, sub: SubId) -> Option<&AggSpec> {
+        self.aggregations.get(&sub)
     }
 
     /// Applies one network event received at wall-clock `now_ms`.
@@ -132,6 +183,7 @@ impl Store {
             NetEvent::Traffic { msgs, bytes } => {
                 self.health_mut(now_ms).on_messages(now_ms, msgs, bytes);
             }
+            NetEvent::Message { sub, .. } if self.retired.contains(&sub) => {}
             NetEvent::Message { sub, msg } => self.apply_message(sub, &msg, now_ms),
             NetEvent::SubscriptionError { sub, code, message } => {
                 self.errors.insert(
@@ -216,6 +268,7 @@ impl Store {
     /// Feeds the time series of an `ENTITY_DATA` message into the per-key buffers.
     fn extend_series(&mut self, sub: SubId, u: &crate::protocol::EntityDataUpdate) {
         let rows = u.rows();
+        let spec = self.aggregations.get(&sub);
         // One probe key per message, its text overwritten in place: a series that exists
         // (every live update but the first) is found without allocating.
         let mut probe: Option<SeriesKey> = None;
@@ -226,14 +279,66 @@ impl Store {
                 probe.1.clone_from(&row.entity_id);
                 probe.2.clear();
                 probe.2.push_str(key);
-                if let Some(buffer) = self.series.get_mut(&*probe) {
+                let buffer = match self.series.get_mut(&*probe) {
+                    Some(buffer) => buffer,
+                    None => self
+                        .series
+                        .entry(probe.clone())
+                        .or_insert_with(|| series::SeriesBuffer::new(self.series_limits)),
+                };
+                let Some(spec) = spec else {
                     buffer.extend_from_wire(points);
-                } else {
-                    let mut buffer = series::SeriesBuffer::new(self.series_limits);
-                    buffer.extend_from_wire(points);
-                    self.series.insert(probe.clone(), buffer);
+                    continue;
+                };
+                let aggregator = match self.aggregators.get_mut(&*probe) {
+                    Some(aggregator) => aggregator,
+                    None => self
+                        .aggregators
+                        .entry(probe.clone())
+                        .or_insert_with(|| RealtimeAggregator::new(spec.clone())),
+                };
+                extend_aggregated(buffer, aggregator, points);
+            }
+        }
+    }
+}
+
+/// Feeds points of an aggregated series: server aggregates (with a `count`) are stored as
+/// they are and seed the aggregator; raw live points go through it, and the aggregate of
+/// their interval replaces whatever the series showed there (a partial server aggregate
+/// sits at another midpoint).
+fn extend_aggregated(
+    buffer: &mut series::SeriesBuffer,
+    aggregator: &mut RealtimeAggregator,
+    points: &[TsValue],
+) {
+    let all_aggregates = points.iter().all(|p| p.count.is_some());
+    if all_aggregates {
+        // The common initial batch: one merge.
+        buffer.extend_from_wire(points);
+    }
+    for p in points {
+        if let Some(count) = p.count {
+            let Some(value) = p.as_f64() else {
+                continue;
+            };
+            if !all_aggregates {
+                buffer.push(p.ts, value);
+            }
+            if let Some((lo, hi)) = aggregator.seed(p.ts, value, count) {
+                // The interval was tracked: drop an earlier aggregate at another midpoint.
+                if lo < p.ts {
+                    buffer.remove_range(lo, p.ts - 1);
+                }
+                if p.ts < hi.saturating_sub(1) {
+                    buffer.remove_range(p.ts + 1, hi - 1);
                 }
             }
+        } else if let Some(value) = &p.value
+            && let Some(update) = aggregator.add_raw(p.ts, value)
+        {
+            buffer.remove_range(update.lo, update.hi.saturating_sub(1));
+            buffer.push(update.ts, update.value);
         }
     }
 }
@@ -323,6 +428,24 @@ mod tests {
     }
 
     #[test]
+    fn messages_of_a_retired_subscription_still_in_flight_are_dropped() {
+        let mut store = Store::new();
+        store.apply(msg(PAGE_WITH_SERIES), 5000);
+        assert!(!store.series.is_empty());
+        store.retire(1);
+        store.apply(msg(PAGE_WITH_SERIES), 5000);
+        assert!(
+            store.subs.is_empty() && store.series.is_empty(),
+            "nothing came back"
+        );
+        for sub in 2..=SubId::try_from(MAX_RETIRED).unwrap() + 1 {
+            store.retire(sub);
+        }
+        store.apply(msg(PAGE_WITH_SERIES), 5000);
+        assert!(!store.series.is_empty(), "the oldest retired id was let go");
+    }
+
+    #[test]
     fn each_entity_and_key_gets_its_own_series_across_messages() {
         let update = |ts: i64| {
             let row = |n: u8| {
@@ -383,6 +506,118 @@ mod tests {
         store.set_series_limits(one);
         assert_eq!(store.series.values().next().unwrap().len(), 1);
         assert_eq!(store.series_limits(), one);
+    }
+
+    /// An `ENTITY_DATA` update of sub 1 for device 1's `probe` series.
+    fn probe_update(points: &str) -> NetEvent {
+        msg(&format!(
+            r#"{{"cmdId":1,"errorCode":0,"errorMsg":null,"cmdUpdateType":"ENTITY_DATA","data":null,
+            "update":[{{"entityId":{{"entityType":"DEVICE","id":"00000000-0000-0000-0000-000000000001"}},
+            "timeseries":{{"probe":[{points}]}}}}]}}"#
+        ))
+    }
+
+    fn probe_points(store: &Store) -> Vec<(i64, f64)> {
+        let (_, buffer) = store.series.iter().next().unwrap();
+        buffer.points_in(i64::MIN, i64::MAX).collect()
+    }
+
+    fn avg_every_100_ms_from_1000() -> AggSpec {
+        AggSpec {
+            agg: crate::protocol::Aggregation::Avg,
+            start_ms: 1_000,
+            interval_ms: 100,
+        }
+    }
+
+    #[test]
+    fn live_points_of_an_aggregated_series_replace_their_intervals_aggregate() {
+        let mut store = Store::new();
+        store.set_aggregation(1, Some(avg_every_100_ms_from_1000()));
+        // The server's aggregates: [1000, 1100) whole, [1100, 1160) cut at the window end.
+        store.apply(
+            probe_update(
+                r#"{"ts":1050,"value":"2.0","count":2},{"ts":1130,"value":"4.0","count":1}"#,
+            ),
+            0,
+        );
+        assert_eq!(probe_points(&store), [(1_050, 2.0), (1_130, 4.0)]);
+        // A raw point in the cut interval: the partial aggregate at 1130 gives way to the
+        // interval's aggregate at its midpoint, 1150 (the seed counts as one point of 4).
+        store.apply(probe_update(r#"{"ts":1170,"value":"6"}"#), 0);
+        assert_eq!(probe_points(&store), [(1_050, 2.0), (1_150, 5.0)]);
+        // More points: still one point per interval.
+        store.apply(
+            probe_update(r#"{"ts":1199,"value":"8"},{"ts":1180,"value":"x"}"#),
+            0,
+        );
+        store.apply(probe_update(r#"{"ts":1210,"value":"1"}"#), 0);
+        assert_eq!(
+            probe_points(&store),
+            [(1_050, 2.0), (1_150, 6.0), (1_250, 1.0)]
+        );
+        // Forgetting the subscription drops its aggregation too.
+        store.forget(1);
+        assert!(store.aggregation(1).is_none() && store.aggregators.is_empty());
+    }
+
+    #[test]
+    fn an_aggregate_resent_for_a_tracked_interval_replaces_the_client_point_at_another_midpoint() {
+        let mut store = Store::new();
+        store.set_aggregation(1, Some(avg_every_100_ms_from_1000()));
+        // A live point before the server's data (§4.1's premature updates).
+        store.apply(probe_update(r#"{"ts":1110,"value":"3"}"#), 0);
+        assert_eq!(probe_points(&store), [(1_150, 3.0)]);
+        store.apply(probe_update(r#"{"ts":1120,"value":"3.0","count":1}"#), 0);
+        assert_eq!(probe_points(&store), [(1_120, 3.0)]);
+    }
+
+    #[test]
+    fn a_series_without_aggregation_keeps_raw_points_as_they_come() {
+        let mut store = Store::new();
+        store.set_aggregation(2, Some(avg_every_100_ms_from_1000()));
+        // NONE is no aggregation either.
+        store.set_aggregation(
+            1,
+            Some(AggSpec {
+                agg: crate::protocol::Aggregation::None,
+                start_ms: 1_000,
+                interval_ms: 100,
+            }),
+        );
+        assert!(store.aggregation(1).is_none());
+        store.apply(
+            probe_update(r#"{"ts":1170,"value":"6"},{"ts":1110,"value":"2"}"#),
+            0,
+        );
+        store.apply(probe_update(r#"{"ts":1180,"value":"1"}"#), 0);
+        assert_eq!(
+            probe_points(&store),
+            [(1_110, 2.0), (1_170, 6.0), (1_180, 1.0)]
+        );
+        assert!(store.aggregators.is_empty());
+    }
+
+    #[test]
+    fn a_new_aggregation_spec_starts_the_live_aggregation_over() {
+        let mut store = Store::new();
+        store.set_aggregation(1, Some(avg_every_100_ms_from_1000()));
+        store.apply(probe_update(r#"{"ts":1110,"value":"4"}"#), 0);
+        assert_eq!(store.aggregators.len(), 1);
+        // The same spec again keeps the state; another one drops it.
+        store.set_aggregation(1, Some(avg_every_100_ms_from_1000()));
+        assert_eq!(store.aggregators.len(), 1);
+        store.set_aggregation(
+            1,
+            Some(AggSpec {
+                agg: crate::protocol::Aggregation::Max,
+                start_ms: 1_000,
+                interval_ms: 100,
+            }),
+        );
+        assert!(store.aggregators.is_empty());
+        store.apply(probe_update(r#"{"ts":1120,"value":"2"}"#), 0);
+        assert_eq!(probe_points(&store), [(1_150, 2.0)]);
     }
 
     #[test]

@@ -14,7 +14,7 @@ use egui_plot::{
     AxisHints, GridInput, GridMark, HPlacement, Line, MarkerShape, Plot, PlotPoints, Points, Span,
 };
 
-use crate::plot::layout::{LineStyle, PALETTE, SeriesSpec};
+use crate::plot::layout::{LineStyle, PALETTE, PALETTE_NAMES, SeriesSpec};
 use crate::plot::window::Zone;
 use crate::store::series::SeriesBuffer;
 use crate::ui::theme;
@@ -392,29 +392,64 @@ pub enum LegendAction {
     Remove(usize),
 }
 
-/// The legend of one plot, which is also the hover readout: each series' colour, name
-/// and (under the pointer) its nearest value and time. Click toggles a series; the menu
-/// changes colour, style and axis, moves or removes it.
+/// What the legend says of each series next to its name.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Readout {
+    /// Nothing received yet.
+    NoData,
+    /// The point nearest to the hovered time.
+    Hover(i64, f64),
+    /// The newest point; `stale` when it is older than the series' usual pace allows
+    /// (the device went quiet: said in words, not only by colour).
+    Latest {
+        /// Its time.
+        ts: i64,
+        /// Its value.
+        value: f64,
+        /// Older than expected.
+        stale: bool,
+    },
+}
+
+/// The legend of one plot, which is also the readout: each series' colour, name and its
+/// newest value with its age, or under the pointer its nearest value and time. Click
+/// toggles a series; the menu changes colour, style and axis, moves or removes it.
 pub fn legend_ui(
     ui: &mut Ui,
     plot: usize,
     plots: usize,
     specs: &mut [SeriesSpec],
-    readout: &[Option<(i64, f64)>],
+    readout: &[Readout],
     zone: &Zone,
+    now_ms: i64,
 ) -> Option<LegendAction> {
     let mut action = None;
     ui.horizontal_wrapped(|ui| {
         for (i, spec) in specs.iter_mut().enumerate() {
             let color = theme::series(spec.color);
-            let text_color = if spec.hidden {
+            let mut text_color = if spec.hidden {
                 ui.visuals().weak_text_color()
             } else {
                 ui.visuals().text_color()
             };
             let mut text = spec.label();
-            if let Some(Some((ts, v))) = readout.get(i) {
-                let _ = write!(text, " = {} at {}", format_value(*v), zone.format(*ts));
+            match readout.get(i) {
+                Some(Readout::Hover(ts, v)) => {
+                    let _ = write!(text, " = {} at {}", format_value(*v), zone.format(*ts));
+                }
+                Some(Readout::Latest { ts, value, stale }) => {
+                    let age = crate::plot::window::format_duration(
+                        (now_ms.saturating_sub(*ts) / 1_000).saturating_mul(1_000),
+                    );
+                    let _ = write!(text, " = {} ({age} ago", format_value(*value));
+                    if *stale {
+                        text.push_str(", no new data");
+                        text_color = theme::STALE;
+                    }
+                    text.push(')');
+                }
+                Some(Readout::NoData) => text.push_str(" (no data)"),
+                None => {}
             }
             let chip = ui.horizontal(|ui| {
                 swatch(ui, if spec.hidden { Color32::GRAY } else { color });
@@ -456,10 +491,14 @@ fn series_menu(
     ui.label(RichText::new(spec.label()).strong());
     ui.horizontal(|ui| {
         ui.label("Colour");
-        for c in PALETTE {
+        for (c, name) in PALETTE.into_iter().zip(PALETTE_NAMES) {
             let selected = spec.color == c;
             let (rect, response) =
                 ui.allocate_exact_size(egui::vec2(16.0, 16.0), egui::Sense::click());
+            response.widget_info(|| {
+                egui::WidgetInfo::selected(egui::Role::RadioButton, true, selected, name)
+            });
+            let response = response.on_hover_text(name);
             ui.painter().rect_filled(rect, 3.0, theme::series(c));
             if selected {
                 ui.painter().rect_stroke(

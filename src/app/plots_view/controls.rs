@@ -114,6 +114,7 @@ impl PlotsView {
     fn window_ui(&mut self, ui: &mut Ui, now_ms: i64) {
         let current = self.layout.window.label(&self.zone);
         let mut chosen = None;
+        let label = ui.label("Time window");
         egui::ComboBox::from_id_salt("plots_window")
             .selected_text(current)
             .width(220.0)
@@ -139,7 +140,9 @@ impl PlotsView {
                         chosen = Some(w);
                     }
                 }
-            });
+            })
+            .response
+            .labelled_by(label.id);
         if let Some(w) = chosen {
             self.layout.window = w;
             self.follow = true;
