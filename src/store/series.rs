@@ -30,6 +30,19 @@
 //!   `(x_min, x_max, buckets)`; a change outside the time span the result was computed from
 //!   (typically live points appended after `x_max`) keeps the cache, so an unchanged frame
 //!   costs no scan at all.
+//! * **Grid decimation for a range that follows live data.**
+//!   [`SeriesBuffer::decimate_grid`] has the same output, but its buckets are aligned to
+//!   absolute time (bucket `k` is `[k * bucket_ms, (k + 1) * bucket_ms)`), so they do not
+//!   move when the range slides. It keeps per-bucket summaries ("runs": a bucket's first,
+//!   min, max and last point, split where the line breaks inside the bucket) for the range
+//!   last requested. The next call drops the runs that left the range, rescans only the
+//!   bucket cut by the new `x_min`, the runs from the oldest one a change touched (a late
+//!   point in the newest bucket: that bucket) and the points after the newest run, then
+//!   emits the output from the runs: O(buckets + new points) a frame instead of O(visible
+//!   points). Another `bucket_ms`, a range that moved left or shrank below the newest run,
+//!   a change that reaches the oldest run (a maximum step change touches all; trimming
+//!   only when it removes visible points) rebuild the runs from scratch. The incremental
+//!   result always equals a rebuild; [`SeriesBuffer::grid_scanned`] tells what a call read.
 //! * [`SeriesBuffer::version`] increments on every change, for other caches.
 
 use std::collections::VecDeque;
@@ -265,63 +278,57 @@ impl<'a> BreakCursor<'a> {
     }
 }
 
-/// The min and max of the points of one bucket (within one segment).
-#[derive(Clone, Copy)]
-struct Bucket {
-    key: usize,
-    segment_start: bool,
-    first: (usize, Point),
-    min: (usize, Point),
-    max: (usize, Point),
-    last: (usize, Point),
+/// A summary of consecutive points of one bucket between which the line does not break:
+/// the first, the min, the max (the earliest of equal values) and the last point.
+#[derive(Debug, Clone, Copy, PartialEq)]
+struct Run {
+    /// The line breaks before `first` (or `first` is the first point drawn).
+    starts_segment: bool,
+    first: Point,
+    min: Point,
+    max: Point,
+    last: Point,
 }
 
-impl Bucket {
-    fn new(key: usize, segment_start: bool, i: usize, p: Point) -> Self {
+impl Run {
+    fn new(p: Point, starts_segment: bool) -> Self {
         Self {
-            key,
-            segment_start,
-            first: (i, p),
-            min: (i, p),
-            max: (i, p),
-            last: (i, p),
+            starts_segment,
+            first: p,
+            min: p,
+            max: p,
+            last: p,
         }
     }
 
-    fn add(&mut self, i: usize, p: Point) {
-        if p.value < self.min.1.value {
-            self.min = (i, p);
+    fn add(&mut self, p: Point) {
+        if p.value < self.min.value {
+            self.min = p;
         }
-        if p.value > self.max.1.value {
-            self.max = (i, p);
+        if p.value > self.max.value {
+            self.max = p;
         }
-        self.last = (i, p);
+        self.last = p;
     }
 
     /// Emits the min and the max in time order, plus the first point when a segment starts
-    /// here and the last one when it ends here.
-    fn flush(self, segment_end: bool, out: &mut Decimated) {
-        let mut picks = [(0usize, Point { ts: 0, value: 0.0 }); 4];
-        let mut n = 0;
-        for (take, pick) in [
-            (self.segment_start, self.first),
-            (true, self.min),
-            (true, self.max),
-            (segment_end, self.last),
-        ] {
-            if take && let Some(slot) = picks.get_mut(n) {
-                *slot = pick;
-                n += 1;
-            }
+    /// here and the last one when it ends here (each point once).
+    fn flush(&self, ends_segment: bool, out: &mut Decimated) {
+        // `first` is the earliest point and `last` the latest: only min and max need ordering.
+        let (a, b) = if self.min.ts <= self.max.ts {
+            (self.min, self.max)
+        } else {
+            (self.max, self.min)
+        };
+        if self.starts_segment && self.first.ts < a.ts {
+            out.push(self.first.ts, self.first.value);
         }
-        let picks = picks.get_mut(..n).unwrap_or_default();
-        picks.sort_unstable_by_key(|(i, _)| *i);
-        let mut previous = None;
-        for &(i, p) in picks.iter() {
-            if previous != Some(i) {
-                out.push(p.ts, p.value);
-                previous = Some(i);
-            }
+        out.push(a.ts, a.value);
+        if b.ts > a.ts {
+            out.push(b.ts, b.value);
+        }
+        if ends_segment && self.last.ts > b.ts {
+            out.push(self.last.ts, self.last.value);
         }
     }
 }
@@ -363,6 +370,81 @@ impl BucketMap {
     }
 }
 
+/// Maps ascending timestamps to grid buckets (`ts.div_euclid(bucket_ms)`), tracking the
+/// first timestamp of the next bucket so that most points cost one comparison.
+struct GridMap {
+    bucket_ms: i64,
+    key: i64,
+    /// First timestamp of the next bucket (clamped to `i64::MAX`, where recomputing the key
+    /// is harmless).
+    next_start: i64,
+}
+
+impl GridMap {
+    fn new(bucket_ms: i64) -> Self {
+        Self {
+            bucket_ms: bucket_ms.max(1),
+            key: 0,
+            next_start: i64::MIN,
+        }
+    }
+
+    /// The bucket of `ts`; call with non-decreasing `ts`.
+    fn key(&mut self, ts: i64) -> i64 {
+        if ts >= self.next_start {
+            self.key = ts.div_euclid(self.bucket_ms);
+            let next = (i128::from(self.key) + 1) * i128::from(self.bucket_ms);
+            self.next_start = i64::try_from(next).unwrap_or(i64::MAX);
+        }
+        self.key
+    }
+}
+
+/// The runs of the last [`SeriesBuffer::decimate_grid`] call and what they depend on.
+#[derive(Debug, Clone, Default)]
+struct GridCache {
+    /// Whether the fields below describe the last call (false: nothing is cached).
+    valid: bool,
+    x_min: i64,
+    x_max: i64,
+    bucket_ms: i64,
+    /// The visible points of the last call as runs, ascending; the first one starts a
+    /// segment. They cover the points of `x_min..=runs.back().last.ts`.
+    runs: VecDeque<Run>,
+    /// The oldest timestamp a change touched since the last call, among the changes that
+    /// reach into the span the runs cover.
+    dirty_from: Option<i64>,
+    /// A change since the last call reached into `dep_lo..=dep_hi`: `out` is stale.
+    out_stale: bool,
+    dep_lo: i64,
+    dep_hi: i64,
+    out: Decimated,
+    /// Points read by the last call.
+    scanned: usize,
+}
+
+impl GridCache {
+    /// Notes a change touching `lo..=hi`.
+    fn note_change(&mut self, lo: i64, hi: i64) {
+        if !self.valid {
+            return;
+        }
+        if hi >= self.dep_lo && lo <= self.dep_hi {
+            self.out_stale = true;
+        }
+        if let Some(newest) = self.runs.back()
+            && hi >= self.x_min
+            && lo <= newest.last.ts
+        {
+            self.dirty_from = Some(self.dirty_from.map_or(lo, |d| d.min(lo)));
+        }
+    }
+
+    fn heap_bytes(&self) -> usize {
+        self.runs.capacity() * std::mem::size_of::<Run>() + self.out.heap_bytes()
+    }
+}
+
 /// One live time series, bounded and ordered, with gaps and a cached decimation.
 #[derive(Clone)]
 pub struct SeriesBuffer {
@@ -376,6 +458,7 @@ pub struct SeriesBuffer {
     dirty: Option<(i64, i64)>,
     cache: DecimationCache,
     decimations: u64,
+    grid: GridCache,
 }
 
 impl Default for SeriesBuffer {
@@ -410,6 +493,7 @@ impl SeriesBuffer {
             dirty: None,
             cache: DecimationCache::default(),
             decimations: 0,
+            grid: GridCache::default(),
         }
     }
 
@@ -471,12 +555,22 @@ impl SeriesBuffer {
         self.decimations
     }
 
-    /// Heap memory held: point storage, gaps and the decimation cache, by capacity.
+    /// Points read by the last [`Self::decimate_grid`] call: 0 when it returned the cached
+    /// result; on the incremental path the new and newly visible points, the bucket cut by
+    /// `x_min` and the bucket(s) a change touched; every visible point on a rebuild (plus
+    /// the visible points again when few enough to be returned raw).
+    #[must_use]
+    pub fn grid_scanned(&self) -> usize {
+        self.grid.scanned
+    }
+
+    /// Heap memory held: point storage, gaps and both decimation caches, by capacity.
     #[must_use]
     pub fn heap_bytes(&self) -> usize {
         self.points.capacity() * std::mem::size_of::<Point>()
             + self.gaps.capacity() * std::mem::size_of::<Gap>()
             + self.cache.out.heap_bytes()
+            + self.grid.heap_bytes()
     }
 
     /// Drops every point and gap (and frees their memory).
@@ -484,6 +578,7 @@ impl SeriesBuffer {
         self.points = VecDeque::new();
         self.gaps = Vec::new();
         self.cache = DecimationCache::default();
+        self.grid = GridCache::default();
         self.touch(i64::MIN, i64::MAX);
     }
 
@@ -773,7 +868,9 @@ impl SeriesBuffer {
         let at = self.gaps.partition_point(|g| g.from_ts < merged.from_ts);
         self.gaps.insert(at, merged);
         if self.gaps.len() > MAX_GAPS {
-            self.gaps.remove(0);
+            let dropped = self.gaps.remove(0);
+            // Lines now join across the dropped gap.
+            self.touch(dropped.from_ts, dropped.to_ts);
         }
         self.touch(merged.from_ts, merged.to_ts);
     }
@@ -897,85 +994,279 @@ impl SeriesBuffer {
         buckets: usize,
         out: &mut Decimated,
     ) -> (i64, i64) {
-        out.clear();
         if buckets == 0 || x_min > x_max {
             // Nothing is drawn whatever the data: depends on nothing.
+            out.clear();
             return (i64::MAX, i64::MIN);
         }
+        self.emit_range(x_min, x_max, out, |lo, hi, out| {
+            if hi - lo <= buckets.saturating_mul(2) {
+                self.emit_raw(lo, hi, out);
+            } else {
+                self.emit_buckets(lo, hi, BucketMap::new(x_min, x_max, buckets), out);
+            }
+        })
+    }
+
+    /// Like [`Self::decimate`], but bucket `k` is `[k * bucket_ms, (k + 1) * bucket_ms)` in
+    /// absolute time, so buckets stay put while the range slides (pick `bucket_ms` about
+    /// the visible span divided by the plot width in pixels; it counts as at least 1). The
+    /// output follows the same rules: per bucket the min and the max in time order, the
+    /// first and last point of each segment, segments split at gaps and at steps over the
+    /// maximum step, lines continued to `x_min`/`x_max` by interpolation, and every visible
+    /// point when there are at most two per bucket.
+    ///
+    /// Made for a plot that follows live data: the per-bucket summaries of the last call are
+    /// kept, so a range that only slid right (and points appended at the newest end) costs
+    /// O(buckets + new points), not O(visible points); see the module documentation for
+    /// what rebuilds. The same arguments with nothing changed in the span the result
+    /// depends on return it without any work.
+    pub fn decimate_grid(&mut self, x_min: i64, x_max: i64, bucket_ms: i64) -> &Decimated {
+        let bucket_ms = bucket_ms.max(1);
+        let grid = &mut self.grid;
+        if grid.valid
+            && !grid.out_stale
+            && (grid.x_min, grid.x_max, grid.bucket_ms) == (x_min, x_max, bucket_ms)
+        {
+            grid.scanned = 0;
+            return &self.grid.out;
+        }
+        let mut grid = std::mem::take(&mut self.grid);
+        grid.scanned = 0;
+        let (dep_lo, dep_hi) = if x_min > x_max {
+            grid.runs.clear();
+            grid.out.clear();
+            (i64::MAX, i64::MIN)
+        } else {
+            self.update_runs(&mut grid, x_min, x_max, bucket_ms);
+            let buckets = i128::from(x_max.div_euclid(bucket_ms))
+                - i128::from(x_min.div_euclid(bucket_ms))
+                + 1;
+            let mut out = std::mem::take(&mut grid.out);
+            let mut raw_scanned = 0;
+            let dep = self.emit_range(x_min, x_max, &mut out, |lo, hi, out| {
+                let visible = i128::try_from(hi - lo).unwrap_or(i128::MAX);
+                if visible <= buckets.saturating_mul(2) {
+                    self.emit_raw(lo, hi, out);
+                    raw_scanned = hi - lo;
+                } else {
+                    emit_runs(&grid.runs, out);
+                }
+            });
+            grid.out = out;
+            grid.scanned += raw_scanned;
+            dep
+        };
+        if grid.runs.capacity() > 1024 && grid.runs.len() < grid.runs.capacity() / 4 {
+            grid.runs.shrink_to(grid.runs.len() + grid.runs.len() / 4);
+        }
+        self.grid = GridCache {
+            valid: true,
+            x_min,
+            x_max,
+            bucket_ms,
+            dirty_from: None,
+            out_stale: false,
+            dep_lo,
+            dep_hi,
+            ..grid
+        };
+        &self.grid.out
+    }
+
+    /// Brings the runs up to date for `x_min..=x_max`: keeps what is still valid, drops
+    /// what left the range, rescans the rest.
+    fn update_runs(&self, grid: &mut GridCache, x_min: i64, x_max: i64, bucket_ms: i64) {
+        let runs = &mut grid.runs;
+        if !(grid.valid && grid.bucket_ms == bucket_ms && x_min >= grid.x_min) {
+            runs.clear();
+        }
+        // A change: rescan from the run it touched. The runs that end before it hold only
+        // points and breaks it cannot affect, and extending the last of them in order gives
+        // what a fresh scan would.
+        if let Some(from) = grid.dirty_from.take() {
+            while runs.back().is_some_and(|r| r.last.ts >= from) {
+                runs.pop_back();
+            }
+        }
+        if runs.back().is_some_and(|r| r.last.ts > x_max) {
+            runs.clear();
+        }
+        // The left edge moved: drop the runs before it, rescan the one it cuts.
+        while runs.front().is_some_and(|r| r.last.ts < x_min) {
+            runs.pop_front();
+        }
+        if let Some(cut) = runs.front_mut()
+            && cut.first.ts < x_min
+        {
+            let lo = self.points.partition_point(|p| p.ts < x_min);
+            let hi = self.points.partition_point(|p| p.ts <= cut.last.ts);
+            let mut suffix = self.points.range(lo..hi);
+            if let Some(&first) = suffix.next() {
+                *cut = Run::new(first, true);
+                suffix.for_each(|&p| cut.add(p));
+            }
+            grid.scanned += hi.saturating_sub(lo);
+        }
+        // New and newly visible points.
+        let from = match runs.back() {
+            Some(newest) => self.points.partition_point(|p| p.ts <= newest.last.ts),
+            None => self.points.partition_point(|p| p.ts < x_min),
+        };
+        let to = self.points.partition_point(|p| p.ts <= x_max);
+        grid.scanned += self.extend_runs(runs, from, to, bucket_ms);
+        if let Some(first) = runs.front_mut() {
+            first.starts_segment = true;
+        }
+    }
+
+    /// Adds the points `from..to` (newer than every run) to the runs; returns how many.
+    fn extend_runs(
+        &self,
+        runs: &mut VecDeque<Run>,
+        from: usize,
+        to: usize,
+        bucket_ms: i64,
+    ) -> usize {
+        let Some((first, last)) = self.bounds(from, to) else {
+            return 0;
+        };
+        let mut previous = runs.back().map(|r| r.last);
+        let mut cursor =
+            BreakCursor::new(&self.gaps, self.max_step_ms, previous.unwrap_or(first).ts);
+        let may_break = cursor.may_break_before(last.ts);
+        let mut map = GridMap::new(bucket_ms);
+        let mut key = previous.map(|p| map.key(p.ts));
+        for &p in self.points.range(from..to) {
+            let broken = may_break && previous.is_some_and(|q| cursor.is_break(q.ts, p.ts));
+            let k = map.key(p.ts);
+            match runs.back_mut() {
+                Some(run) if !broken && key == Some(k) => run.add(p),
+                _ => {
+                    runs.push_back(Run::new(p, broken || previous.is_none()));
+                    key = Some(k);
+                }
+            }
+            previous = Some(p);
+        }
+        to - from
+    }
+
+    /// Writes the line through `x_min..=x_max` (`x_min <= x_max`): the points interpolated
+    /// at the edges from the neighbours outside the range and, between them, what `middle`
+    /// writes for the visible points `lo..hi` (called only when there is at least one).
+    /// Returns the time span the result depends on: from the left to the right neighbour.
+    fn emit_range(
+        &self,
+        x_min: i64,
+        x_max: i64,
+        out: &mut Decimated,
+        middle: impl FnOnce(usize, usize, &mut Decimated),
+    ) -> (i64, i64) {
+        out.clear();
         let lo = self.points.partition_point(|p| p.ts < x_min);
-        let hi = self.points.partition_point(|p| p.ts <= x_max);
+        let hi = self.points.partition_point(|p| p.ts <= x_max).max(lo);
         let left = lo.checked_sub(1).and_then(|i| self.points.get(i)).copied();
         let right = self.points.get(hi).copied();
-        let dep_lo = left.map_or(i64::MIN, |p| p.ts);
-        let dep_hi = right.map_or(i64::MAX, |p| p.ts);
-        let Some(start_ts) = left.or_else(|| self.points.get(lo).copied()).map(|p| p.ts) else {
-            return (dep_lo, dep_hi);
-        };
-        let mut cursor = BreakCursor::new(&self.gaps, self.max_step_ms, start_ts);
-        let first_visible = self.points.get(lo).filter(|_| lo < hi).copied();
+        let visible = self.bounds(lo, hi);
 
         // The line from the left neighbour to the range's edge.
         if let Some(l) = left
-            && let Some(next) = first_visible.or(right)
+            && let Some(next) = visible.map(|(p0, _)| p0).or(right)
             && next.ts > x_min
-            && !cursor.is_break(l.ts, next.ts)
+            && !self.is_break(l.ts, next.ts)
         {
             out.push_xy(ts_to_x(x_min), interpolate(l, next, x_min));
         }
-
-        let mut previous = left;
-        let mut visible = self.points.range(lo..hi).enumerate();
-        if let Some((_, &p0)) = visible.next()
-            && let Some(&last_visible) = self.points.get(hi - 1)
-        {
-            if left.is_some_and(|l| cursor.is_break(l.ts, p0.ts)) {
+        if let Some((p0, _)) = visible {
+            if left.is_some_and(|l| self.is_break(l.ts, p0.ts)) {
                 out.close_segment();
             }
-            // Most views hold no gap and no maximum step: skip the per-pair test then.
-            let may_break = cursor.may_break_before(last_visible.ts);
-            let raw = hi - lo <= buckets.saturating_mul(2);
-            let mut map = BucketMap::new(x_min, x_max, buckets);
-            let mut key_of = |i: usize, ts: i64| if raw { i } else { map.key(ts) };
-            let mut bucket = Bucket::new(key_of(0, p0.ts), true, 0, p0);
-            let mut previous_ts = p0.ts;
-            for (i, &p) in visible {
-                let broken = may_break && cursor.is_break(previous_ts, p.ts);
-                previous_ts = p.ts;
-                let key = key_of(i, p.ts);
-                if !broken && key == bucket.key {
-                    bucket.add(i, p);
-                    continue;
-                }
-                std::mem::replace(&mut bucket, Bucket::new(key, broken, i, p)).flush(broken, out);
-                if broken {
-                    out.close_segment();
-                }
-            }
-            bucket.flush(true, out);
-            previous = Some(last_visible);
+            middle(lo, hi, out);
         }
-
         // The line from the last point to the right edge.
         if let Some(r) = right
-            && let Some(q) = previous
+            && let Some(q) = visible.map(|(_, p)| p).or(left)
             && q.ts < x_max
-            && !cursor.is_break(q.ts, r.ts)
+            && !self.is_break(q.ts, r.ts)
         {
             out.push_xy(ts_to_x(x_max), interpolate(q, r, x_max));
         }
         out.close_segment();
-        (dep_lo, dep_hi)
+        (
+            left.map_or(i64::MIN, |p| p.ts),
+            right.map_or(i64::MAX, |p| p.ts),
+        )
+    }
+
+    /// Writes the points `lo..hi` (at least one) as they are, split at breaks.
+    fn emit_raw(&self, lo: usize, hi: usize, out: &mut Decimated) {
+        let Some((first, last)) = self.bounds(lo, hi) else {
+            return;
+        };
+        let mut cursor = BreakCursor::new(&self.gaps, self.max_step_ms, first.ts);
+        // Most views hold no gap and no maximum step: skip the per-pair test then.
+        let may_break = cursor.may_break_before(last.ts);
+        let mut previous: Option<i64> = None;
+        for p in self.points.range(lo..hi) {
+            if may_break && previous.is_some_and(|q| cursor.is_break(q, p.ts)) {
+                out.close_segment();
+            }
+            out.push(p.ts, p.value);
+            previous = Some(p.ts);
+        }
+    }
+
+    /// Writes the points `lo..hi` (at least one) reduced to runs of `map`'s buckets.
+    fn emit_buckets(&self, lo: usize, hi: usize, mut map: BucketMap, out: &mut Decimated) {
+        let Some((p0, last)) = self.bounds(lo, hi) else {
+            return;
+        };
+        let mut cursor = BreakCursor::new(&self.gaps, self.max_step_ms, p0.ts);
+        let may_break = cursor.may_break_before(last.ts);
+        let mut key = map.key(p0.ts);
+        let mut run = Run::new(p0, true);
+        let mut previous_ts = p0.ts;
+        for &p in self.points.range(lo + 1..hi) {
+            let broken = may_break && cursor.is_break(previous_ts, p.ts);
+            previous_ts = p.ts;
+            let k = map.key(p.ts);
+            if !broken && k == key {
+                run.add(p);
+                continue;
+            }
+            std::mem::replace(&mut run, Run::new(p, broken)).flush(broken, out);
+            if broken {
+                out.close_segment();
+            }
+            key = k;
+        }
+        run.flush(true, out);
+    }
+
+    /// The first and the last of the points `lo..hi`, if there is any.
+    fn bounds(&self, lo: usize, hi: usize) -> Option<(Point, Point)> {
+        if lo >= hi {
+            return None;
+        }
+        Some((*self.points.get(lo)?, *self.points.get(hi - 1)?))
+    }
+
+    /// Whether the line breaks between consecutive points at `a < b`.
+    fn is_break(&self, a: i64, b: i64) -> bool {
+        BreakCursor::new(&self.gaps, self.max_step_ms, a).is_break(a, b)
     }
 
     // --- bookkeeping -------------------------------------------------------------------
 
-    /// Records a change touching `lo..=hi` (for the cache) and bumps the version.
+    /// Records a change touching `lo..=hi` (for the caches) and bumps the version.
     fn touch(&mut self, lo: i64, hi: i64) {
         self.version = self.version.wrapping_add(1);
         self.dirty = Some(match self.dirty {
             Some((a, b)) => (a.min(lo), b.max(hi)),
             None => (lo, hi),
         });
+        self.grid.note_change(lo, hi);
     }
 
     /// Drops the `n` oldest points.
@@ -1076,6 +1367,20 @@ fn count_common_ts(left: &[Point], right: &[Point]) -> usize {
     common
 }
 
+/// Writes the runs (at least one) as line segments.
+fn emit_runs(runs: &VecDeque<Run>, out: &mut Decimated) {
+    let mut runs = runs.iter().peekable();
+    let mut first = true;
+    while let Some(run) = runs.next() {
+        if run.starts_segment && !first {
+            out.close_segment();
+        }
+        let ends_segment = runs.peek().is_none_or(|next| next.starts_segment);
+        run.flush(ends_segment, out);
+        first = false;
+    }
+}
+
 /// The value of the straight line from `a` to `b` at `ts` (`a.ts < b.ts`).
 #[allow(clippy::cast_precision_loss)]
 fn interpolate(a: Point, b: Point, ts: i64) -> f64 {
@@ -1090,6 +1395,8 @@ fn interpolate(a: Point, b: Point, ts: i64) -> f64 {
 #[cfg(test)]
 mod tests {
     use std::collections::BTreeMap;
+
+    use proptest::prelude::*;
 
     use super::*;
 
@@ -1563,10 +1870,10 @@ mod tests {
     }
 
     /// The bucket of `ts` in `x_min..=x_max`, computed independently of the implementation.
-    fn reference_bucket(ts: i64, x_min: i64, x_max: i64, buckets: usize) -> usize {
-        let offset = u128::try_from(i128::from(ts) - i128::from(x_min)).unwrap();
-        let span = u128::try_from(i128::from(x_max) - i128::from(x_min) + 1).unwrap();
-        usize::try_from(offset * buckets as u128 / span).unwrap()
+    fn reference_bucket(ts: i64, x_min: i64, x_max: i64, buckets: usize) -> i128 {
+        let offset = i128::from(ts) - i128::from(x_min);
+        let span = i128::from(x_max) - i128::from(x_min) + 1;
+        offset * i128::try_from(buckets).unwrap() / span
     }
 
     #[allow(clippy::cast_precision_loss)]
@@ -1574,15 +1881,41 @@ mod tests {
         ts as f64
     }
 
-    /// Checks a decimation against a brute-force scan of the buffer. Output points are
-    /// copies of stored ones, so exact float comparison is the point.
-    #[allow(clippy::float_cmp)]
+    /// Checks a decimation against a brute-force scan of the buffer.
     fn check_decimation(buf: &mut SeriesBuffer, x_min: i64, x_max: i64, buckets: usize) {
+        let out = buf.decimate(x_min, x_max, buckets).clone();
+        let count = u128::try_from(buckets).unwrap();
+        check_output(buf, &out, (x_min, x_max), count, |t| {
+            reference_bucket(t, x_min, x_max, buckets)
+        });
+    }
+
+    /// Checks a grid decimation against a brute-force scan of the buffer.
+    fn check_grid(buf: &mut SeriesBuffer, x_min: i64, x_max: i64, bucket_ms: i64) {
+        let out = buf.decimate_grid(x_min, x_max, bucket_ms).clone();
+        let key = |t: i64| i128::from(t.div_euclid(bucket_ms));
+        let count = u128::try_from(key(x_max) - key(x_min) + 1).unwrap();
+        check_output(buf, &out, (x_min, x_max), count, key);
+    }
+
+    /// Checks a decimation of `x_min..=x_max` to `buckets` buckets (`bucket_of` numbers
+    /// them) against a brute-force scan of the buffer: every bucket's true min and max (or
+    /// every point, when few are visible), the first and last visible point, no line across
+    /// a break, nothing but real points and edge points. Output points are copies of stored
+    /// ones, so exact float comparison is the point.
+    #[allow(clippy::float_cmp)]
+    fn check_output(
+        buf: &SeriesBuffer,
+        out: &Decimated,
+        (x_min, x_max): (i64, i64),
+        buckets: u128,
+        bucket_of: impl Fn(i64) -> i128,
+    ) {
         let visible: Vec<(i64, f64)> = buf.points_in(x_min, x_max).collect();
         let breaks = buf.breaks(buf.max_step_ms());
-        let out = buf.decimate(x_min, x_max, buckets).clone();
         let label = format!("{x_min}..={x_max} / {buckets}");
-        assert!(out.len() <= 2 * buckets + 4 + 4 * breaks.len(), "{label}");
+        let bound = buckets.saturating_mul(2) + 4 + 4 * u128::try_from(breaks.len()).unwrap();
+        assert!(u128::try_from(out.len()).unwrap() <= bound, "{label}");
         assert!(
             out.points().windows(2).all(|w| w[0][0] <= w[1][0]),
             "ascending: {label}"
@@ -1595,27 +1928,25 @@ mod tests {
                 "{p:?}: {label}"
             );
         }
-        if visible.len() <= 2 * buckets {
+        if u128::try_from(visible.len()).unwrap() <= buckets.saturating_mul(2) {
             for &(t, v) in &visible {
                 assert!(out.points().contains(&[x(t), v]), "raw {t}: {label}");
             }
         } else {
-            let mut lows = vec![(f64::INFINITY, 0); buckets];
-            let mut highs = vec![(f64::NEG_INFINITY, 0); buckets];
+            // The earliest min and max of each bucket.
+            let mut extremes: BTreeMap<i128, [(i64, f64); 2]> = BTreeMap::new();
             for &(t, v) in &visible {
-                let b = reference_bucket(t, x_min, x_max, buckets);
-                if v < lows[b].0 {
-                    lows[b] = (v, t);
+                let [lo, hi] = extremes.entry(bucket_of(t)).or_insert([(t, v); 2]);
+                if v < lo.1 {
+                    *lo = (t, v);
                 }
-                if v > highs[b].0 {
-                    highs[b] = (v, t);
+                if v > hi.1 {
+                    *hi = (t, v);
                 }
             }
-            for (b, (&(lo, lo_t), &(hi, hi_t))) in lows.iter().zip(&highs).enumerate() {
-                if lo.is_finite() {
-                    assert!(out.points().contains(&[x(lo_t), lo]), "min of {b}: {label}");
-                    assert!(out.points().contains(&[x(hi_t), hi]), "max of {b}: {label}");
-                }
+            for (b, [(lo_t, lo), (hi_t, hi)]) in extremes {
+                assert!(out.points().contains(&[x(lo_t), lo]), "min of {b}: {label}");
+                assert!(out.points().contains(&[x(hi_t), hi]), "max of {b}: {label}");
             }
         }
         // No segment draws across a break.
@@ -1858,11 +2189,380 @@ mod tests {
     }
 
     #[test]
+    fn grid_buckets_are_aligned_to_absolute_time() {
+        let mut buf = unbounded();
+        for ts in 0..40 {
+            buf.push(ts, v(ts % 10));
+        }
+        // Buckets [0, 10), [10, 20), ...: the view's edges cut the first and the last.
+        let out = buf.decimate_grid(5, 34, 10).clone();
+        let expected = [
+            [5, 5],
+            [9, 9],
+            [10, 0],
+            [19, 9],
+            [20, 0],
+            [29, 9],
+            [30, 0],
+            [34, 4],
+        ];
+        let expected: Vec<[f64; 2]> = expected.iter().map(|&[t, y]| [x(t), v(y)]).collect();
+        assert_eq!(out.points(), expected);
+        assert_eq!(out.segment_count(), 1);
+        // One millisecond later the middle buckets are the same points.
+        let slid = buf.decimate_grid(6, 35, 10);
+        assert_eq!(slid.points()[..2], [[6.0, 6.0], [9.0, 9.0]]);
+        assert_eq!(slid.points()[2..6], expected[2..6]);
+        // A range-relative decimation of the same view cuts elsewhere.
+        assert_ne!(buf.decimate(5, 34, 4).points(), expected);
+    }
+
+    /// `buf`'s grid decimation, computed again on a copy with a cold cache.
+    fn cold_grid(buf: &SeriesBuffer, x_min: i64, x_max: i64, bucket_ms: i64) -> SeriesBuffer {
+        let mut copy = buf.clone();
+        copy.grid = GridCache::default();
+        copy.decimate_grid(x_min, x_max, bucket_ms);
+        copy
+    }
+
+    #[test]
+    fn following_live_data_scans_only_the_new_points_and_the_bucket_cut_by_the_left_edge() {
+        const STEP: i64 = 10;
+        const BUCKET_MS: i64 = 625;
+        let per_bucket = usize::try_from(BUCKET_MS / STEP).unwrap() + 1;
+        let mut rng = Lcg(21);
+        let mut buf = unbounded();
+        let t0 = 1_700_000_000_000;
+        let mut newest = t0;
+        for _ in 0..100_000 {
+            newest += STEP;
+            buf.push(newest, rng.value());
+        }
+        let (mut x_min, mut x_max) = (t0 + 3, newest);
+        buf.decimate_grid(x_min, x_max, BUCKET_MS);
+        assert_eq!(
+            buf.grid_scanned(),
+            100_000,
+            "the first call scans everything"
+        );
+        for frame in 0..20 {
+            for _ in 0..10 {
+                newest += STEP;
+                buf.push(newest, rng.value());
+            }
+            x_min += BUCKET_MS;
+            x_max += BUCKET_MS;
+            let out = buf.decimate_grid(x_min, x_max, BUCKET_MS).clone();
+            let scanned = buf.grid_scanned();
+            assert!(scanned >= 10, "frame {frame}: {scanned}");
+            assert!(scanned <= 10 + per_bucket, "frame {frame}: {scanned}");
+            let cold = cold_grid(&buf, x_min, x_max, BUCKET_MS);
+            assert_eq!(out, cold.grid.out, "frame {frame}");
+            assert!(cold.grid_scanned() > 90_000);
+        }
+        // A late point: its bucket and the newer ones are scanned again, nothing else.
+        let from_bucket_of = |buf: &SeriesBuffer, ts: i64| {
+            let start = ts.div_euclid(BUCKET_MS) * BUCKET_MS;
+            buf.points_in(start, x_max).count()
+        };
+        buf.push(newest - 1, 1_000.0);
+        buf.decimate_grid(x_min, x_max, BUCKET_MS);
+        assert_eq!(buf.grid_scanned(), from_bucket_of(&buf, newest - 1));
+        assert!(buf.grid_scanned() <= per_bucket + 1);
+        let late = [x(newest - 1), 1_000.0];
+        assert!(
+            buf.decimate_grid(x_min, x_max, BUCKET_MS)
+                .points()
+                .contains(&late)
+        );
+        let middle = x_min + (x_max - x_min) / 2 + 1;
+        buf.push(middle, 1_000.0);
+        buf.decimate_grid(x_min, x_max, BUCKET_MS);
+        assert_eq!(buf.grid_scanned(), from_bucket_of(&buf, middle));
+        assert!(buf.grid_scanned() > 40_000);
+        // Another bucket width rebuilds.
+        buf.decimate_grid(x_min, x_max, BUCKET_MS + 1);
+        assert_eq!(buf.grid_scanned(), buf.points_in(x_min, x_max).count());
+    }
+
+    #[test]
+    fn the_same_grid_call_twice_returns_the_cached_result_without_scanning() {
+        let mut buf = unbounded();
+        for ts in 0..10_000 {
+            buf.push(ts, v(ts % 17));
+        }
+        let a = buf.decimate_grid(1_000, 5_000, 40).points().as_ptr();
+        for _ in 0..3 {
+            let b = buf.decimate_grid(1_000, 5_000, 40).points().as_ptr();
+            assert_eq!(a, b, "the same cached slice");
+            assert_eq!(buf.grid_scanned(), 0);
+        }
+        // Changes beyond the right neighbour, or before the left one, keep it too.
+        let before = buf.decimate_grid(1_000, 5_000, 40).clone();
+        buf.push(9_000, 3.0);
+        buf.push(20_000, 3.0);
+        buf.push(10, 3.0);
+        assert_eq!(buf.decimate_grid(1_000, 5_000, 40), &before);
+        assert_eq!(buf.grid_scanned(), 0);
+        // A change inside does not.
+        buf.push(3_000, 1_000.0);
+        assert!(
+            buf.decimate_grid(1_000, 5_000, 40)
+                .points()
+                .contains(&[3_000.0, 1_000.0])
+        );
+        assert!(buf.grid_scanned() > 0);
+    }
+
+    /// Where a random change lands: the newest point, or an edge of the view, plus an offset.
+    #[derive(Debug, Clone, Copy)]
+    enum Anchor {
+        Newest(i64),
+        XMin(i64),
+        XMax(i64),
+    }
+
+    /// One step of a random history of a buffer and of the view that follows it.
+    #[derive(Debug, Clone)]
+    enum Op {
+        /// A point (at the newest timestamp or later: appended or a replacement).
+        Push(Anchor, i32),
+        /// A wire batch of points `step` apart.
+        Batch {
+            at: Anchor,
+            step: i64,
+            values: Vec<i32>,
+            newest_first: bool,
+        },
+        /// `remove_range`, `mark_gap` and `unmark_gap` from the anchor, that long.
+        Remove(Anchor, i64),
+        Gap(Anchor, i64),
+        Ungap(Anchor, i64),
+        MaxStep(Option<i64>),
+        Limits(usize, i64),
+        Clear,
+        /// The range-relative decimation of the same view, in between.
+        Decimate,
+        /// Moves the view, then checks `decimate_grid` against a cold rebuild.
+        View(Move),
+    }
+
+    #[derive(Debug, Clone, Copy)]
+    enum Move {
+        /// Both edges by this much.
+        Slide(i64),
+        /// `x_min` by this much (left: zoom out).
+        Left(i64),
+        /// `x_max` by this much.
+        Right(i64),
+        /// `x_max` to the newest point plus this much, the span kept.
+        Follow(i64),
+        /// Another bucket width.
+        Bucket(i64),
+    }
+
+    /// The view of the random history.
+    #[derive(Debug, Clone, Copy)]
+    struct View {
+        x_min: i64,
+        x_max: i64,
+        bucket_ms: i64,
+    }
+
+    impl View {
+        fn at(self, buf: &SeriesBuffer, anchor: Anchor) -> i64 {
+            match anchor {
+                Anchor::Newest(d) => buf.latest().map_or(0, |p| p.0) + d,
+                Anchor::XMin(d) => self.x_min + d,
+                Anchor::XMax(d) => self.x_max + d,
+            }
+        }
+
+        fn apply(&mut self, buf: &SeriesBuffer, step: Move) {
+            match step {
+                Move::Slide(d) => (self.x_min, self.x_max) = (self.x_min + d, self.x_max + d),
+                Move::Left(d) => self.x_min += d,
+                Move::Right(d) => self.x_max += d,
+                Move::Follow(d) => {
+                    let x_max = self.at(buf, Anchor::Newest(d));
+                    (self.x_min, self.x_max) = (x_max - (self.x_max - self.x_min), x_max);
+                }
+                Move::Bucket(b) => self.bucket_ms = b,
+            }
+        }
+
+        fn grid(self, buf: &mut SeriesBuffer) -> &Decimated {
+            buf.decimate_grid(self.x_min, self.x_max, self.bucket_ms)
+        }
+    }
+
+    fn anchor(newest: impl Strategy<Value = i64>) -> impl Strategy<Value = Anchor> {
+        prop_oneof![
+            8 => newest.prop_map(Anchor::Newest),
+            1 => (-3i64..3).prop_map(Anchor::XMin),
+            1 => (-3i64..3).prop_map(Anchor::XMax),
+        ]
+    }
+
+    fn op() -> impl Strategy<Value = Op> {
+        let value = -8i32..8;
+        let late = || anchor(prop_oneof![6 => 1i64..30, 2 => -400i64..=0]);
+        let back = || anchor(-600i64..=0);
+        let len = 0i64..200;
+        let batch = (
+            late(),
+            1i64..20,
+            proptest::collection::vec(value.clone(), 0..40),
+        );
+        prop_oneof![
+            12 => (late(), value).prop_map(|(at, v)| Op::Push(at, v)),
+            2 => (batch, any::<bool>()).prop_map(|((at, step, values), newest_first)| Op::Batch {
+                at,
+                step,
+                values,
+                newest_first
+            }),
+            1 => (back(), len.clone()).prop_map(|(at, l)| Op::Remove(at, l)),
+            1 => (back(), len.clone()).prop_map(|(at, l)| Op::Gap(at, l)),
+            1 => (back(), len).prop_map(|(at, l)| Op::Ungap(at, l)),
+            1 => proptest::option::of(1i64..40).prop_map(Op::MaxStep),
+            1 => (20usize..600, prop_oneof![100i64..3_000, Just(i64::MAX)])
+                .prop_map(|(n, age)| Op::Limits(n, age)),
+            1 => Just(Op::Clear),
+            1 => Just(Op::Decimate),
+            10 => prop_oneof![
+                6 => (-20i64..300).prop_map(Move::Slide),
+                1 => (-300i64..300).prop_map(Move::Left),
+                1 => (-300i64..300).prop_map(Move::Right),
+                3 => (-50i64..100).prop_map(Move::Follow),
+                1 => (1i64..80).prop_map(Move::Bucket),
+            ]
+            .prop_map(Op::View),
+        ]
+    }
+
+    /// Applies a change to the buffer (not a view move).
+    fn apply(buf: &mut SeriesBuffer, view: View, op: &Op) {
+        match *op {
+            Op::Push(at, value) => {
+                buf.push(view.at(buf, at), f64::from(value));
+            }
+            Op::Batch {
+                at,
+                step,
+                ref values,
+                newest_first,
+            } => {
+                let start = view.at(buf, at);
+                let mut batch: Vec<TsValue> = (0i64..)
+                    .zip(values)
+                    .map(|(i, &value)| {
+                        TsValue::new(start + i * step, TbValue::from_f64(f64::from(value)))
+                    })
+                    .collect();
+                if newest_first {
+                    batch.reverse();
+                }
+                buf.extend_from_wire(&batch);
+            }
+            Op::Remove(at, len) => {
+                let from = view.at(buf, at);
+                buf.remove_range(from, from + len);
+            }
+            Op::Gap(at, len) => {
+                let from = view.at(buf, at);
+                buf.mark_gap(from, from + len);
+            }
+            Op::Ungap(at, len) => {
+                let from = view.at(buf, at);
+                buf.unmark_gap(from, from + len);
+            }
+            Op::MaxStep(step) => buf.set_max_step_ms(step),
+            Op::Limits(max_points, max_age_ms) => buf.set_limits(SeriesLimits {
+                max_points,
+                max_age_ms,
+            }),
+            Op::Clear => buf.clear(),
+            Op::Decimate => {
+                buf.decimate(view.x_min, view.x_max, 50);
+            }
+            Op::View(_) => {}
+        }
+    }
+
+    proptest! {
+        // Deterministic: a fixed seed, and no regression file written into the tree.
+        #![proptest_config(ProptestConfig {
+            cases: 512,
+            rng_seed: proptest::test_runner::RngSeed::Fixed(0x5e_7135),
+            failure_persistence: None,
+            ..ProptestConfig::default()
+        })]
+
+        #[test]
+        fn incremental_grid_decimation_equals_a_cold_rebuild_after_any_history(
+            start in proptest::collection::vec((1i64..25, -8i32..8), 0..400),
+            ops in proptest::collection::vec(op(), 1..120),
+        ) {
+            let mut buf = unbounded();
+            let mut ts = 0;
+            for (step, value) in start {
+                ts += step;
+                buf.push(ts, f64::from(value));
+            }
+            let mut view = View { x_min: ts - 1_000, x_max: ts, bucket_ms: 10 };
+            view.grid(&mut buf);
+            for (i, op) in ops.iter().enumerate() {
+                apply(&mut buf, view, op);
+                if let Op::View(step) = *op {
+                    view.apply(&buf, step);
+                    let out = view.grid(&mut buf).clone();
+                    let cold = cold_grid(&buf, view.x_min, view.x_max, view.bucket_ms);
+                    prop_assert_eq!(&out, &cold.grid.out, "op {}: {:?}", i, op);
+                    prop_assert_eq!(&buf.grid.runs, &cold.grid.runs, "op {}: {:?}", i, op);
+                    prop_assert_eq!(view.grid(&mut buf), &out, "the same call again");
+                    prop_assert_eq!(buf.grid_scanned(), 0);
+                }
+            }
+            let out = view.grid(&mut buf).clone();
+            prop_assert_eq!(out, cold_grid(&buf, view.x_min, view.x_max, view.bucket_ms).grid.out);
+        }
+
+        #[test]
+        fn decimation_keeps_every_bucket_s_true_min_and_max(
+            points in proptest::collection::vec((1i64..40, -20i32..20), 0..800),
+            gaps in proptest::collection::vec((0i64..16_000, 0i64..300), 0..4),
+            max_step in proptest::option::of(10i64..60),
+            x_min in -500i64..16_000,
+            span in 0i64..16_000,
+            buckets in 1usize..200,
+            bucket_ms in 1i64..300,
+        ) {
+            let mut buf = unbounded();
+            let mut ts = 0;
+            for (step, value) in points {
+                ts += step;
+                buf.push(ts, f64::from(value));
+            }
+            for (from, len) in gaps {
+                buf.mark_gap(from, from + len);
+            }
+            buf.set_max_step_ms(max_step);
+            check_decimation(&mut buf, x_min, x_min + span, buckets);
+            check_grid(&mut buf, x_min, x_min + span, bucket_ms);
+        }
+    }
+
+    #[test]
     fn memory_per_point_stays_under_24_bytes_for_a_million_points() {
+        let mut rng = Lcg(8);
         for count in [1_000_000, (1 << 20) + 1, 1_500_000] {
             let mut buf = SeriesBuffer::default();
             for i in 0..count {
-                buf.push(1_700_000_000_000 + i64::try_from(i).unwrap() * 10, 1.5);
+                buf.push(
+                    1_700_000_000_000 + i64::try_from(i).unwrap() * 10,
+                    rng.value(),
+                );
             }
             assert_eq!(buf.len(), count);
             let per_point = buf.heap_bytes() * 100 / buf.len();
@@ -1872,9 +2572,21 @@ mod tests {
                 per_point % 100
             );
             assert!(buf.heap_bytes() < 24 * buf.len(), "{count} points");
-            // With a decimation cached, still under.
-            buf.decimate(i64::MIN, i64::MAX, 4_000);
-            assert!(buf.heap_bytes() < 24 * buf.len(), "{count} points + cache");
+            // With both decimations cached (a plot 1,600 pixels wide following the data),
+            // still under.
+            let (first, last) = buf.range().unwrap();
+            buf.decimate(first, last, 4_000);
+            let bucket_ms = (last - first) / 1_600;
+            buf.decimate_grid(first, last, bucket_ms);
+            assert!(buf.grid.runs.len() >= 1_600);
+            assert!(buf.decimate_grid(first + 16, last + 16, bucket_ms).len() > 3_000);
+            let per_point = buf.heap_bytes() * 100 / buf.len();
+            println!(
+                "  with both caches: {}.{:02} bytes per point",
+                per_point / 100,
+                per_point % 100
+            );
+            assert!(buf.heap_bytes() < 24 * buf.len(), "{count} points + caches");
         }
     }
 

@@ -92,7 +92,12 @@ pub fn plot_ui(ui: &mut Ui, input: &PlotInput<'_>, series: &mut [PlotSeries<'_>]
             continue;
         };
         let decimated = if x_min < x_max {
-            buffer.decimate(x_min, x_max, buckets)
+            // Buckets on absolute time: while following, the range slides but the grid
+            // stays, so each frame only re-reads the newest bucket.
+            let span = i128::from(x_max) - i128::from(x_min);
+            let width = i128::try_from(buckets.max(1)).unwrap_or(i128::MAX);
+            let bucket_ms = i64::try_from((span + width - 1) / width).unwrap_or(i64::MAX);
+            buffer.decimate_grid(x_min, x_max, bucket_ms.max(1))
         } else {
             buffer.decimate(i64::MIN, i64::MAX, buckets)
         };
@@ -312,9 +317,23 @@ impl AxisMap {
     }
 }
 
-/// A value as an axis label: few digits, no float noise.
+/// A value for a label: at most four decimals, no trailing zeros, scientific notation for
+/// the tiny ones ("23.5", "-71", "0.0042", "1.5e-7").
 fn format_value(v: f64) -> String {
-    egui_plot::format_number(v, 4)
+    if v != 0.0 && v.abs() < 1e-3 {
+        return format!("{v:.2e}");
+    }
+    let text = format!("{v:.4}");
+    let text = if text.contains('.') {
+        text.trim_end_matches('0').trim_end_matches('.')
+    } else {
+        &text
+    };
+    if text == "-0" {
+        "0".to_owned()
+    } else {
+        text.to_owned()
+    }
 }
 
 /// Grid steps of a time axis, in milliseconds: units people read.
@@ -600,6 +619,17 @@ mod tests {
         let mut flat = YRange::default();
         flat.add(3.0);
         assert!(flat.span().is_some_and(|(a, b)| a < 3.0 && b > 3.0));
+    }
+
+    #[test]
+    fn values_are_labelled_without_float_noise_or_trailing_zeros() {
+        assert_eq!(format_value(23.5), "23.5");
+        assert_eq!(format_value(-71.0), "-71");
+        assert_eq!(format_value(0.1 + 0.2), "0.3");
+        assert_eq!(format_value(0.0042), "0.0042");
+        assert_eq!(format_value(1.5e-7), "1.50e-7");
+        assert_eq!(format_value(-0.0), "0");
+        assert_eq!(format_value(1e16), "10000000000000000");
     }
 
     #[test]

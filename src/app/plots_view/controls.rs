@@ -55,29 +55,27 @@ impl PlotsView {
             {
                 self.picker.open = !self.picker.open;
             }
-            self.arrange_ui(ui);
             effects.extend(self.layouts_ui(ui, settings));
-            ui.separator();
-            if ui
-                .button("Export CSV")
-                .on_hover_text("The visible series over the visible time range")
-                .clicked()
-            {
-                effects.extend(self.export_csv(store, ctx));
-            }
-            if ui
-                .button("Export PNG")
-                .on_hover_text("An image of the plots as shown")
-                .clicked()
-            {
-                self.png_pending = true;
-                let tx = self.tx.clone();
-                let repaint = ui.ctx().clone();
-                ui.ctx().request_screenshot(move |image| {
-                    tx.try_send(Reply::Screenshot(image)).ok();
-                    repaint.request_repaint();
-                });
-            }
+            ui.menu_button("Export", |ui| {
+                if ui
+                    .button("CSV of the visible series…")
+                    .on_hover_text("Time in ISO 8601 and epoch ms, one column per series")
+                    .clicked()
+                {
+                    effects.extend(self.export_csv(store, ctx));
+                    ui.close();
+                }
+                if ui.button("PNG image of the plots…").clicked() {
+                    self.png_pending = true;
+                    let tx = self.tx.clone();
+                    let repaint = ui.ctx().clone();
+                    ui.ctx().request_screenshot(move |image| {
+                        tx.try_send(Reply::Screenshot(image)).ok();
+                        repaint.request_repaint();
+                    });
+                    ui.close();
+                }
+            });
         });
         ui.weak(
             "Drag to pan · right-drag to zoom to a box · scroll to zoom the time axis · \
@@ -239,26 +237,6 @@ impl PlotsView {
             ));
     }
 
-    fn arrange_ui(&mut self, ui: &mut Ui) {
-        if self.layout.series_count() < 2 {
-            return;
-        }
-        if ui
-            .button("Stack")
-            .on_hover_text("One plot per series")
-            .clicked()
-        {
-            self.layout.stack_all();
-        }
-        if ui
-            .button("Overlay")
-            .on_hover_text("All series in one plot")
-            .clicked()
-        {
-            self.layout.overlay_all();
-        }
-    }
-
     fn layouts_ui(&mut self, ui: &mut Ui, settings: &mut Settings) -> Vec<Effect> {
         let mut effects = Vec::new();
         ui.menu_button("Layouts", |ui| {
@@ -306,6 +284,16 @@ impl PlotsView {
                 effects.push(Effect::SettingsChanged);
             }
             ui.separator();
+            if self.layout.series_count() > 1 {
+                if ui.button("Stack: one plot per series").clicked() {
+                    self.layout.stack_all();
+                    ui.close();
+                }
+                if ui.button("Overlay: all series in one plot").clicked() {
+                    self.layout.overlay_all();
+                    ui.close();
+                }
+            }
             if ui.button("Clear all plots").clicked() {
                 self.layout.plots.clear();
                 ui.close();
