@@ -11,7 +11,7 @@
 //! |---|---|---|
 //! | [`protocol`] | pure serde model of the wire protocol, no I/O | nothing of ours |
 //! | [`net`] | tokio side: REST login, the one socket-owning session task | `protocol` |
-//! | [`store`] | UI-thread data model fed by net events | `protocol` |
+//! | [`store`] | UI-thread data model fed by net events | `protocol`, `plot::aggregate` |
 //! | [`watch`] | `tb-monitor watch`: a session's events as JSON lines | `net`, `store` |
 //! | [`ui`] | egui panels reading the store or a form, returning actions | `store`, `settings` |
 //! | [`app`] | the eframe app: login screen or a live session, wiring everything | everything |
@@ -19,7 +19,7 @@
 //! | [`settings`] | `settings.toml`: server profiles and preferences | `net::tls` |
 //! | [`secrets`] | the OS keychain behind a trait (passwords, refresh tokens) | – |
 //! | [`logging`] | tracing to stderr and a rotating file | – |
-//! | [`demo`] | the ThingsBoard-compatible demo server shipped in the binary | `protocol` |
+//! | [`demo`] | the ThingsBoard-compatible demo server shipped in the binary | `protocol`, `plot::aggregate` |
 //!
 //! ## Failure handling
 //!
