@@ -55,6 +55,9 @@ fn the_demo_app_goes_live_and_shows_the_devices_and_every_view_is_reachable() {
         if let Some(issue) = view.planned_in() {
             harness.get_by_label_contains(&format!("issue {issue}"));
         }
+        if view == View::Plots {
+            harness.get_by_label("No series yet");
+        }
     }
     harness
         .get_all_by_label("Connection")

@@ -65,7 +65,8 @@ fn typical_step(buffer: &SeriesBuffer) -> Option<i64> {
 }
 
 /// Points fetched per key for raw (not aggregated) series, at most.
-const RAW_LIMIT_MAX: usize = 1_000_000;
+/// (A reply of 500k points is about 17 MB of JSON; more would crowd the socket.)
+const RAW_LIMIT_MAX: usize = 500_000;
 
 /// What the subscriptions were made for: when it changes, they are made again.
 #[derive(Debug, Clone, PartialEq)]
@@ -448,6 +449,16 @@ impl PlotsView {
             });
             return;
         }
+        if let Some(limit) = self.truncated(store, now_ms) {
+            ui.colored_label(
+                crate::ui::theme::PENDING,
+                format!(
+                    "Only the newest {} points per series were fetched, so the start of the \
+                     window may be empty: choose an aggregation to see all of it.",
+                    crate::ui::thousands(i64::try_from(limit).unwrap_or(i64::MAX))
+                ),
+            );
+        }
         let forced = self.forced_range(now_ms);
         let link = ui.scope_id().with("plots_link");
         let plots = self.layout.plots.len();
@@ -509,6 +520,28 @@ impl PlotsView {
                 LegendAction::Remove(series) => self.layout.remove(plot, series),
             }
         }
+    }
+
+    /// The point limit of the raw fetch, when some plotted series reached it (the server
+    /// sent the newest points only).
+    fn truncated(&self, store: &Store, now_ms: i64) -> Option<usize> {
+        let fingerprint = self.subscribed.as_ref()?;
+        if !fingerprint.agg.is_none() {
+            return None;
+        }
+        let limit = store.series_limits().max_points.min(RAW_LIMIT_MAX);
+        let start = self.layout.window.resolve(now_ms, &self.zone).start_ms;
+        self.layout
+            .series()
+            .any(|(_, s)| {
+                self.subs
+                    .get(&s.entity)
+                    .and_then(|sub| store.series.get(&(*sub, s.entity.clone(), s.key.clone())))
+                    .is_some_and(|b| {
+                        b.len() >= limit && b.range().is_some_and(|(first, _)| first > start)
+                    })
+            })
+            .then_some(limit)
     }
 
     /// What each series' legend entry says: the point nearest to the hovered time, else

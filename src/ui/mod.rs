@@ -26,7 +26,7 @@ pub enum View {
     /// The entity table.
     #[default]
     Entities,
-    /// Live plots (issue 7).
+    /// Live plots.
     Plots,
     /// The alarm panel (issue 8).
     Alarms,
@@ -70,11 +70,10 @@ impl View {
     #[must_use]
     pub fn planned_in(self) -> Option<u32> {
         match self {
-            View::Plots => Some(7),
             View::Alarms => Some(8),
             View::Notifications => Some(9),
             View::Inspector => Some(10),
-            View::Entities | View::Health | View::Settings => None,
+            View::Entities | View::Plots | View::Health | View::Settings => None,
         }
     }
 }
