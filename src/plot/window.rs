@@ -273,6 +273,12 @@ impl Zone {
         self.day_start(self.civil(ms).date())
     }
 
+    /// The zone's offset from UTC at `ms`, in milliseconds (positive east of Greenwich).
+    #[must_use]
+    pub fn offset_ms(&self, ms: i64) -> i64 {
+        i64::from(self.tz.to_offset(timestamp(ms)).seconds()) * 1_000
+    }
+
     /// The first instant of `date` in this zone, clamped to the representable range.
     fn day_start(&self, date: Date) -> i64 {
         self.tz.to_timestamp(DateTime::from(date)).map_or_else(
@@ -657,6 +663,21 @@ mod tests {
     ];
 
     // ---- interval math ----
+
+    #[test]
+    fn the_offset_follows_daylight_saving_time() {
+        let berlin = Zone::named("Europe/Berlin").unwrap();
+        let winter = berlin.parse("2026-01-15 12:00").unwrap();
+        let summer = berlin.parse("2026-07-15 12:00").unwrap();
+        assert_eq!(berlin.offset_ms(winter), HOUR_MS);
+        assert_eq!(berlin.offset_ms(summer), 2 * HOUR_MS);
+        assert_eq!(Zone::utc().offset_ms(summer), 0);
+        assert_eq!(
+            Zone::named("Asia/Kolkata").unwrap().offset_ms(summer),
+            5 * HOUR_MS + 30 * MINUTE_MS
+        );
+        let _ = Zone::utc().offset_ms(i64::MIN);
+    }
 
     #[test]
     fn interval_count_is_the_servers_integer_formula_with_a_one_second_floor() {

@@ -117,6 +117,8 @@ pub fn plot_ui(ui: &mut Ui, input: &PlotInput<'_>, series: &mut [PlotSeries<'_>]
 
     let link = input.link;
     let zone_for_ticks = zone.clone();
+    // Grid lines sit on local hours and midnights (the offset in the middle of the range).
+    let offset_ms = zone.offset_ms(x_min / 2 + x_max / 2);
     let mut plot = Plot::new(input.id)
         .height(input.height)
         .link_axis(link, Vec2b::new(true, false))
@@ -126,7 +128,7 @@ pub fn plot_ui(ui: &mut Ui, input: &PlotInput<'_>, series: &mut [PlotSeries<'_>]
         .allow_scroll(false)
         .allow_zoom(Vec2b::new(true, true))
         .allow_double_click_reset(false)
-        .x_grid_spacer(move |g| time_marks(&g))
+        .x_grid_spacer(move |g| time_marks(&g, offset_ms))
         .x_axis_formatter(move |mark, _| {
             #[allow(clippy::cast_possible_truncation)]
             zone_for_ticks.format_tick(mark.value.round() as i64, mark.step_size.round() as i64)
@@ -344,10 +346,11 @@ const TIME_STEPS: [i64; 26] = [
 ];
 
 /// Time-axis grid marks: three line weights on steps people read (1 s, 15 s, 1 min, 1 h,
-/// 1 day, ...). Steps of a day or more are whole days (multiples of 7 or 30 past a
-/// month), counted in UTC days: the labels, not the lines, follow the time zone.
+/// 1 day, ...), on local time: a mark sits where `value + offset_ms` is a multiple of its
+/// step, so hours and midnights are the zone's (in India too). Steps of a day or more are
+/// whole days (multiples of 7 or 30 past a month).
 #[allow(clippy::cast_possible_truncation, clippy::cast_precision_loss)]
-fn time_marks(input: &GridInput) -> Vec<GridMark> {
+fn time_marks(input: &GridInput, offset_ms: i64) -> Vec<GridMark> {
     let (lo, hi) = input.bounds;
     if !(lo.is_finite() && hi.is_finite()) || hi <= lo || input.base_step_size <= 0.0 {
         return Vec::new();
@@ -376,19 +379,20 @@ fn time_marks(input: &GridInput) -> Vec<GridMark> {
     if count > 10_000.0 {
         return marks;
     }
-    let first = (lo / small as f64).ceil() as i64;
-    let last = (hi / small as f64).floor() as i64;
+    let offset = offset_ms as f64;
+    let first = ((lo + offset) / small as f64).ceil() as i64;
+    let last = ((hi + offset) / small as f64).floor() as i64;
     for k in first..=last {
-        let value = k.saturating_mul(small);
-        let step = if value % large == 0 {
+        let local = k.saturating_mul(small);
+        let step = if local % large == 0 {
             large
-        } else if value % medium == 0 {
+        } else if local % medium == 0 {
             medium
         } else {
             small
         };
         marks.push(GridMark {
-            value: value as f64,
+            value: local.saturating_sub(offset_ms) as f64,
             step_size: step as f64,
         });
     }
@@ -580,10 +584,30 @@ mod tests {
     use super::*;
 
     fn marks(lo: f64, hi: f64, base: f64) -> Vec<GridMark> {
-        time_marks(&GridInput {
-            bounds: (lo, hi),
-            base_step_size: base,
-        })
+        time_marks(
+            &GridInput {
+                bounds: (lo, hi),
+                base_step_size: base,
+            },
+            0,
+        )
+    }
+
+    #[test]
+    #[allow(clippy::cast_possible_truncation)]
+    fn grid_hours_are_local_hours_in_a_half_hour_zone() {
+        let offset = 5 * 3_600_000 + 1_800_000; // India, +05:30
+        let m = time_marks(
+            &GridInput {
+                bounds: (0.0, 6.0 * 3_600_000.0),
+                base_step_size: 3_000_000.0,
+            },
+            offset,
+        );
+        assert!(!m.is_empty());
+        for g in &m {
+            assert_eq!((g.value as i64 + offset) % 3_600_000, 0, "{g:?}");
+        }
     }
 
     #[test]
