@@ -456,3 +456,51 @@ fn a_window_switched_while_points_stream_leaves_no_data_of_the_old_subscriptions
         .collect();
     assert!(left.is_empty(), "data of replaced subscriptions: {left:?}");
 }
+
+#[test]
+fn earlier_and_later_move_a_history_window_by_its_length_and_refetch() {
+    let rt = ui::runtime();
+    let (mut h, control, device) = demo_with_a_thermostat(&rt);
+    let entity = device.id.clone();
+    // One known point in the hour before a fixed hour-long window.
+    let hour = (now_ms() - 5 * 3_600_000) / 3_600_000 * 3_600_000;
+    control.push_point(
+        &entity,
+        "temperature",
+        hour - 1_800_000 + 123,
+        TbValue::from_f64(42.5),
+    );
+    let first = plot_from_the_row_menu(&mut h, &device);
+
+    click(&mut h, "Range…");
+    let utc = Zone::utc();
+    set_text(&mut h, "From", &utc.format_iso(hour));
+    set_text(&mut h, "To", &utc.format_iso(hour + 3_600_000));
+    click(&mut h, "Show this range");
+    let shown = resubscribed(&mut h, &entity, first);
+
+    click(&mut h, "Earlier");
+    let earlier = resubscribed(&mut h, &entity, shown);
+    let window = h.state().live().unwrap().plots().layout().window;
+    assert_eq!(
+        window,
+        TimeWindow::Fixed {
+            start_ms: hour - 3_600_000,
+            end_ms: hour
+        }
+    );
+    step_until(&mut h, "the earlier hour's points", |h| {
+        series(h, earlier, &entity, "temperature")
+            .is_some_and(|s| s.contains(&(hour - 1_800_000 + 123, 42.5)))
+    });
+
+    click(&mut h, "Later");
+    resubscribed(&mut h, &entity, earlier);
+    assert_eq!(
+        h.state().live().unwrap().plots().layout().window,
+        TimeWindow::Fixed {
+            start_ms: hour,
+            end_ms: hour + 3_600_000
+        }
+    );
+}

@@ -45,8 +45,8 @@ impl PlotsView {
                 {
                     self.follow = true;
                 }
-            } else if ui.button("Reset zoom").clicked() {
-                self.reset = true;
+            } else {
+                self.history_steps_ui(ui, ctx.now_ms);
             }
             ui.separator();
             if ui
@@ -194,6 +194,37 @@ impl PlotsView {
                 }
             }
         });
+    }
+
+    /// "Earlier" and "Later" move a history window by its own length; "Reset zoom" shows
+    /// the whole window again.
+    fn history_steps_ui(&mut self, ui: &mut Ui, now_ms: i64) {
+        let span = self.layout.window.resolve(now_ms, &self.zone);
+        let len = span.len_ms().max(1);
+        let step = |by: i64| TimeWindow::Fixed {
+            start_ms: span.start_ms.saturating_add(by),
+            end_ms: span.end_ms.saturating_add(by),
+        };
+        if ui
+            .button("Earlier")
+            .on_hover_text(format!("{} back", window::format_duration(len)))
+            .clicked()
+        {
+            self.layout.window = step(-len);
+            self.reset = true;
+        }
+        let later_possible = span.end_ms < now_ms;
+        if ui
+            .add_enabled(later_possible, egui::Button::new("Later"))
+            .on_hover_text(format!("{} forward", window::format_duration(len)))
+            .clicked()
+        {
+            self.layout.window = step(len);
+            self.reset = true;
+        }
+        if ui.button("Reset zoom").clicked() {
+            self.reset = true;
+        }
     }
 
     fn aggregation_ui(&mut self, ui: &mut Ui, now_ms: i64) {
