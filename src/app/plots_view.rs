@@ -429,6 +429,9 @@ impl PlotsView {
     fn forced_range(&mut self, now_ms: i64) -> Option<(i64, i64)> {
         let span = self.layout.window.resolve(now_ms, &self.zone);
         if self.following() {
+            // Following forces the range anyway; a pending reset must not force it again
+            // on the frame after the user zoomed or panned away.
+            self.reset = false;
             return Some((span.start_ms, span.end_ms));
         }
         if std::mem::take(&mut self.reset) {

@@ -147,7 +147,7 @@ impl PlotsView {
             self.reset = true;
         }
         // The fixed range: from/to in the display zone, prefilled with the current span.
-        ui.menu_button("Range…", |ui| {
+        form_menu(ui, "Range…", |ui| {
             if self.from_text.is_empty() || self.to_text.is_empty() {
                 let span = self.layout.window.resolve(now_ms, &self.zone);
                 self.from_text = self.zone.format(span.start_ms);
@@ -270,7 +270,7 @@ impl PlotsView {
 
     fn layouts_ui(&mut self, ui: &mut Ui, settings: &mut Settings) -> Vec<Effect> {
         let mut effects = Vec::new();
-        ui.menu_button("Layouts", |ui| {
+        form_menu(ui, "Layouts", |ui| {
             ui.horizontal(|ui| {
                 let label = ui.label("Name");
                 ui.text_edit_singleline(&mut self.layout_name)
@@ -626,4 +626,15 @@ fn save_as(
         };
         tx.send(Reply::Notice(notice)).await.ok();
     });
+}
+
+/// A menu holding text fields: it stays open while the user clicks into them, and closes
+/// on a click outside, Escape, or an action that calls `ui.close()`.
+fn form_menu(ui: &mut Ui, title: &str, content: impl FnOnce(&mut Ui)) {
+    egui::containers::menu::MenuButton::new(title)
+        .config(
+            egui::containers::menu::MenuConfig::new()
+                .close_behavior(egui::PopupCloseBehavior::CloseOnClickOutside),
+        )
+        .ui(ui, content);
 }
