@@ -608,3 +608,36 @@ fn clicking_into_a_menu_text_field_keeps_the_menu_open_for_typing() {
         h.run_steps(2);
     }
 }
+
+#[test]
+fn the_legend_reads_out_the_newest_value_and_its_age_and_under_the_pointer_the_hovered_one() {
+    let rt = ui::runtime();
+    let Plotted {
+        mut h,
+        control,
+        device,
+        ..
+    } = plot_a_thermostat_from_the_table(&rt);
+    let ts = now_ms();
+    control.push_point(&device.id, "temperature", ts, TbValue::from_f64(21.25));
+    let label = |h: &Harness<'_, TbApp>| {
+        legend_entry(h, &device, "temperature")
+            .accesskit_node()
+            .label()
+            .unwrap_or_default()
+    };
+    // The pointer outside every plot: the newest value and how old it is.
+    h.hover_at(egui::pos2(5.0, 5.0));
+    step_until(&mut h, "the newest value in the legend", |h| {
+        label(h).contains("= 21.25 (") && label(h).contains(" ago")
+    });
+    // Over the plot: a value under the pointer and its time, not an age.
+    let pos = inside_the_first_plot(&h, &device);
+    h.hover_at(pos);
+    h.run_steps(2);
+    let hovered = label(&h);
+    assert!(
+        hovered.contains(" at 20") && !hovered.contains(" ago"),
+        "{hovered}"
+    );
+}

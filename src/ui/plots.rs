@@ -177,7 +177,12 @@ pub fn plot_ui(ui: &mut Ui, input: &PlotInput<'_>, series: &mut [PlotSeries<'_>]
                 map.filter(|_| s.spec.right_axis),
             );
         }
-        plot_ui.pointer_coordinate().map(|p| p.x)
+        // (`pointer_coordinate` answers wherever the pointer is: only a hover counts.)
+        plot_ui
+            .response()
+            .hovered()
+            .then(|| plot_ui.pointer_coordinate().map(|p| p.x))
+            .flatten()
     });
     let bounds = response.transform.bounds();
     let x_range = clamp_span(bounds.min()[0], bounds.max()[0]);
