@@ -30,8 +30,8 @@
 pub mod app;
 pub mod demo;
 pub mod logging;
-pub mod plot;
 pub mod net;
+pub mod plot;
 pub mod protocol;
 pub mod secrets;
 pub mod settings;

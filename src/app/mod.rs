@@ -4,8 +4,8 @@
 
 pub mod entities_view;
 pub mod live;
-pub mod plots_view;
 pub mod login;
+pub mod plots_view;
 mod shell;
 
 pub use shell::{AppConfig, Start, TbApp};
