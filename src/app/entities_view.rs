@@ -12,8 +12,8 @@ use crate::net::rest::RestClient;
 use crate::net::{NetCommand, SubId, SubSpec};
 use crate::protocol::{
     AlarmDataCmd, AlarmDataPageLink, AlarmDataQuery, AlarmSearchStatus, AlarmSeverity,
-    EntityCountCmd, EntityDataCmd, EntityDataPageLink, EntityDataQuery, EntityFilter, EntityId,
-    EntityKey, EntityNameFilter, EntityType, LatestValueCmd,
+    EntityCountCmd, EntityDataCmd, EntityDataQuery, EntityFilter, EntityId, EntityKey, EntityType,
+    LatestValueCmd,
 };
 use crate::settings::{SavedQuery, Settings};
 use crate::store::{Store, SubData};
@@ -482,37 +482,8 @@ impl EntitiesView {
         let tx = self.tx.clone();
         let ctx = ctx.clone();
         runtime.spawn(async move {
-            let filter = EntityFilter::EntityName(EntityNameFilter {
-                entity_type,
-                entity_name_filter: text,
-            });
-            let page_link = EntityDataPageLink::first(SEARCH_RESULTS).sorted_by(
-                EntityKey::field("name"),
-                crate::protocol::SortDirection::Asc,
-            );
-            let query = EntityDataQuery::new(filter, page_link).with_fields(["name"]);
-            let results = rest
-                .find_entities(&query)
-                .await
-                .map(|page| {
-                    page.data
-                        .into_iter()
-                        .map(|row| {
-                            let name = row
-                                .latest
-                                .as_ref()
-                                .and_then(|l| l.get(&crate::protocol::EntityKeyType::EntityField))
-                                .and_then(|fields| fields.get("name"))
-                                .and_then(|v| v.value.as_ref())
-                                .map_or_else(
-                                    || row.entity_id.id.to_string(),
-                                    |v| v.as_str().to_owned(),
-                                );
-                            (row.entity_id, name)
-                        })
-                        .collect()
-                })
-                .map_err(|e| e.to_string());
+            let results =
+                super::search_entities_by_name(&rest, entity_type, text, SEARCH_RESULTS).await;
             tx.send(Reply::Search {
                 request_id,
                 results,

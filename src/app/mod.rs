@@ -125,6 +125,44 @@ fn now_ms() -> i64 {
     crate::net::tokens::now_ms()
 }
 
+/// The entities of `entity_type` whose name starts with `text` (at most `limit`, by name),
+/// with their names: what the entity pickers of the query builder and the plots offer.
+///
+/// # Errors
+/// The REST call's failure, as a sentence.
+pub(crate) async fn search_entities_by_name(
+    rest: &crate::net::rest::RestClient,
+    entity_type: crate::protocol::EntityType,
+    text: String,
+    limit: i32,
+) -> Result<Vec<(crate::protocol::EntityId, String)>, String> {
+    use crate::protocol::{EntityDataPageLink, EntityDataQuery, EntityFilter, EntityKey};
+    let page_link = EntityDataPageLink::first(limit).sorted_by(
+        EntityKey::field("name"),
+        crate::protocol::SortDirection::Asc,
+    );
+    let query = EntityDataQuery::new(EntityFilter::by_name(entity_type, text), page_link)
+        .with_fields(["name"]);
+    let page = rest
+        .find_entities(&query)
+        .await
+        .map_err(|e| e.to_string())?;
+    Ok(page
+        .data
+        .into_iter()
+        .map(|row| {
+            let name = row
+                .latest
+                .as_ref()
+                .and_then(|l| l.get(&crate::protocol::EntityKeyType::EntityField))
+                .and_then(|fields| fields.get("name"))
+                .and_then(|v| v.value.as_ref())
+                .map_or_else(|| row.entity_id.id.to_string(), |v| v.as_str().to_owned());
+            (row.entity_id, name)
+        })
+        .collect())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

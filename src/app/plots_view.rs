@@ -26,7 +26,7 @@ use crate::plot::layout::Layout;
 use crate::plot::window::{self, AggFn, TimeWindow, Zone};
 use crate::protocol::{
     EntityDataCmd, EntityDataPageLink, EntityDataQuery, EntityFilter, EntityHistoryCmd, EntityId,
-    EntityKey, EntityType, SortDirection, TimeSeriesCmd,
+    EntityType, TimeSeriesCmd,
 };
 use crate::settings::Settings;
 use crate::store::Store;
@@ -644,36 +644,11 @@ async fn search_entities(
     text: String,
     ctx: egui::Context,
 ) {
-    {
-        let page_link = EntityDataPageLink::first(SEARCH_RESULTS)
-            .sorted_by(EntityKey::field("name"), SortDirection::Asc);
-        let query = EntityDataQuery::new(EntityFilter::by_name(entity_type, text), page_link)
-            .with_fields(["name"]);
-        let found = rest
-            .find_entities(&query)
-            .await
-            .map(|page| {
-                page.data
-                    .into_iter()
-                    .map(|row| {
-                        let name = row
-                            .latest
-                            .as_ref()
-                            .and_then(|l| l.get(&crate::protocol::EntityKeyType::EntityField))
-                            .and_then(|f| f.get("name"))
-                            .and_then(|v| v.value.as_ref())
-                            .map_or_else(
-                                || row.entity_id.id.to_string(),
-                                |v| v.as_str().to_owned(),
-                            );
-                        (row.entity_id, name)
-                    })
-                    .collect()
-            })
-            .map_err(|e| format!("Search failed: {e}"));
-        tx.send(Reply::Search(found)).await.ok();
-        ctx.request_repaint();
-    }
+    let found = super::search_entities_by_name(&rest, entity_type, text, SEARCH_RESULTS)
+        .await
+        .map_err(|e| format!("Search failed: {e}"));
+    tx.send(Reply::Search(found)).await.ok();
+    ctx.request_repaint();
 }
 
 /// The time-series keys of `entities`, for the picker.
