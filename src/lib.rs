@@ -15,6 +15,7 @@
 //! | [`watch`] | `tb-monitor watch`: a session's events as JSON lines | `net`, `store` |
 //! | [`ui`] | egui panels reading the store or a form, returning actions | `store`, `settings` |
 //! | [`app`] | the eframe app: login screen or a live session, wiring everything | everything |
+//! | [`alarm`] | the Alarms view model: desktop notices (grouping, rate limit), actions with undo | `protocol`, `net::rest`, `store` |
 //! | [`plot`] | the Plots view model: time windows, aggregation, export, layouts | `protocol`, `store` |
 //! | [`settings`] | `settings.toml`: server profiles and preferences | `net::tls` |
 //! | [`secrets`] | the OS keychain behind a trait (passwords, refresh tokens) | – |
@@ -27,6 +28,7 @@
 //! failed ([`protocol::ProtocolError`]). Secrets are never printed: the types holding
 //! passwords and tokens redact them in `Debug`.
 
+pub mod alarm;
 pub mod app;
 pub mod demo;
 pub mod logging;

@@ -1,0 +1,11 @@
+//! The Alarms view's model, free of egui: which alarms reach the user as desktop
+//! notifications (grouped, rate-limited, quiet mode), and the acknowledge / clear / assign
+//! actions with their undo window and per-alarm outcomes.
+//!
+//! | module | role |
+//! |---|---|
+//! | [`notify`] | new and escalated alarms → grouped, rate-limited notices (desktop, toast, sound) |
+//! | [`actions`] | single and bulk alarm actions: undo window, REST calls, per-alarm errors |
+
+pub mod actions;
+pub mod notify;
