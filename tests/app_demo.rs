@@ -58,6 +58,9 @@ fn the_demo_app_goes_live_and_shows_the_devices_and_every_view_is_reachable() {
         if view == View::Plots {
             harness.get_by_label("No series yet");
         }
+        if view == View::Alarms {
+            harness.get_by_label("Assigned to me");
+        }
     }
     harness
         .get_all_by_label("Connection")

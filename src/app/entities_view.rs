@@ -67,6 +67,15 @@ pub enum Effect {
     SettingsChanged,
     /// Open another view for this entity (plots, inspector, alarms).
     Open(crate::ui::View, EntityId),
+    /// Plot every time series of an entity around a moment (an alarm's start).
+    PlotAround {
+        /// The entity.
+        entity: EntityId,
+        /// Its name.
+        name: String,
+        /// The moment (epoch ms).
+        at_ms: i64,
+    },
     /// Plot these time-series keys of an entity (a new plot in the Plots view).
     Plot {
         /// The entity.

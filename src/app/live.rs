@@ -12,13 +12,21 @@ use crate::ui::View;
 use crate::ui::health::{HealthAction, health_ui};
 use crate::ui::top_bar::{TopBar, top_bar_ui};
 
+use super::alarms_view::{ALARM_NOTIFY_SUB, ALARMS_VIEW_SUB, AlarmsView, notify_spec};
 use super::entities_view::{Effect, EntitiesView};
 use super::plots_view::{PlotsView, ViewContext};
+use crate::alarm::notify::{Notice, Notifier, NotifyPrefs};
 
 use super::{
     ALARM_COUNT_SUB, DRAIN_BUDGET, ENTITIES_SUB, EguiWaker, Session, UNREAD_SUB,
     default_entities_query, default_subscriptions, now_ms,
 };
+
+/// How long an alarm toast stays.
+const TOAST_MS: i64 = 10_000;
+
+/// Most toasts on screen at once (older ones go first).
+const MAX_TOASTS: usize = 4;
 
 /// How often the app looks for a rotated refresh token to keep in the keychain.
 const REFRESH_TOKEN_CHECK: Duration = Duration::from_secs(5);
@@ -52,6 +60,17 @@ pub struct Live {
     view: View,
     entities: EntitiesView,
     plots: PlotsView,
+    alarms: AlarmsView,
+    /// Turns new and escalated alarms into notices.
+    notifier: Notifier,
+    /// The version of the watched alarm page last given to the notifier.
+    notified_version: Option<u64>,
+    /// In-app toasts shown (notice, when it appeared).
+    toasts: Vec<(Notice, i64)>,
+    /// Quiet mode: toasts only.
+    quiet: bool,
+    /// Desktop notices failed once (no daemon): said once, not per notice.
+    desktop_failed: std::sync::Arc<std::sync::atomic::AtomicBool>,
     /// The entity another view was opened for from the table (for the views to come).
     focus: Option<crate::protocol::EntityId>,
     notice: Option<String>,
@@ -96,6 +115,7 @@ impl Live {
             .into_iter()
             .filter(|(sub, _)| *sub != ENTITIES_SUB)
             .chain(entities.subscriptions());
+        let subs = subs.chain([(ALARM_NOTIFY_SUB, notify_spec())]);
         for (sub, spec) in subs {
             if let Err(e) = net.try_send(NetCommand::Subscribe { sub, spec }) {
                 notice = Some(e.to_string());
@@ -114,6 +134,15 @@ impl Live {
             view: View::default(),
             entities,
             plots: PlotsView::new(settings),
+            alarms: AlarmsView::new(settings),
+            notifier: Notifier::with_zone(
+                NotifyPrefs::from(&settings.notifications),
+                crate::plot::window::Zone::from_pref(settings.time_zone),
+            ),
+            notified_version: None,
+            toasts: Vec::new(),
+            quiet: false,
+            desktop_failed: std::sync::Arc::default(),
             focus: None,
             notice,
             remember,
@@ -190,8 +219,23 @@ impl Live {
                 Effect::Notice(text) => self.notice = Some(text),
                 Effect::SettingsChanged => settings_changed = true,
                 Effect::Open(view, entity) => {
+                    if view == View::Alarms {
+                        let name = self
+                            .entity_name(&entity)
+                            .unwrap_or_else(|| entity.id.to_string());
+                        self.alarms.show_entity(entity.clone(), name);
+                    }
                     self.view = view;
                     self.focus = Some(entity);
+                }
+                Effect::PlotAround {
+                    entity,
+                    name,
+                    at_ms,
+                } => {
+                    self.plots
+                        .plot_around(entity, name, at_ms, &self.session.rest, &self.runtime);
+                    self.view = View::Plots;
                 }
                 Effect::Plot { entity, keys } => {
                     let name = self
@@ -233,6 +277,10 @@ impl Live {
     /// Applies the settings that shape the session's data (points kept per series).
     pub fn apply_settings(&mut self, settings: &Settings) {
         self.plots.apply_settings(settings);
+        self.alarms.apply_settings(settings);
+        self.notifier.set_prefs(self.notify_prefs(settings));
+        self.notifier
+            .set_zone(crate::plot::window::Zone::from_pref(settings.time_zone));
         self.store
             .set_series_limits(crate::store::series::SeriesLimits {
                 max_points: settings.limits.points_per_series,
@@ -281,10 +329,118 @@ impl Live {
         self.apply_effects(ctx, effects);
         let effects = self.plots.logic(&mut self.store, now_ms());
         self.apply_effects(ctx, effects);
+        let effects = self
+            .alarms
+            .logic(&self.session.rest, &self.runtime, ctx, now_ms());
+        self.apply_effects(ctx, effects);
+        self.notify(ctx, now_ms());
         self.keep_refresh_token();
         self.store
             .session_expired
             .then_some(LiveAction::SessionExpired)
+    }
+
+    fn notify_prefs(&self, settings: &Settings) -> NotifyPrefs {
+        NotifyPrefs {
+            quiet: self.quiet,
+            ..NotifyPrefs::from(&settings.notifications)
+        }
+    }
+
+    /// Feeds the watched alarms to the notifier and shows what it has due: a toast always,
+    /// a desktop notification (on a blocking task) unless quiet. Runs while the window is
+    /// minimized too (eframe calls `logic` when hidden).
+    fn notify(&mut self, ctx: &egui::Context, now: i64) {
+        if let Some(SubData::Alarms(page)) = self.store.subs.get(&ALARM_NOTIFY_SUB)
+            && page.has_data()
+            && self.notified_version != Some(page.version())
+        {
+            self.notified_version = Some(page.version());
+            self.notifier.observe(page.rows(), now);
+        }
+        for notice in self.notifier.poll(now) {
+            if notice.desktop {
+                let failed = self.desktop_failed.clone();
+                let shown = notice.clone();
+                self.runtime.spawn_blocking(move || {
+                    if let Err(e) = crate::alarm::notify::show_on_desktop(&shown)
+                        && !failed.swap(true, std::sync::atomic::Ordering::Relaxed)
+                    {
+                        tracing::warn!("desktop notifications are not available: {e}");
+                    }
+                });
+            }
+            self.toasts.push((notice, now));
+        }
+        self.toasts
+            .retain(|(_, at)| now.saturating_sub(*at) < TOAST_MS);
+        if self.toasts.len() > MAX_TOASTS {
+            let extra = self.toasts.len() - MAX_TOASTS;
+            self.toasts.drain(..extra);
+        }
+        if let Some(due) = self.notifier.next_due_ms() {
+            let wait = u64::try_from(due.saturating_sub(now).max(50)).unwrap_or(50);
+            ctx.request_repaint_after(Duration::from_millis(wait));
+        }
+        if !self.toasts.is_empty() {
+            ctx.request_repaint_after(Duration::from_millis(500));
+        }
+    }
+
+    /// The in-app toasts, bottom right; a click opens the Alarms view.
+    fn toasts_ui(&mut self, ui: &egui::Ui) {
+        if self.toasts.is_empty() {
+            return;
+        }
+        let mut open = false;
+        let mut dismiss = None;
+        egui::Area::new(egui::Id::unique("alarm_toasts"))
+            .anchor(egui::Align2::RIGHT_BOTTOM, egui::vec2(-12.0, -36.0))
+            .order(egui::Order::Foreground)
+            .show(ui.ctx(), |ui| {
+                for (i, (notice, _)) in self.toasts.iter().enumerate() {
+                    egui::Frame::popup(ui.style()).show(ui, |ui| {
+                        ui.set_max_width(360.0);
+                        ui.horizontal(|ui| {
+                            crate::ui::theme::dot(
+                                ui,
+                                crate::ui::alarms::severity_color(&notice.severity),
+                            );
+                            ui.label(egui::RichText::new(&notice.title).strong());
+                        });
+                        ui.label(&notice.body);
+                        ui.horizontal(|ui| {
+                            if ui.button("Show alarms").clicked() {
+                                open = true;
+                                dismiss = Some(i);
+                            }
+                            if ui.button("Dismiss").clicked() {
+                                dismiss = Some(i);
+                            }
+                        });
+                    });
+                }
+            });
+        if let Some(i) = dismiss
+            && i < self.toasts.len()
+        {
+            self.toasts.remove(i);
+        }
+        if open {
+            self.view = View::Alarms;
+        }
+    }
+
+    /// Quiet mode: toasts only, no desktop notification or sound.
+    pub fn set_quiet(&mut self, quiet: bool, settings: &Settings) {
+        self.quiet = quiet;
+        self.notifier.set_prefs(self.notify_prefs(settings));
+    }
+
+    /// The toasts shown (for tests).
+    #[must_use]
+    pub fn toasts(&self) -> Vec<&Notice> {
+        self.toasts.iter().map(|(n, _)| n).collect()
     }
 
     /// Saves the refresh token when the session rotated it, off the UI thread (a keychain
@@ -328,6 +484,10 @@ impl Live {
             user: &self.session.user,
             health: self.store.health.as_ref(),
             alarms: self.count(ALARM_COUNT_SUB),
+            worst: match self.store.subs.get(&ALARM_NOTIFY_SUB) {
+                Some(SubData::Alarms(page)) => page.worst_active_unacknowledged_severity(),
+                _ => None,
+            },
             unread: self.count(UNREAD_SUB),
             now_ms: now_ms(),
         };
@@ -337,9 +497,20 @@ impl Live {
                 action = Some(LiveAction::Logout);
             }
         });
+        let mut quiet = self.quiet;
         egui::Panel::bottom("status_bar").show(ui, |ui| {
-            status_bar_ui(ui, &self.store, self.notice.as_deref());
+            ui.horizontal(|ui| {
+                status_bar_ui(ui, &self.store, self.notice.as_deref());
+                ui.with_layout(egui::Layout::right_to_left(egui::Align::Center), |ui| {
+                    ui.checkbox(&mut quiet, "Quiet mode").on_hover_text(
+                        "New alarms show only inside the app: no desktop notification, no sound",
+                    );
+                });
+            });
         });
+        if quiet != self.quiet {
+            self.set_quiet(quiet, settings);
+        }
         egui::Panel::left("navigation")
             .resizable(false)
             .show(ui, |ui| navigation_ui(ui, &mut self.view));
@@ -348,6 +519,7 @@ impl Live {
                 action = Some(a);
             }
         });
+        self.toasts_ui(ui);
         action
     }
 
@@ -392,6 +564,15 @@ impl Live {
                 if let Some(every) = self.plots.follow_tick(now) {
                     ui.ctx().request_repaint_after(every);
                 }
+            }
+            View::Alarms => {
+                let page = match self.store.subs.get(&ALARMS_VIEW_SUB) {
+                    Some(SubData::Alarms(p)) => Some(p),
+                    _ => None,
+                };
+                let query_filter = Some(self.entities.query().entity_filter.clone());
+                let effects = self.alarms.ui(ui, page, query_filter, now);
+                self.apply_effects(ui.ctx(), effects);
             }
             View::Health => {
                 let action = health_ui(

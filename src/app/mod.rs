@@ -2,6 +2,7 @@
 //! the UI thread) or [`live`]: one session whose events it drains into the
 //! [`crate::store::Store`] in `logic` and whose panels it lays out in `ui`.
 
+pub mod alarms_view;
 pub mod entities_view;
 pub mod live;
 pub mod login;

@@ -42,6 +42,9 @@ pub const PLOT_SUB_BASE: SubId = 1_000;
 /// Most entities offered by a picker search.
 const SEARCH_RESULTS: i32 = 50;
 
+/// "Plot around an alarm" shows this much before and after its start.
+const AROUND_MS: i64 = 30 * 60_000;
+
 /// A raw series breaks where two points are this many times their usual step apart.
 const DROPOUT_STEPS: i64 = 5;
 
@@ -85,6 +88,13 @@ enum Reply {
     Keys(Result<Vec<String>, String>),
     Notice(String),
     Screenshot(std::sync::Arc<egui::ColorImage>),
+    /// An entity's keys to plot around a moment (from the Alarms view).
+    Around {
+        entity: EntityId,
+        name: String,
+        at_ms: i64,
+        keys: Result<Vec<String>, String>,
+    },
 }
 
 /// The series picker ("Add series").
@@ -210,6 +220,34 @@ impl PlotsView {
         self.reset = true;
     }
 
+    /// Plots every time series of `entity` half an hour either side of `at_ms` (an
+    /// alarm's start): the keys are listed over REST first.
+    pub fn plot_around(
+        &self,
+        entity: EntityId,
+        name: String,
+        at_ms: i64,
+        rest: &RestClient,
+        runtime: &tokio::runtime::Handle,
+    ) {
+        let rest = rest.clone();
+        let tx = self.tx.clone();
+        runtime.spawn(async move {
+            let keys = rest
+                .timeseries_keys(&entity)
+                .await
+                .map_err(|e| e.to_string());
+            tx.send(Reply::Around {
+                entity,
+                name,
+                at_ms,
+                keys,
+            })
+            .await
+            .ok();
+        });
+    }
+
     /// Replaces the layout (a saved one was opened).
     pub fn set_layout(&mut self, layout: Layout) {
         self.layout = layout;
@@ -238,6 +276,24 @@ impl PlotsView {
                 }
                 Reply::Notice(text) => effects.push(Effect::Notice(text)),
                 Reply::Screenshot(image) => self.screenshot = Some(image),
+                Reply::Around {
+                    entity,
+                    name,
+                    at_ms,
+                    keys,
+                } => match keys {
+                    Ok(keys) if !keys.is_empty() => {
+                        self.layout.window = TimeWindow::Fixed {
+                            start_ms: at_ms.saturating_sub(AROUND_MS),
+                            end_ms: at_ms.saturating_add(AROUND_MS),
+                        };
+                        self.add_series(&entity, &name, &keys);
+                    }
+                    Ok(_) => effects.push(Effect::Notice(format!("{name} has no time series"))),
+                    Err(e) => {
+                        effects.push(Effect::Notice(format!("Cannot list {name}'s keys: {e}")));
+                    }
+                },
             }
         }
         effects.extend(self.sync_subscriptions(store, now_ms));

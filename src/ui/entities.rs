@@ -930,7 +930,7 @@ fn sort_mark(ui: &Ui, center: Pos2, direction: &SortDirection, color: Color32) {
 }
 
 /// The alarm badge of a row: a drawn shape in the severity's colour, its word on hover.
-fn badge_ui(ui: &Ui, row: Rect, severity: &AlarmSeverity) {
+pub(crate) fn badge_ui(ui: &Ui, row: Rect, severity: &AlarmSeverity) {
     let rect = Rect::from_min_size(row.min, vec2(BADGE_WIDTH, row.height()));
     let c = rect.center();
     let r = (row.height() * 0.3).min(6.0);

@@ -11,6 +11,7 @@
 //! | [`login`] | the login screen: server profiles, password, second factor, TLS pinning |
 //! | [`settings`] | the Settings view |
 
+pub mod alarms;
 pub mod entities;
 pub mod health;
 pub mod login;
@@ -28,7 +29,7 @@ pub enum View {
     Entities,
     /// Live plots.
     Plots,
-    /// The alarm panel (issue 8).
+    /// The alarm panel.
     Alarms,
     /// The notification inbox (issue 9).
     Notifications,
@@ -70,10 +71,9 @@ impl View {
     #[must_use]
     pub fn planned_in(self) -> Option<u32> {
         match self {
-            View::Alarms => Some(8),
             View::Notifications => Some(9),
             View::Inspector => Some(10),
-            View::Entities | View::Plots | View::Health | View::Settings => None,
+            View::Entities | View::Plots | View::Alarms | View::Health | View::Settings => None,
         }
     }
 }

@@ -16,6 +16,8 @@ pub struct TopBar<'a> {
     pub health: Option<&'a Health>,
     /// Active unacknowledged alarms (`None` until the count arrives).
     pub alarms: Option<i64>,
+    /// The worst severity among them, when known (tints the badge and is named on hover).
+    pub worst: Option<&'a crate::protocol::AlarmSeverity>,
     /// Unread notifications (`None` until the count arrives).
     pub unread: Option<i64>,
     /// Wall clock now (epoch ms).
@@ -94,12 +96,22 @@ pub fn top_bar_ui(ui: &mut egui::Ui, bar: &TopBar<'_>) -> bool {
                 .on_hover_text("unread notifications");
             let alarms = bar.alarms.map_or_else(|| "–".to_owned(), badge);
             let alarm_label = format!("Alarms {alarms}");
+            let hover = match bar.worst {
+                Some(s) if bar.alarms.unwrap_or(0) > 0 => format!(
+                    "active unacknowledged alarms, the worst {}",
+                    crate::ui::severity_word(s)
+                ),
+                _ => "active unacknowledged alarms".to_owned(),
+            };
             if bar.alarms.unwrap_or(0) > 0 {
-                ui.colored_label(theme::ALARM, alarm_label)
+                let color = bar
+                    .worst
+                    .map_or(theme::ALARM, crate::ui::alarms::severity_color);
+                ui.colored_label(color, alarm_label)
             } else {
                 ui.label(alarm_label)
             }
-            .on_hover_text("active unacknowledged alarms");
+            .on_hover_text(hover);
         });
     });
     logout
