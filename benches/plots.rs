@@ -32,7 +32,7 @@
 // A benchmark reports on the terminal; its sizes are far below f64's exact range.
 #![allow(clippy::print_stderr, clippy::cast_precision_loss)]
 
-#[allow(dead_code)] // plots.rs uses only the generator of the shared corpus module
+#[allow(dead_code)] // plots.rs uses only the generator and the frame of the shared module
 mod common;
 
 use std::hint::black_box;
@@ -49,6 +49,7 @@ use tb_monitor::ui::plots::{PlotInput, PlotSeries, plot_ui};
 use tb_monitor::ui::theme;
 
 use common::Lcg;
+use common::frame::{self, FrameStats};
 
 /// The newest stored point at the start (epoch ms).
 const T0: i64 = 1_700_000_000_000;
@@ -56,6 +57,8 @@ const T0: i64 = 1_700_000_000_000;
 const HISTORY_STEP_MS: i64 = 10;
 /// One frame at 60 frames/s.
 const FRAME_MS: i64 = 16;
+/// The same, as the time between two frames.
+const FRAME: Duration = Duration::from_millis(FRAME_MS.unsigned_abs());
 /// Points arriving per frame: 16 ms of a 1,000 points/s stream, one per millisecond.
 const POINTS_PER_FRAME: i64 = 16;
 /// Frames whose split (stream, `run_ui`, tessellate) is printed; their median also goes to
@@ -150,22 +153,6 @@ struct Scenario {
     plot_width: f32,
 }
 
-/// What one frame drew and where its time went.
-#[derive(Debug, Default, Clone, Copy)]
-struct FrameStats {
-    shapes: usize,
-    vertices: usize,
-    stream: Duration,
-    ui: Duration,
-    tessellate: Duration,
-}
-
-impl FrameStats {
-    fn total(&self) -> Duration {
-        self.stream + self.ui + self.tessellate
-    }
-}
-
 impl Scenario {
     fn new(series: usize, points: i64, mode: Mode) -> Self {
         let mut signal = Signal {
@@ -234,15 +221,7 @@ impl Scenario {
         if let Some(range) = x_range {
             self.shown = range;
         }
-        let input = egui::RawInput {
-            screen_rect: Some(egui::Rect::from_min_size(
-                egui::Pos2::ZERO,
-                egui::vec2(1280.0, 800.0),
-            )),
-            time: Some(self.frame as f64 * FRAME_MS as f64 / 1000.0),
-            predicted_dt: FRAME_MS as f32 / 1000.0,
-            ..Default::default()
-        };
+        let number = self.frame;
         self.frame += 1;
         let Self {
             ctx,
@@ -252,52 +231,35 @@ impl Scenario {
             plot_width,
             ..
         } = self;
-        let output = ctx.run_ui(input, |ui| {
-            egui::CentralPanel::default().show(ui, |ui| match data {
-                Data::Ours(buffers) => {
-                    let mut series: Vec<PlotSeries<'_>> = specs
-                        .iter()
-                        .zip(buffers.iter_mut())
-                        .map(|(spec, buffer)| PlotSeries {
-                            spec,
-                            buffer: Some(buffer),
-                        })
-                        .collect();
-                    let input = PlotInput {
-                        id: ui.scope_id().with("plot"),
-                        link: ui.scope_id().with("link"),
-                        x_range,
-                        gaps: &[],
-                        zone,
-                        height: ui.available_height(),
-                    };
-                    let out = plot_ui(ui, &input, &mut series);
-                    *plot_width = out.rect.width();
-                    black_box(out);
-                }
-                Data::Anchor(lists) => {
-                    *plot_width = anchor_ui(ui, specs, lists, x_range);
-                }
-            });
+        let stats = frame::draw(ctx, number, FRAME, |ui| match data {
+            Data::Ours(buffers) => {
+                let mut series: Vec<PlotSeries<'_>> = specs
+                    .iter()
+                    .zip(buffers.iter_mut())
+                    .map(|(spec, buffer)| PlotSeries {
+                        spec,
+                        buffer: Some(buffer),
+                    })
+                    .collect();
+                let input = PlotInput {
+                    id: ui.scope_id().with("plot"),
+                    link: ui.scope_id().with("link"),
+                    x_range,
+                    gaps: &[],
+                    zone,
+                    height: ui.available_height(),
+                };
+                let out = plot_ui(ui, &input, &mut series);
+                *plot_width = out.rect.width();
+                black_box(out);
+            }
+            Data::Anchor(lists) => {
+                *plot_width = anchor_ui(ui, specs, lists, x_range);
+            }
         });
-        let drawn = Instant::now();
-        let shapes = output.shapes.len();
-        let primitives = ctx.tessellate(output.shapes, output.pixels_per_point);
-        let tessellated = Instant::now();
-        let vertices = primitives
-            .iter()
-            .map(|p| match &p.primitive {
-                egui::epaint::Primitive::Mesh(mesh) => mesh.vertices.len(),
-                egui::epaint::Primitive::Callback(_) => 0,
-            })
-            .sum();
-        black_box(primitives);
         FrameStats {
-            shapes,
-            vertices,
-            stream: streamed - start,
-            ui: drawn - streamed,
-            tessellate: tessellated - drawn,
+            data: streamed - start,
+            ..stats
         }
     }
 
@@ -381,7 +343,7 @@ fn bench_case(c: &mut Criterion, group: &str, name: &str, mut scenario: Scenario
         last.shapes,
         last.vertices,
         ms(frame),
-        ms(pick(|f| f.stream)),
+        ms(pick(|f| f.data)),
         ms(pick(|f| f.ui)),
         ms(pick(|f| f.tessellate)),
     );

@@ -24,7 +24,7 @@
 // A benchmark reports on the terminal; its sizes are far below f64's exact range.
 #![allow(clippy::print_stderr, clippy::cast_precision_loss)]
 
-#[allow(dead_code)] // table.rs uses only the generator of the shared corpus module
+#[allow(dead_code)] // table.rs uses only the generator and the frame of the shared module
 mod common;
 
 use std::collections::HashMap;
@@ -39,12 +39,15 @@ use tb_monitor::store::{Store, SubData};
 use tb_monitor::ui::entities::EntitiesPanel;
 
 use common::Lcg;
+use common::frame::{self, FrameStats};
 
 const SUB: SubId = 1;
 /// Wall clock of the first frame (epoch ms).
 const T0: i64 = 1_700_000_000_000;
 /// Frames per second the app draws at while values stream in.
 const FPS: u64 = 60;
+/// The time between two frames.
+const FRAME: Duration = Duration::from_nanos(1_000_000_000 / FPS);
 /// Values arriving per second.
 const VALUES_PER_SECOND: u64 = 1_000;
 /// The time series columns (with name, type and firmware: 10 columns).
@@ -230,16 +233,8 @@ impl Scenario {
         for event in events {
             self.store.apply(event, now_ms);
         }
-        let applied = Instant::now();
-        let input = egui::RawInput {
-            screen_rect: Some(egui::Rect::from_min_size(
-                egui::Pos2::ZERO,
-                egui::vec2(1280.0, 800.0),
-            )),
-            time: Some(self.frame as f64 / FPS as f64),
-            predicted_dt: 1.0 / FPS as f32,
-            ..Default::default()
-        };
+        let data = start.elapsed();
+        let number = self.frame;
         let Self {
             ctx,
             store,
@@ -249,48 +244,18 @@ impl Scenario {
             empty,
             ..
         } = self;
-        let output = ctx.run_ui(input, |ui| {
-            egui::CentralPanel::default().show(ui, |ui| {
-                if *empty {
-                    return;
-                }
-                let page = match store.subs.get(&SUB) {
-                    Some(SubData::Entities(page)) => Some(page),
-                    _ => None,
-                };
-                black_box(panel.show(ui, page, columns, alarms, None, now_ms));
-            });
+        let stats = frame::draw(ctx, number, FRAME, |ui| {
+            if *empty {
+                return;
+            }
+            let page = match store.subs.get(&SUB) {
+                Some(SubData::Entities(page)) => Some(page),
+                _ => None,
+            };
+            black_box(panel.show(ui, page, columns, alarms, None, now_ms));
         });
-        let drawn = Instant::now();
-        let shapes = output.shapes.len();
-        let primitives = ctx.tessellate(output.shapes, output.pixels_per_point);
-        let tessellated = Instant::now();
-        let vertices = primitives
-            .iter()
-            .map(|p| match &p.primitive {
-                egui::epaint::Primitive::Mesh(mesh) => mesh.vertices.len(),
-                egui::epaint::Primitive::Callback(_) => 0,
-            })
-            .sum();
-        black_box(primitives);
-        FrameStats {
-            shapes,
-            vertices,
-            apply: applied - start,
-            ui: drawn - applied,
-            tessellate: tessellated - drawn,
-        }
+        FrameStats { data, ..stats }
     }
-}
-
-/// What one frame drew and where its time went.
-#[derive(Debug, Default)]
-struct FrameStats {
-    shapes: usize,
-    vertices: usize,
-    apply: Duration,
-    ui: Duration,
-    tessellate: Duration,
 }
 
 /// Frames averaged for the printed breakdown.
@@ -303,7 +268,7 @@ fn bench_scenario(c: &mut Criterion, name: &str, mut scenario: Scenario) {
         let frame = scenario.run_frame(events);
         sum.shapes = frame.shapes;
         sum.vertices = frame.vertices;
-        sum.apply += frame.apply;
+        sum.data += frame.data;
         sum.ui += frame.ui;
         sum.tessellate += frame.tessellate;
     }
@@ -313,7 +278,7 @@ fn bench_scenario(c: &mut Criterion, name: &str, mut scenario: Scenario) {
          run_ui {:.1} µs, tessellate {:.1} µs",
         sum.shapes,
         sum.vertices,
-        us(sum.apply),
+        us(sum.data),
         us(sum.ui),
         us(sum.tessellate)
     );

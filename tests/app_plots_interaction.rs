@@ -22,127 +22,25 @@
 #[path = "common/ui.rs"]
 mod ui;
 
+#[path = "common/plots.rs"]
+mod plots;
+
 use std::time::Duration;
 
 use egui::accesskit::Role;
 use egui_kittest::Harness;
 use egui_kittest::kittest::{NodeT as _, Queryable as _};
+use plots::{
+    THERMOSTAT_KEYS, demo_with_a_thermostat, holds, now_ms, plot_a_thermostat_from_the_table,
+    plot_sub, plots_view, push, series, sub_with_data, text_field, ts_cmds_received,
+};
 use tb_monitor::app::TbApp;
-use tb_monitor::demo::{DemoControl, DeviceInfo};
-use tb_monitor::net::{ConnState, SubId};
-use tb_monitor::plot::layout::{LineStyle, PALETTE, PALETTE_NAMES};
+use tb_monitor::demo::DeviceInfo;
+use tb_monitor::net::ConnState;
+use tb_monitor::plot::layout::{LineStyle, PALETTE, PALETTE_NAMES, SeriesSpec};
 use tb_monitor::plot::window::{TimeWindow, Zone};
-use tb_monitor::protocol::{EntityId, TbValue, TimeSeriesCmd, WsCmd};
+use tb_monitor::protocol::EntityId;
 use ui::{choose, click, step_until};
-
-/// The keys "Plot …" offers for a thermostat row (its time series columns with a value).
-const THERMOSTAT_KEYS: [&str; 2] = ["temperature", "humidity"];
-
-/// The app after "Plot temperature, humidity" in the row menu of the first thermostat,
-/// with the plot's first data in the store.
-struct Plotted<'a> {
-    h: Harness<'a, TbApp>,
-    control: DemoControl,
-    device: DeviceInfo,
-    sub: SubId,
-}
-
-fn now_ms() -> i64 {
-    tb_monitor::net::tokens::now_ms()
-}
-
-/// The subscription the Plots view holds for `entity`.
-fn plot_sub(h: &Harness<'_, TbApp>, entity: &EntityId) -> Option<SubId> {
-    h.state()
-        .live()?
-        .plots()
-        .subscriptions()
-        .get(entity)
-        .copied()
-}
-
-/// The points of one series of the store, ascending; `None` while it has none stored.
-fn series(
-    h: &Harness<'_, TbApp>,
-    sub: SubId,
-    entity: &EntityId,
-    key: &str,
-) -> Option<Vec<(i64, f64)>> {
-    let buffer = h
-        .state()
-        .live()?
-        .store()
-        .series
-        .get(&(sub, entity.clone(), key.to_owned()))?;
-    Some(buffer.points_in(i64::MIN, i64::MAX).collect())
-}
-
-/// Whether the store holds `(ts, value)` in the series.
-fn holds(
-    h: &Harness<'_, TbApp>,
-    sub: SubId,
-    entity: &EntityId,
-    key: &str,
-    point: (i64, f64),
-) -> bool {
-    series(h, sub, entity, key).is_some_and(|s| s.contains(&point))
-}
-
-/// The app logged in to a demo server of four quiet devices (all thermostats), its control
-/// and the first thermostat, once the thermostat's row is in the table.
-fn demo_with_a_thermostat(
-    rt: &tokio::runtime::Runtime,
-) -> (Harness<'static, TbApp>, DemoControl, DeviceInfo) {
-    let mut h = ui::demo_app(rt, 4, egui::vec2(1400.0, 1000.0));
-    step_until(&mut h, "the session", |h| h.state().live().is_some());
-    let control = h.state().live().unwrap().demo_server().unwrap().control();
-    let device = control
-        .devices()
-        .into_iter()
-        .find(|d| d.profile == "thermostat")
-        .unwrap();
-    step_until(&mut h, "the thermostat's row", |h| {
-        h.query_by_role_and_label(Role::Row, &device.name).is_some()
-    });
-    (h, control, device)
-}
-
-/// Plots `device` from its row's context menu, as a user would; returns the subscription
-/// once its first data is in the store.
-fn plot_from_the_row_menu(h: &mut Harness<'_, TbApp>, device: &DeviceInfo) -> SubId {
-    h.get_by_role_and_label(Role::Row, &device.name)
-        .click_secondary();
-    h.run_steps(2);
-    click(h, &format!("Plot {}", THERMOSTAT_KEYS.join(", ")));
-    step_until(h, "the plot's first data", |h| {
-        plot_sub(h, &device.id).is_some_and(|s| series(h, s, &device.id, "temperature").is_some())
-    });
-    plot_sub(h, &device.id).unwrap()
-}
-
-/// [`demo_with_a_thermostat`] and [`plot_from_the_row_menu`].
-fn plot_a_thermostat_from_the_table(rt: &tokio::runtime::Runtime) -> Plotted<'static> {
-    let (mut h, control, device) = demo_with_a_thermostat(rt);
-    let sub = plot_from_the_row_menu(&mut h, &device);
-    Plotted {
-        h,
-        control,
-        device,
-        sub,
-    }
-}
-
-/// The `tsCmd`s the demo server received, oldest first.
-fn ts_cmds_received(control: &DemoControl) -> Vec<TimeSeriesCmd> {
-    control
-        .commands_received()
-        .iter()
-        .filter_map(|text| match serde_json::from_str::<WsCmd>(text).ok()? {
-            WsCmd::EntityData(cmd) => cmd.ts_cmd,
-            _ => None,
-        })
-        .collect()
-}
 
 /// The state of the session's connection.
 fn connection(h: &Harness<'_, TbApp>) -> Option<ConnState> {
@@ -195,14 +93,7 @@ fn shown_range(h: &mut Harness<'_, TbApp>) -> (i64, i64) {
     click(h, "Range…");
     click(h, "Use the visible range");
     let zone = Zone::from_pref(h.state().settings().time_zone);
-    let read = |label: &str| {
-        let text = h
-            .get_all_by_label(label)
-            .find(|n| n.accesskit_node().role() == Role::TextInput)
-            .and_then(|n| n.value())
-            .unwrap_or_else(|| panic!("a text field labelled {label}"));
-        zone.parse(&text).unwrap()
-    };
+    let read = |label: &str| zone.parse(&text_field(h, label).value().unwrap()).unwrap();
     let range = (read("From"), read("To"));
     h.key_press(egui::Key::Escape);
     h.run_steps(2);
@@ -215,10 +106,19 @@ fn shown_range(h: &mut Harness<'_, TbApp>) -> (i64, i64) {
 
 /// The length of the realtime window the layout shows.
 fn window_ms(h: &Harness<'_, TbApp>) -> i64 {
-    match h.state().live().unwrap().plots().layout().window {
+    match plots_view(h).layout().window {
         TimeWindow::Realtime { last_ms } => last_ms,
         other => panic!("a realtime window, not {other:?}"),
     }
+}
+
+/// What `each` makes of every series, plot by plot.
+fn series_by_plot<T>(h: &Harness<'_, TbApp>, each: impl Fn(&SeriesSpec) -> T) -> Vec<Vec<T>> {
+    let plots = &plots_view(h).layout().plots;
+    plots
+        .iter()
+        .map(|p| p.series.iter().map(&each).collect())
+        .collect()
 }
 
 /// One turn of a mouse wheel, `dy` points (positive: away from the user) at `pos`.
@@ -255,24 +155,14 @@ fn double_click_at(h: &mut Harness<'_, TbApp>, pos: egui::Pos2) {
 #[test]
 fn a_dropped_link_is_shaded_as_a_gap_and_the_points_sent_meanwhile_are_backfilled() {
     let rt = ui::runtime();
-    let Plotted {
-        mut h,
-        control,
-        device,
-        sub,
-    } = plot_a_thermostat_from_the_table(&rt);
-    let entity = device.id.clone();
+    let (mut h, control, device, sub) = plot_a_thermostat_from_the_table(&rt);
+    let entity = &device.id;
 
     // The newest point before the drop: the subscription resumes right after it.
     let before = (now_ms(), 11.5);
-    control.push_point(
-        &entity,
-        "temperature",
-        before.0,
-        TbValue::from_f64(before.1),
-    );
+    push(&control, entity, "temperature", before);
     step_until(&mut h, "the point before the drop", |h| {
-        holds(h, sub, &entity, "temperature", before)
+        holds(h, sub, entity, "temperature", before)
     });
     let resumes_before = ts_cmds_received(&control).len();
 
@@ -290,8 +180,8 @@ fn a_dropped_link_is_shaded_as_a_gap_and_the_points_sent_meanwhile_are_backfille
     let missed: Vec<(i64, f64)> = (0..3)
         .map(|i| (first + i64::from(i), 70.0 + f64::from(i)))
         .collect();
-    for &(ts, v) in &missed {
-        control.push_point(&entity, "temperature", ts, TbValue::from_f64(v));
+    for &point in &missed {
+        push(&control, entity, "temperature", point);
     }
     // A zero-length refusal lets the next attempt in (there is no connection to drop).
     control.restart(Duration::ZERO);
@@ -300,7 +190,7 @@ fn a_dropped_link_is_shaded_as_a_gap_and_the_points_sent_meanwhile_are_backfille
         connection(h) == Some(ConnState::Live)
             && missed
                 .iter()
-                .all(|&p| holds(h, sub, &entity, "temperature", p))
+                .all(|&p| holds(h, sub, entity, "temperature", p))
     });
     step_until(&mut h, "the gap recorded", |h| {
         h.state().live().unwrap().store().gaps.contains_key(&sub)
@@ -308,7 +198,7 @@ fn a_dropped_link_is_shaded_as_a_gap_and_the_points_sent_meanwhile_are_backfille
     let back_at = now_ms();
 
     assert_eq!(
-        plot_sub(&h, &entity),
+        plot_sub(&h, entity),
         Some(sub),
         "the same subscription resumed"
     );
@@ -330,7 +220,7 @@ fn a_dropped_link_is_shaded_as_a_gap_and_the_points_sent_meanwhile_are_backfille
             .any(|&(from, to)| dropped_at <= from && from <= first && last <= to && to <= back_at),
         "a gap from the drop to the reconnect covering {first}..={last}: {gaps:?}"
     );
-    let points = series(&h, sub, &entity, "temperature").unwrap();
+    let points = series(&h, sub, entity, "temperature").unwrap();
     for &(ts, v) in missed.iter().chain([&before]) {
         let at_ts: Vec<_> = points.iter().filter(|p| p.0 == ts).collect();
         assert_eq!(at_ts, [&(ts, v)], "the point at {ts} once");
@@ -344,7 +234,7 @@ fn a_dropped_link_is_shaded_as_a_gap_and_the_points_sent_meanwhile_are_backfille
 #[test]
 fn scrolling_over_a_plot_zooms_the_time_axis_and_pauses_following_and_double_click_resumes() {
     let rt = ui::runtime();
-    let Plotted { mut h, device, .. } = plot_a_thermostat_from_the_table(&rt);
+    let (mut h, _, device, _) = plot_a_thermostat_from_the_table(&rt);
     let window = window_ms(&h);
     let (start, end) = shown_range(&mut h);
     assert!(
@@ -352,13 +242,11 @@ fn scrolling_over_a_plot_zooms_the_time_axis_and_pauses_following_and_double_cli
         "following shows the whole window: {}",
         end - start
     );
-    assert!(h.state().live().unwrap().plots().following());
+    assert!(plots_view(&h).following());
 
     let pos = inside_the_first_plot(&h, &device);
     scroll_at(&mut h, pos, 100.0);
-    step_until(&mut h, "following paused", |h| {
-        !h.state().live().unwrap().plots().following()
-    });
+    step_until(&mut h, "following paused", |h| !plots_view(h).following());
     // Let the wheel's smoothing run out.
     h.run_steps(60);
     assert!(h.query_by_label("Paused").is_some());
@@ -374,10 +262,7 @@ fn scrolling_over_a_plot_zooms_the_time_axis_and_pauses_following_and_double_cli
     assert_eq!(shown_range(&mut h), (zoomed_start, zoomed_end));
 
     double_click_at(&mut h, pos);
-    assert!(
-        h.state().live().unwrap().plots().following(),
-        "a double-click follows again"
-    );
+    assert!(plots_view(&h).following(), "a double-click follows again");
     assert!(h.query_by_label("Live").is_some());
     let (start, end) = shown_range(&mut h);
     assert!(
@@ -391,12 +276,8 @@ fn scrolling_over_a_plot_zooms_the_time_axis_and_pauses_following_and_double_cli
 #[test]
 fn the_legend_hides_a_series_on_click_and_its_menu_sets_style_colour_and_right_axis() {
     let rt = ui::runtime();
-    let Plotted {
-        mut h, device, sub, ..
-    } = plot_a_thermostat_from_the_table(&rt);
-    let first = |h: &Harness<'_, TbApp>| {
-        h.state().live().unwrap().plots().layout().plots[0].series[0].clone()
-    };
+    let (mut h, _, device, sub) = plot_a_thermostat_from_the_table(&rt);
+    let first = |h: &Harness<'_, TbApp>| plots_view(h).layout().plots[0].series[0].clone();
     assert_eq!(first(&h).key, "temperature");
     assert!(!first(&h).hidden);
 
@@ -428,7 +309,7 @@ fn the_legend_hides_a_series_on_click_and_its_menu_sets_style_colour_and_right_a
     assert!(first(&h).right_axis);
     assert_eq!(
         h.state().settings().plot_layouts.current.as_ref(),
-        Some(h.state().live().unwrap().plots().layout()),
+        Some(plots_view(&h).layout()),
         "each change is kept for the next start"
     );
     assert_eq!(
@@ -444,10 +325,7 @@ fn the_legend_hides_a_series_on_click_and_its_menu_sets_style_colour_and_right_a
         Role::Button,
         "Remove from the plot",
     );
-    let plots = &h.state().live().unwrap().plots().layout().plots;
-    assert_eq!(plots.len(), 1);
-    let keys: Vec<&str> = plots[0].series.iter().map(|s| s.key.as_str()).collect();
-    assert_eq!(keys, ["temperature"]);
+    assert_eq!(series_by_plot(&h, |s| s.key.clone()), [["temperature"]]);
 
     legend_menu(
         &mut h,
@@ -457,11 +335,11 @@ fn the_legend_hides_a_series_on_click_and_its_menu_sets_style_colour_and_right_a
         "Remove from the plot",
     );
     assert!(
-        h.state().live().unwrap().plots().layout().plots.is_empty(),
+        plots_view(&h).layout().plots.is_empty(),
         "the emptied plot went"
     );
     step_until(&mut h, "no subscription left", |h| {
-        h.state().live().unwrap().plots().subscriptions().is_empty()
+        plots_view(h).subscriptions().is_empty()
     });
     assert!(h.query_by_label("No series yet").is_some());
 }
@@ -490,21 +368,10 @@ fn the_picker_adds_every_chosen_entity_and_key_into_one_plot() {
         .iter()
         .flat_map(|d| THERMOSTAT_KEYS.map(|k| (d.id.clone(), d.name.clone(), k.to_owned())))
         .collect();
-    let plotted = |h: &Harness<'_, TbApp>| -> Vec<Vec<(EntityId, String, String)>> {
-        h.state()
-            .live()
-            .unwrap()
-            .plots()
-            .layout()
-            .plots
-            .iter()
-            .map(|p| {
-                p.series
-                    .iter()
-                    .map(|s| (s.entity.clone(), s.entity_name.clone(), s.key.clone()))
-                    .collect()
-            })
-            .collect()
+    let plotted = |h: &Harness<'_, TbApp>| {
+        series_by_plot(h, |s| {
+            (s.entity.clone(), s.entity_name.clone(), s.key.clone())
+        })
     };
     assert_eq!(
         plotted(&h),
@@ -512,11 +379,9 @@ fn the_picker_adds_every_chosen_entity_and_key_into_one_plot() {
         "one new plot of 4 series"
     );
     step_until(&mut h, "one subscription per entity with data", |h| {
-        devices.iter().all(|d| {
-            plot_sub(h, &d.id).is_some_and(|s| series(h, s, &d.id, "temperature").is_some())
-        })
+        devices.iter().all(|d| sub_with_data(h, &d.id).is_some())
     });
-    assert_eq!(h.state().live().unwrap().plots().subscriptions().len(), 2);
+    assert_eq!(plots_view(&h).subscriptions().len(), 2);
 
     choose(&mut h, "Into", "plot 1");
     click(&mut h, "Add 4 series");
@@ -526,20 +391,8 @@ fn the_picker_adds_every_chosen_entity_and_key_into_one_plot() {
 #[test]
 fn stack_and_overlay_rearrange_the_series() {
     let rt = ui::runtime();
-    let Plotted {
-        mut h, device, sub, ..
-    } = plot_a_thermostat_from_the_table(&rt);
-    let keys_by_plot = |h: &Harness<'_, TbApp>| -> Vec<Vec<String>> {
-        h.state()
-            .live()
-            .unwrap()
-            .plots()
-            .layout()
-            .plots
-            .iter()
-            .map(|p| p.series.iter().map(|s| s.key.clone()).collect())
-            .collect()
-    };
+    let (mut h, _, device, sub) = plot_a_thermostat_from_the_table(&rt);
+    let keys_by_plot = |h: &Harness<'_, TbApp>| series_by_plot(h, |s| s.key.clone());
     assert_eq!(keys_by_plot(&h), [THERMOSTAT_KEYS.to_vec()]);
 
     click(&mut h, "Layouts");
@@ -572,7 +425,7 @@ fn stack_and_overlay_rearrange_the_series() {
 #[test]
 fn a_wheel_turn_over_a_followed_plot_zooms_by_the_whole_turn() {
     let rt = ui::runtime();
-    let Plotted { mut h, device, .. } = plot_a_thermostat_from_the_table(&rt);
+    let (mut h, _, device, _) = plot_a_thermostat_from_the_table(&rt);
     let window = window_ms(&h);
     let pos = inside_the_first_plot(&h, &device);
 
@@ -592,13 +445,10 @@ fn a_wheel_turn_over_a_followed_plot_zooms_by_the_whole_turn() {
 #[test]
 fn clicking_into_a_menu_text_field_keeps_the_menu_open_for_typing() {
     let rt = ui::runtime();
-    let Plotted { mut h, .. } = plot_a_thermostat_from_the_table(&rt);
+    let (mut h, _, _, _) = plot_a_thermostat_from_the_table(&rt);
     for (menu, field) in [("Range…", "From"), ("Layouts", "Name")] {
         click(&mut h, menu);
-        h.get_all_by_label(field)
-            .find(|n| n.accesskit_node().role() == Role::TextInput)
-            .unwrap_or_else(|| panic!("a text field labelled {field}"))
-            .click();
+        text_field(&h, field).click();
         h.run_steps(2);
         assert!(
             h.query_by_label(field).is_some(),
@@ -612,14 +462,8 @@ fn clicking_into_a_menu_text_field_keeps_the_menu_open_for_typing() {
 #[test]
 fn the_legend_reads_out_the_newest_value_and_its_age_and_under_the_pointer_the_hovered_one() {
     let rt = ui::runtime();
-    let Plotted {
-        mut h,
-        control,
-        device,
-        ..
-    } = plot_a_thermostat_from_the_table(&rt);
-    let ts = now_ms();
-    control.push_point(&device.id, "temperature", ts, TbValue::from_f64(21.25));
+    let (mut h, control, device, _) = plot_a_thermostat_from_the_table(&rt);
+    push(&control, &device.id, "temperature", (now_ms(), 21.25));
     let label = |h: &Harness<'_, TbApp>| {
         legend_entry(h, &device, "temperature")
             .accesskit_node()

@@ -175,6 +175,25 @@ async fn server_points(
     out
 }
 
+/// Asserts that the client's series of each subscription equal the server's aggregates of
+/// its function (one list per subscription, as [`server_points`] returns them), bit for bit,
+/// and that the server's points stand at `midpoints` (`why` says why there).
+fn assert_client_equals_server(
+    store: &Store,
+    subs: &[(i32, Aggregation)],
+    server: &[Vec<(i64, u64)>],
+    midpoints: &[i64],
+    why: &str,
+) {
+    assert_eq!(subs.len(), server.len(), "one list per subscription");
+    for ((cmd_id, agg), server) in subs.iter().zip(server) {
+        let client = client_points(store, sub_of(*cmd_id));
+        assert_eq!(client, *server, "{agg}: client vs server");
+        let intervals: Vec<i64> = server.iter().map(|(ts, _)| *ts).collect();
+        assert_eq!(intervals, midpoints, "{agg}: {why}");
+    }
+}
+
 #[tokio::test]
 async fn live_points_re_aggregated_by_the_client_equal_the_servers_history_bit_for_bit() {
     let (server, control, token) = start_as_tenant(quiet_config()).await;
@@ -225,16 +244,13 @@ async fn live_points_re_aggregated_by_the_client_equal_the_servers_history_bit_f
     push_live(&mut ws, &mut store, &control, &dev, &subs, &live).await;
 
     let expected = server_points(&mut ws, &dev, grid, grid.end, &subs).await;
-    for ((cmd_id, agg), server) in subs.iter().zip(&expected) {
-        let client = client_points(&store, sub_of(*cmd_id));
-        assert_eq!(client, *server, "{agg}: client vs server");
-        let intervals: Vec<i64> = server.iter().map(|(ts, _)| *ts).collect();
-        assert_eq!(
-            intervals,
-            [a + 5_000, b + 5_000, c + 5_000],
-            "{agg}: every interval with a point, at its midpoint"
-        );
-    }
+    assert_client_equals_server(
+        &store,
+        &subs,
+        &expected,
+        &[a + 5_000, b + 5_000, c + 5_000],
+        "every interval with a point, at its midpoint",
+    );
     // Spot checks against hand-computed values.
     let avg_b = f64::from_bits(expected[0][1].1);
     assert_eq!(
@@ -296,16 +312,13 @@ async fn intervals_the_server_aggregated_before_the_subscription_are_extended_ex
     push_live(&mut ws, &mut store, &control, &dev, &subs, &live).await;
 
     let expected = server_points(&mut ws, &dev, grid, cut + interval, &subs).await;
-    for ((cmd_id, agg), server) in subs.iter().zip(&expected) {
-        let client = client_points(&store, sub_of(*cmd_id));
-        assert_eq!(client, *server, "{agg}: client vs server");
-        let intervals: Vec<i64> = server.iter().map(|(ts, _)| *ts).collect();
-        assert_eq!(
-            intervals,
-            [whole + interval / 2, cut + interval / 2],
-            "{agg}: the partial aggregate gave way to the whole interval's midpoint"
-        );
-    }
+    assert_client_equals_server(
+        &store,
+        &subs,
+        &expected,
+        &[whole + interval / 2, cut + interval / 2],
+        "the partial aggregate gave way to the whole interval's midpoint",
+    );
     // Spot checks: the whole interval holds 4, -2, 10 and a non-numeric value, the cut one
     // 1, 2, 4 and -6.
     let both = |i: usize| {

@@ -1,8 +1,12 @@
 //! The benchmark corpus shared by `benches/decode.rs` and `benches/pipeline.rs`: typical
 //! `ENTITY_DATA` live updates, generated deterministically so every run and every bench
-//! works on the same bytes. Its generator ([`Lcg`]) also feeds `table.rs` and `series.rs`.
+//! works on the same bytes. Its generator ([`Lcg`]) also feeds `table.rs`, `series.rs` and
+//! `plots.rs`; [`frame`] draws the headless egui frames of `table.rs` and `plots.rs`.
 
 use std::fmt::Write as _;
+
+#[allow(dead_code)] // only the UI benches draw frames
+pub mod frame;
 
 /// A small deterministic generator, so every run works on the same data.
 pub struct Lcg(pub u64);
