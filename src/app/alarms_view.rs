@@ -44,12 +44,26 @@ pub fn notify_spec() -> SubSpec {
 /// Page sizes offered.
 const PAGE_SIZES: [i32; 4] = [50, 100, 500, 1_000];
 
-/// Answers of the action tasks.
+/// Answers of the view's tasks.
 #[derive(Debug)]
-struct Done {
-    action: AlarmAction,
-    outcomes: Vec<(uuid::Uuid, Outcome)>,
+enum Reply {
+    /// An action finished on every alarm it took.
+    Done {
+        action: AlarmAction,
+        outcomes: Vec<(uuid::Uuid, Outcome)>,
+    },
+    /// The newest value of each time series of an alarm's originator.
+    Latest {
+        originator: EntityId,
+        values: Result<Vec<LatestValue>, String>,
+    },
 }
+
+/// One time series' newest point: key, time, value text.
+pub type LatestValue = (String, i64, String);
+
+/// An originator's newest points, or why they could not be read.
+pub type LatestValues = Result<Vec<LatestValue>, String>;
 
 /// The Alarms view.
 #[derive(Debug)]
@@ -65,8 +79,10 @@ pub struct AlarmsView {
     scroll_to_cursor: bool,
     columns: Vec<Column>,
     queue: ActionQueue,
-    tx: mpsc::Sender<Done>,
-    rx: mpsc::Receiver<Done>,
+    tx: mpsc::Sender<Reply>,
+    rx: mpsc::Receiver<Reply>,
+    /// The originator whose latest values the details pane shows, and them.
+    latest: Option<(EntityId, Option<LatestValues>)>,
     focus_search: bool,
     zone: Zone,
 }
@@ -90,6 +106,7 @@ impl AlarmsView {
             tx,
             rx,
             focus_search: false,
+            latest: None,
             zone: Zone::from_pref(settings.time_zone),
         }
     }
@@ -132,9 +149,20 @@ impl AlarmsView {
         now_ms: i64,
     ) -> Vec<Effect> {
         let mut effects = Vec::new();
-        while let Ok(done) = self.rx.try_recv() {
-            for (alarm, outcome) in done.outcomes {
-                self.queue.record(alarm, done.action, outcome);
+        while let Ok(reply) = self.rx.try_recv() {
+            match reply {
+                Reply::Done { action, outcomes } => {
+                    for (alarm, outcome) in outcomes {
+                        self.queue.record(alarm, action, outcome);
+                    }
+                }
+                Reply::Latest { originator, values } => {
+                    if let Some((shown, slot)) = &mut self.latest
+                        && *shown == originator
+                    {
+                        *slot = Some(values);
+                    }
+                }
             }
         }
         for pending in self.queue.take_due(now_ms) {
@@ -145,7 +173,7 @@ impl AlarmsView {
             runtime.spawn(async move {
                 let outcomes =
                     crate::alarm::actions::run(&rest, pending.action, &pending.alarms, me).await;
-                tx.send(Done {
+                tx.send(Reply::Done {
                     action: pending.action,
                     outcomes,
                 })
@@ -184,6 +212,63 @@ impl AlarmsView {
         }
         effects
     }
+}
+
+impl AlarmsView {
+    /// Fetches the newest value of each time series of `originator` for the details pane
+    /// (once per originator shown).
+    pub(super) fn want_latest(
+        &mut self,
+        originator: &EntityId,
+        rest: &RestClient,
+        runtime: &tokio::runtime::Handle,
+        ctx: &egui::Context,
+    ) {
+        if self.latest.as_ref().is_some_and(|(o, _)| o == originator) {
+            return;
+        }
+        self.latest = Some((originator.clone(), None));
+        let rest = rest.clone();
+        let tx = self.tx.clone();
+        let ctx = ctx.clone();
+        let originator = originator.clone();
+        runtime.spawn(async move {
+            let values = latest_values(&rest, &originator).await;
+            tx.send(Reply::Latest { originator, values }).await.ok();
+            ctx.request_repaint();
+        });
+    }
+}
+
+/// The newest point of every time series of `entity`, by key.
+async fn latest_values(rest: &RestClient, entity: &EntityId) -> Result<Vec<LatestValue>, String> {
+    let keys = rest
+        .timeseries_keys(entity)
+        .await
+        .map_err(|e| e.to_string())?;
+    if keys.is_empty() {
+        return Ok(Vec::new());
+    }
+    let query = crate::net::rest::TimeseriesQuery {
+        keys,
+        start_ts: 0,
+        end_ts: super::now_ms(),
+        interval: None,
+        limit: Some(1),
+        agg: None,
+    };
+    let values = rest
+        .timeseries_values(entity, &query)
+        .await
+        .map_err(|e| e.to_string())?;
+    Ok(values
+        .into_iter()
+        .filter_map(|(key, points)| {
+            let p = points.into_iter().max_by_key(|p| p.ts)?;
+            let text = p.value.as_ref().map_or("", |v| v.as_str()).to_owned();
+            Some((key, p.ts, text))
+        })
+        .collect())
 }
 
 /// The logged-in user as an entity id (for "assigned to me" and "assign to me").

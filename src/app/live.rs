@@ -571,7 +571,13 @@ impl Live {
                     _ => None,
                 };
                 let query_filter = Some(self.entities.query().entity_filter.clone());
-                let effects = self.alarms.ui(ui, page, query_filter, now);
+                let effects = self.alarms.ui(
+                    ui,
+                    page,
+                    query_filter,
+                    (&self.session.rest, &self.runtime),
+                    now,
+                );
                 self.apply_effects(ui.ctx(), effects);
             }
             View::Health => {

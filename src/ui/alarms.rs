@@ -130,8 +130,30 @@ const ROW_HEIGHT: f32 = 24.0;
 
 /// Draws the list; returns what the user did.
 pub fn alarm_list_ui(ui: &mut Ui, page: &AlarmPage, input: &ListInput<'_>) -> Vec<ListAction> {
+    // Narrow windows (or the details pane) scroll the columns sideways.
+    egui::ScrollArea::horizontal()
+        .id_salt("alarm_columns")
+        .auto_shrink([false, false])
+        .show(ui, |ui| {
+            let width = row_width(ui, input.columns).max(ui.available_width());
+            ui.set_min_width(width);
+            list_ui(ui, page, input, width)
+        })
+        .inner
+}
+
+/// The width of a row: the selection margin, the columns and room for a row's note.
+fn row_width(ui: &Ui, columns: &[Column]) -> f32 {
+    let spacing = ui.spacing().item_spacing.x;
+    24.0 + columns.iter().map(|c| c.width() + spacing).sum::<f32>() + NOTE_WIDTH
+}
+
+/// Room after the columns for "working…" or a failure.
+const NOTE_WIDTH: f32 = 220.0;
+
+fn list_ui(ui: &mut Ui, page: &AlarmPage, input: &ListInput<'_>, width: f32) -> Vec<ListAction> {
     let mut actions = Vec::new();
-    header_ui(ui, input, &mut actions);
+    header_ui(ui, input, width, &mut actions);
     ui.separator();
     let rows = page.rows();
     if rows.is_empty() {
@@ -164,7 +186,7 @@ pub fn alarm_list_ui(ui: &mut Ui, page: &AlarmPage, input: &ListInput<'_>) -> Ve
     }
     let output = area.show_rows(ui, ROW_HEIGHT, rows.len(), |ui, range| {
         for row in rows.get(range).unwrap_or_default() {
-            row_ui(ui, page, row, input, &mut actions);
+            row_ui(ui, page, row, input, width, &mut actions);
         }
     });
     ui.ctx().data_mut(|d| {
@@ -176,9 +198,9 @@ pub fn alarm_list_ui(ui: &mut Ui, page: &AlarmPage, input: &ListInput<'_>) -> Ve
     actions
 }
 
-fn header_ui(ui: &mut Ui, input: &ListInput<'_>, actions: &mut Vec<ListAction>) {
+fn header_ui(ui: &mut Ui, input: &ListInput<'_>, width: f32, actions: &mut Vec<ListAction>) {
     // Laid out like the rows (same x per column), so headers sit over their cells.
-    let (rect, _) = ui.allocate_exact_size(vec2(ui.available_width(), ROW_HEIGHT), Sense::hover());
+    let (rect, _) = ui.allocate_exact_size(vec2(width, ROW_HEIGHT), Sense::hover());
     let mut x = rect.min.x + 24.0;
     for &column in input.columns {
         let cell = Rect::from_min_size(pos2(x, rect.min.y), vec2(column.width(), ROW_HEIGHT));
@@ -223,12 +245,12 @@ fn row_ui(
     page: &AlarmPage,
     row: &AlarmData,
     input: &ListInput<'_>,
+    width: f32,
     actions: &mut Vec<ListAction>,
 ) {
     let selected = input.selected.contains(&row.id);
     let is_cursor = input.cursor == Some(&row.id);
-    let (rect, response) =
-        ui.allocate_exact_size(vec2(ui.available_width(), ROW_HEIGHT), Sense::click());
+    let (rect, response) = ui.allocate_exact_size(vec2(width, ROW_HEIGHT), Sense::click());
     let painter = ui.painter_at(rect);
     if selected {
         painter.rect_filled(

@@ -28,6 +28,7 @@ impl AlarmsView {
         ui: &mut Ui,
         page: Option<&AlarmPage>,
         query_filter: Option<crate::protocol::EntityFilter>,
+        session: (&crate::net::rest::RestClient, &tokio::runtime::Handle),
         now_ms: i64,
     ) -> Vec<Effect> {
         let mut effects = Vec::new();
@@ -41,12 +42,14 @@ impl AlarmsView {
             .as_ref()
             .and_then(|c| rows.iter().find(|r| &r.id == c));
         if let Some(row) = details {
+            self.want_latest(&row.originator, session.0, session.1, ui.ctx());
+            let latest = self.latest.as_ref().and_then(|(_, l)| l.as_ref());
             egui::Panel::right("alarm_details")
                 .resizable(true)
                 .default_size(320.0)
                 .show(ui, |ui| {
                     egui::ScrollArea::vertical().show(ui, |ui| {
-                        if let Some(e) = details_ui(ui, row, &self.zone) {
+                        if let Some(e) = details_ui(ui, row, latest, &self.zone) {
                             effects.push(e);
                         }
                     });
@@ -387,7 +390,12 @@ fn action_progressive(action: AlarmAction) -> &'static str {
 }
 
 /// Every field of an alarm, the details JSON pretty-printed, and a link to the originator.
-fn details_ui(ui: &mut Ui, row: &AlarmData, zone: &crate::plot::window::Zone) -> Option<Effect> {
+fn details_ui(
+    ui: &mut Ui,
+    row: &AlarmData,
+    latest: Option<&Result<Vec<super::LatestValue>, String>>,
+    zone: &crate::plot::window::Zone,
+) -> Option<Effect> {
     let mut effect = None;
     ui.heading(&row.alarm_type);
     ui.label(
@@ -444,16 +452,28 @@ fn details_ui(ui: &mut Ui, row: &AlarmData, zone: &crate::plot::window::Zone) ->
         }
     }
     ui.separator();
-    if let Some(latest) = &row.latest {
-        ui.label(RichText::new("Originator's latest values").strong());
-        for (key_type, values) in latest {
-            for (key, v) in values {
-                ui.label(format!(
-                    "{key} ({}) = {}",
-                    key_type.as_str(),
-                    v.value.as_ref().map_or("–", |t| t.as_str())
-                ));
-            }
+    ui.label(RichText::new("Originator's latest values").strong());
+    match latest {
+        None => {
+            ui.weak("Loading…");
+        }
+        Some(Err(e)) => {
+            ui.colored_label(theme::DOWN, e);
+        }
+        Some(Ok(values)) if values.is_empty() => {
+            ui.weak("No time series");
+        }
+        Some(Ok(values)) => {
+            egui::Grid::new("alarm_latest")
+                .num_columns(3)
+                .show(ui, |ui| {
+                    for (key, ts, value) in values {
+                        ui.label(key);
+                        ui.label(value);
+                        ui.weak(zone.format(*ts));
+                        ui.end_row();
+                    }
+                });
         }
     }
     if ui
