@@ -196,6 +196,9 @@ impl AlarmsView {
                 cmd_id: 0,
                 query: Some(query.clone()),
             });
+            if self.subscribed.is_some() {
+                effects.push(Effect::NewAlarmView(ALARMS_VIEW_SUB));
+            }
             let cmd = if self.subscribed.is_some() {
                 NetCommand::Update {
                     sub: ALARMS_VIEW_SUB,

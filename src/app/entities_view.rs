@@ -59,6 +59,9 @@ pub enum Effect {
     Forget(SubId),
     /// Forget a subscription whose id is never used again, and drop its late messages.
     Retire(SubId),
+    /// The next page of this alarm subscription answers the user's filter, sort or page
+    /// change: none of its alarms is new.
+    NewAlarmView(SubId),
     /// Copy to the clipboard.
     Copy(String),
     /// Show a message in the status bar.

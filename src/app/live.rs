@@ -159,6 +159,12 @@ impl Live {
         &self.store
     }
 
+    /// The Alarms view (for tests and diagnostics).
+    #[must_use]
+    pub fn alarms(&self) -> &AlarmsView {
+        &self.alarms
+    }
+
     /// The Plots view (for tests and diagnostics).
     #[must_use]
     pub fn plots(&self) -> &PlotsView {
@@ -215,6 +221,11 @@ impl Live {
                 Effect::Net(cmd) => self.send(*cmd),
                 Effect::Forget(sub) => self.store.forget(sub),
                 Effect::Retire(sub) => self.store.retire(sub),
+                Effect::NewAlarmView(sub) => {
+                    if let Some(SubData::Alarms(page)) = self.store.subs.get_mut(&sub) {
+                        page.begin_new_view();
+                    }
+                }
                 Effect::Copy(text) => ctx.copy_text(text),
                 Effect::Notice(text) => self.notice = Some(text),
                 Effect::SettingsChanged => settings_changed = true,

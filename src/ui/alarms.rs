@@ -308,26 +308,41 @@ fn row_ui(
         );
     }
     if let Some((running, text)) = &note {
+        // On the row's visible right end (over the columns if need be), on a plate, so a
+        // refusal is seen however narrow the list is.
         let color = if *running {
             ui.visuals().weak_text_color()
         } else {
             theme::DOWN
         };
-        painter.text(
-            pos2(x, rect.center().y),
-            egui::Align2::LEFT_CENTER,
-            text,
+        let right = ui.clip_rect().max.x.min(rect.max.x).max(x) - 6.0;
+        let galley = painter.layout_no_wrap(
+            text.clone(),
             egui::TextStyle::Body.resolve(ui.style()),
             color,
         );
+        let at = pos2(
+            (right - galley.size().x).max(rect.min.x),
+            rect.center().y - galley.size().y / 2.0,
+        );
+        painter.rect_filled(
+            Rect::from_min_size(at, galley.size()).expand(3.0),
+            3.0,
+            ui.visuals().extreme_bg_color,
+        );
+        painter.galley(at, galley, color);
     }
-    let description = format!(
+    let mut description = format!(
         "{} {} on {}, {}",
         severity_word(&row.severity),
         row.alarm_type,
         originator(row),
         status_text(row)
     );
+    if let Some((_, text)) = &note {
+        description.push_str(": ");
+        description.push_str(text);
+    }
     response
         .widget_info(|| egui::WidgetInfo::selected(egui::Role::Row, true, selected, &description));
     let response = response.on_hover_ui(|ui| {

@@ -83,7 +83,14 @@ pub fn demo_app<'a>(
     let config = tb_monitor::app::AppConfig {
         start: tb_monitor::app::Start::Demo,
         settings_file: None,
-        settings: tb_monitor::settings::Settings::default(),
+        // No real desktop notifications from tests (the demo's seeded alarms would raise one).
+        settings: tb_monitor::settings::Settings {
+            notifications: tb_monitor::settings::NotificationPrefs {
+                desktop: false,
+                ..tb_monitor::settings::NotificationPrefs::default()
+            },
+            ..tb_monitor::settings::Settings::default()
+        },
         secrets: std::sync::Arc::new(tb_monitor::secrets::MemoryStore::new()),
         notice: None,
         demo: tb_monitor::demo::DemoConfig {
