@@ -345,6 +345,12 @@ impl Live {
             .logic(&self.session.rest, &self.runtime, ctx, now_ms());
         self.apply_effects(ctx, effects);
         self.notify(ctx, now_ms());
+        if let Some(SubData::Alarms(page)) = self.store.subs.get_mut(&ALARMS_VIEW_SUB) {
+            page.expire_new(now_ms(), crate::ui::alarms::NEW_GLOW_MS);
+            if self.view == View::Alarms && page.new_count() > 0 {
+                ctx.request_repaint_after(Duration::from_millis(500));
+            }
+        }
         self.keep_refresh_token();
         self.store
             .session_expired

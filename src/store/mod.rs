@@ -184,7 +184,20 @@ impl Store {
                 self.health_mut(now_ms).on_messages(now_ms, msgs, bytes);
             }
             NetEvent::Message { sub, .. } if self.retired.contains(&sub) => {}
-            NetEvent::Message { sub, msg } => self.apply_message(sub, &msg, now_ms),
+            NetEvent::Message { sub, msg } => match *msg {
+                // Alarm pages move into the store (no copy of thousands of rows).
+                ServerMessage::AlarmData(u) => {
+                    if let SubData::Alarms(page) = slot(
+                        &mut self.subs,
+                        sub,
+                        |d| matches!(d, SubData::Alarms(_)),
+                        || SubData::Alarms(alarms::AlarmPage::new()),
+                    ) {
+                        page.apply_owned(u, now_ms);
+                    }
+                }
+                other => self.apply_message(sub, &other, now_ms),
+            },
             NetEvent::SubscriptionError { sub, code, message } => {
                 self.errors.insert(
                     sub,

@@ -128,6 +128,9 @@ pub struct ListInput<'a> {
 
 const ROW_HEIGHT: f32 = 24.0;
 
+/// How long a new alarm's row glows (fading).
+pub const NEW_GLOW_MS: i64 = 30_000;
+
 /// Draws the list; returns what the user did.
 pub fn alarm_list_ui(ui: &mut Ui, page: &AlarmPage, input: &ListInput<'_>) -> Vec<ListAction> {
     // Narrow windows (or the details pane) scroll the columns sideways.
@@ -259,10 +262,12 @@ fn row_ui(
             ui.visuals().selection.bg_fill.gamma_multiply(0.6),
         );
     } else if let Some(since) = page.new_since_ms(&row.id) {
-        // New alarms glow for a while.
-        let strength = crate::ui::entities::highlight_strength(since, i64::MIN, input.now_ms);
-        if strength > 0.0 {
-            painter.rect_filled(rect, 2.0, highlight_fill(strength.max(0.35)));
+        // New alarms glow, fading over NEW_GLOW_MS.
+        #[allow(clippy::cast_precision_loss, reason = "elapsed is below NEW_GLOW_MS")]
+        let left = 1.0
+            - input.now_ms.saturating_sub(since).clamp(0, NEW_GLOW_MS) as f32 / NEW_GLOW_MS as f32;
+        if left > 0.0 {
+            painter.rect_filled(rect, 2.0, highlight_fill(0.25 + 0.75 * left));
         }
     }
     if is_cursor {
