@@ -53,7 +53,7 @@ use tb_monitor::store::{Store, SubData};
 use tb_monitor::ui::alarms::{Column, ListInput, alarm_list_ui};
 
 use common::Lcg;
-use common::frame::{self, FrameStats};
+use common::frame::{self, FrameStats, Medians, median, ms};
 
 const SUB: SubId = 1;
 const CMD_ID: i32 = 1;
@@ -139,30 +139,30 @@ fn message(update: AlarmDataUpdate) -> NetEvent {
     }
 }
 
-fn page_message(rows: Vec<AlarmData>) -> NetEvent {
-    message(AlarmDataUpdate {
+/// The subscription's `ALARM_DATA` message holding `data` (a whole page) or `update` (changed
+/// rows).
+fn alarm_data(
+    data: Option<PageData<AlarmData>>,
+    update: Option<Vec<AlarmData>>,
+) -> AlarmDataUpdate {
+    AlarmDataUpdate {
         cmd_id: CMD_ID,
-        data: Some(PageData::single(rows)),
-        update: None,
+        data,
+        update,
         error_code: 0,
         error_msg: None,
         allowed_entities: 10_000,
         total_entities: i64::try_from(DEVICES).unwrap_or(0),
         kind: AlarmDataKind,
-    })
+    }
+}
+
+fn page_message(rows: Vec<AlarmData>) -> NetEvent {
+    message(alarm_data(Some(PageData::single(rows)), None))
 }
 
 fn update_message(row: AlarmData) -> NetEvent {
-    message(AlarmDataUpdate {
-        cmd_id: CMD_ID,
-        data: None,
-        update: Some(vec![row]),
-        error_code: 0,
-        error_msg: None,
-        allowed_entities: 10_000,
-        total_entities: i64::try_from(DEVICES).unwrap_or(0),
-        kind: AlarmDataKind,
-    })
+    message(alarm_data(None, Some(vec![row])))
 }
 
 /// The first `data` page: `rows` alarms, newest first, one a minute back from `T0`, decoded
@@ -422,16 +422,7 @@ impl Scenario {
                 .take(held.len().saturating_sub(1))
                 .cloned(),
         );
-        let update = AlarmDataUpdate {
-            cmd_id: CMD_ID,
-            data: Some(PageData::single(rows)),
-            update: None,
-            error_code: 0,
-            error_msg: None,
-            allowed_entities: 10_000,
-            total_entities: i64::try_from(DEVICES).unwrap_or(0),
-            kind: AlarmDataKind,
-        };
+        let update = alarm_data(Some(PageData::single(rows)), None);
         let (mut apply, mut clone, mut drop) = (Vec::new(), Vec::new(), Vec::new());
         for _ in 0..PAGE_RUNS {
             let mut page = held.clone();
@@ -463,33 +454,13 @@ struct PageCost {
     drop: Duration,
 }
 
-fn median(mut durations: Vec<Duration>) -> Duration {
-    durations.sort_unstable();
-    durations
-        .get(durations.len() / 2)
-        .copied()
-        .unwrap_or_default()
-}
-
-fn ms(d: Duration) -> f64 {
-    d.as_secs_f64() * 1e3
-}
-
 /// How `frames` split: count, median frame, median apply, `run_ui` and tessellate.
 fn split(frames: &[&Frame]) -> String {
     if frames.is_empty() {
         return "none".to_owned();
     }
-    let pick =
-        |f: fn(&FrameStats) -> Duration| median(frames.iter().map(|x| f(&x.stats)).collect());
-    format!(
-        "{} frames, median {:.3} ms: apply {:.3}, run_ui {:.3}, tessellate {:.3}",
-        frames.len(),
-        ms(pick(FrameStats::total)),
-        ms(pick(|s| s.data)),
-        ms(pick(|s| s.ui)),
-        ms(pick(|s| s.tessellate)),
-    )
+    let medians = Medians::of(frames.iter().map(|f| &f.stats));
+    format!("{} frames, median {}", frames.len(), medians.split("apply"))
 }
 
 /// Prints what a frame draws and where its time goes, then benches the frame.

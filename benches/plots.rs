@@ -49,7 +49,7 @@ use tb_monitor::ui::plots::{PlotInput, PlotSeries, plot_ui};
 use tb_monitor::ui::theme;
 
 use common::Lcg;
-use common::frame::{self, FrameStats};
+use common::frame::{self, FrameStats, Medians, ms};
 
 /// The newest stored point at the start (epoch ms).
 const T0: i64 = 1_700_000_000_000;
@@ -310,18 +310,6 @@ fn anchor_ui(
     response.response.rect.width()
 }
 
-fn median(mut durations: Vec<Duration>) -> Duration {
-    durations.sort_unstable();
-    durations
-        .get(durations.len() / 2)
-        .copied()
-        .unwrap_or_default()
-}
-
-fn ms(d: Duration) -> f64 {
-    d.as_secs_f64() * 1e3
-}
-
 /// Prints what a frame draws and where its time goes, benches the frame, and returns the
 /// median frame time of the printed frames.
 fn bench_case(c: &mut Criterion, group: &str, name: &str, mut scenario: Scenario) -> Duration {
@@ -329,8 +317,7 @@ fn bench_case(c: &mut Criterion, group: &str, name: &str, mut scenario: Scenario
         .map(|_| scenario.run_frame())
         .collect();
     let last = frames.last().copied().unwrap_or_default();
-    let pick = |f: fn(&FrameStats) -> Duration| median(frames.iter().map(f).collect());
-    let frame = pick(FrameStats::total);
+    let medians = Medians::of(&frames);
     let reference = scenario
         .reference_decimation()
         .map(|(minmax, grid)| {
@@ -339,13 +326,10 @@ fn bench_case(c: &mut Criterion, group: &str, name: &str, mut scenario: Scenario
         .unwrap_or_default();
     eprintln!(
         "{group}/{name}: {} shapes, {} vertices{reference}; median of {BREAKDOWN_FRAMES} \
-         frames {:.3} ms: stream {:.3}, run_ui {:.3}, tessellate {:.3}",
+         frames {}",
         last.shapes,
         last.vertices,
-        ms(frame),
-        ms(pick(|f| f.data)),
-        ms(pick(|f| f.ui)),
-        ms(pick(|f| f.tessellate)),
+        medians.split("stream"),
     );
     let mut g = c.benchmark_group(group);
     g.sample_size(10)
@@ -367,7 +351,7 @@ fn bench_case(c: &mut Criterion, group: &str, name: &str, mut scenario: Scenario
         "{group}/{name}: after {} frames, {shown} of {all} stored points in the range shown",
         scenario.frame
     );
-    frame
+    medians.total
 }
 
 fn bench_plots(c: &mut Criterion) {

@@ -39,9 +39,11 @@ use alarms::{
 };
 use egui::accesskit::{Role, Toggled};
 use egui::{Key, Modifiers};
+use egui_kittest::Harness;
 use egui_kittest::kittest::{NodeT as _, Queryable as _};
 use tb_monitor::alarm::actions::ActionQueue;
 use tb_monitor::alarm::notify::GROUP_WINDOW_MS;
+use tb_monitor::app::TbApp;
 use tb_monitor::plot::window::TimeWindow;
 use tb_monitor::protocol::{AlarmSeverity, EntityFilter};
 use tb_monitor::ui::View;
@@ -159,8 +161,30 @@ fn acknowledging_from_the_keyboard_changes_the_row_live() {
     );
 }
 
+/// The alarm types of the bulk-action tests, one alarm each.
+const BULK_TYPES: [&str; 3] = ["Door Open", "Window Open", "Filter Clogged"];
+
+/// [`quiet_app`] with a Major alarm of each of [`BULK_TYPES`] raised (on the first, third
+/// and fourth device) and the Alarms view open on their rows; returns the app and the
+/// alarms' ids, in the order of the types.
+fn app_with_bulk_alarms_listed(
+    rt: &tokio::runtime::Runtime,
+) -> (Harness<'static, TbApp>, Vec<uuid::Uuid>) {
+    let (mut h, control, devices) = quiet_app(rt);
+    let ids = BULK_TYPES
+        .iter()
+        .zip([&devices[0], &devices[2], &devices[3]])
+        .map(|(t, d)| raise(&control, d, t, AlarmSeverity::Major))
+        .collect();
+    open_alarms(&mut h);
+    for t in BULK_TYPES {
+        shown_row(&mut h, t);
+    }
+    (h, ids)
+}
+
 /// Selects the rows of `types`: the first with a click and `x`, the others with Ctrl-click.
-fn select(h: &mut egui_kittest::Harness<'_, tb_monitor::app::TbApp>, types: &[&str]) {
+fn select(h: &mut Harness<'_, TbApp>, types: &[&str]) {
     let (first, others) = types.split_first().unwrap();
     click_row(h, first, Modifiers::NONE);
     press(h, Key::X);
@@ -177,19 +201,9 @@ fn select(h: &mut egui_kittest::Harness<'_, tb_monitor::app::TbApp>, types: &[&s
 #[test]
 fn a_bulk_clear_waits_out_its_undo_window_and_undo_cancels_it() {
     let rt = ui::runtime();
-    let (mut h, control, devices) = quiet_app(&rt);
-    let types = ["Door Open", "Window Open", "Filter Clogged"];
-    let ids: Vec<uuid::Uuid> = types
-        .iter()
-        .zip([&devices[0], &devices[2], &devices[3]])
-        .map(|(t, d)| raise(&control, d, t, AlarmSeverity::Major))
-        .collect();
-    open_alarms(&mut h);
-    for t in types {
-        shown_row(&mut h, t);
-    }
+    let (mut h, ids) = app_with_bulk_alarms_listed(&rt);
 
-    select(&mut h, &types);
+    select(&mut h, &BULK_TYPES);
     click(&mut h, "Clear");
     assert!(
         h.query_by_label_contains("Clearing 3 alarms in").is_some(),
@@ -199,12 +213,12 @@ fn a_bulk_clear_waits_out_its_undo_window_and_undo_cancels_it() {
     assert!(h.query_by_label_contains("Clearing 3 alarms in").is_none());
     assert!(h.query_by_label("Undo").is_none());
 
-    select(&mut h, &types);
+    select(&mut h, &BULK_TYPES);
     let before = now_ms();
     click(&mut h, "Clear");
     assert!(h.query_by_label("Undo").is_some());
     step_until(&mut h, "the cleared alarms leaving the active list", |h| {
-        types.iter().all(|t| row_label(h, t).is_none())
+        BULK_TYPES.iter().all(|t| row_label(h, t).is_none())
     });
     assert!(
         now_ms() - before >= ActionQueue::UNDO_MS,
@@ -225,18 +239,8 @@ fn a_bulk_clear_waits_out_its_undo_window_and_undo_cancels_it() {
 #[test]
 fn a_refused_action_is_reported_on_its_own_row() {
     let rt = ui::runtime();
-    let (mut h, control, devices) = quiet_app(&rt);
-    let types = ["Door Open", "Window Open", "Filter Clogged"];
-    let ids: Vec<uuid::Uuid> = types
-        .iter()
-        .zip([&devices[0], &devices[2], &devices[3]])
-        .map(|(t, d)| raise(&control, d, t, AlarmSeverity::Major))
-        .collect();
-    open_alarms(&mut h);
-    for t in types {
-        shown_row(&mut h, t);
-    }
-    select(&mut h, &types);
+    let (mut h, ids) = app_with_bulk_alarms_listed(&rt);
+    select(&mut h, &BULK_TYPES);
 
     // A colleague acknowledges one of them; the row shows it, still selected.
     within(&rt, colleague(&rt, &h).ack_alarm(ids[1])).unwrap();
@@ -346,7 +350,7 @@ fn a_new_critical_alarm_raises_a_toast_and_quiet_mode_keeps_it_in_the_app() {
 
 /// Lets the toasts settle: egui lays out a new area in its first frame before placing it,
 /// so a button is clicked where it will stay.
-fn settle(h: &mut egui_kittest::Harness<'_, tb_monitor::app::TbApp>) {
+fn settle(h: &mut Harness<'_, TbApp>) {
     h.run_steps(2);
 }
 
@@ -437,9 +441,8 @@ fn the_alarm_badge_counts_active_unacknowledged_alarms_and_names_the_worst_sever
     step_until(&mut h, "the badge's count", |h| {
         badge(h).is_some_and(|b| b != "Alarms –")
     });
-    let count = |h: &egui_kittest::Harness<'_, tb_monitor::app::TbApp>| -> i64 {
-        badge(h).unwrap()["Alarms ".len()..].parse().unwrap()
-    };
+    let count =
+        |h: &Harness<'_, TbApp>| -> i64 { badge(h).unwrap()["Alarms ".len()..].parse().unwrap() };
     let at_login = count(&h);
     assert!(at_login < 99, "{at_login}: counted exactly");
 

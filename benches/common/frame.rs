@@ -2,6 +2,9 @@
 //! with the bench's content inside a `CentralPanel` on a 1280×800 screen, then
 //! `Context::tessellate` (no GPU, no window). Frame `n` of frames `frame_time` apart runs at
 //! `n × frame_time` on the context's clock, so animations move as in the app.
+//!
+//! [`Medians`] sums up several frames for the printed breakdowns: each part's own median
+//! (so the parts need not add up to the median total), in milliseconds ([`ms`]).
 
 use std::hint::black_box;
 use std::time::{Duration, Instant};
@@ -70,5 +73,58 @@ pub fn draw(
         data: Duration::ZERO,
         ui: drawn - start,
         tessellate: tessellated - drawn,
+    }
+}
+
+/// The median of `durations` (the upper one of an even count); zero for none.
+pub fn median(mut durations: Vec<Duration>) -> Duration {
+    durations.sort_unstable();
+    durations
+        .get(durations.len() / 2)
+        .copied()
+        .unwrap_or_default()
+}
+
+/// `d` in milliseconds, for printing.
+pub fn ms(d: Duration) -> f64 {
+    d.as_secs_f64() * 1e3
+}
+
+/// Each part's median over several frames.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct Medians {
+    /// The whole frame ([`FrameStats::total`]).
+    pub total: Duration,
+    /// The bench's own work ([`FrameStats::data`]).
+    pub data: Duration,
+    /// `run_ui`.
+    pub ui: Duration,
+    /// `tessellate`.
+    pub tessellate: Duration,
+}
+
+impl Medians {
+    /// The medians of `frames`.
+    pub fn of<'a>(frames: impl IntoIterator<Item = &'a FrameStats>) -> Self {
+        let frames: Vec<&FrameStats> = frames.into_iter().collect();
+        let pick = |f: fn(&FrameStats) -> Duration| median(frames.iter().map(|s| f(s)).collect());
+        Self {
+            total: pick(FrameStats::total),
+            data: pick(|s| s.data),
+            ui: pick(|s| s.ui),
+            tessellate: pick(|s| s.tessellate),
+        }
+    }
+
+    /// The medians in milliseconds, e.g. `1.234 ms: apply 0.100, run_ui 0.900, tessellate
+    /// 0.234` with `data_name` "apply" naming the bench's own work.
+    pub fn split(&self, data_name: &str) -> String {
+        format!(
+            "{:.3} ms: {data_name} {:.3}, run_ui {:.3}, tessellate {:.3}",
+            ms(self.total),
+            ms(self.data),
+            ms(self.ui),
+            ms(self.tessellate),
+        )
     }
 }
