@@ -54,6 +54,24 @@ fn free_elsewhere(rows: Vec<AlarmData>) {
     }
 }
 
+/// The rows with each alarm once (the same alarm twice on one page: one row where it first
+/// appears, holding the later copy), and their index.
+fn without_repeats(rows: Vec<AlarmData>) -> (Vec<AlarmData>, HashMap<EntityId, usize>) {
+    let mut kept: Vec<AlarmData> = Vec::with_capacity(rows.len());
+    let mut index = HashMap::with_capacity(rows.len());
+    for alarm in rows {
+        if let Some(&at) = index.get(&alarm.id) {
+            if let Some(row) = kept.get_mut(at) {
+                *row = alarm;
+            }
+            continue;
+        }
+        index.insert(alarm.id.clone(), kept.len());
+        kept.push(alarm);
+    }
+    (kept, index)
+}
+
 impl AlarmPage {
     /// An empty page waiting for its first `data`.
     #[must_use]
@@ -90,23 +108,26 @@ impl AlarmPage {
 
     fn replace_page(&mut self, page: PageData<AlarmData>, received_at_ms: i64) {
         let highlight = self.has_data && !self.new_view_pending;
-        let previous = std::mem::replace(&mut self.index, HashMap::with_capacity(page.data.len()));
-        let old = std::mem::replace(&mut self.rows, Vec::with_capacity(page.data.len()));
-        free_elsewhere(old);
-        for alarm in page.data {
-            if let Some(&at) = self.index.get(&alarm.id) {
-                // The same alarm twice on one page: keep one row, the later copy.
-                if let Some(row) = self.rows.get_mut(at) {
-                    *row = alarm;
-                }
-                continue;
-            }
-            if highlight && !previous.contains_key(&alarm.id) {
-                self.new_since.insert(alarm.id.clone(), received_at_ms);
-            }
-            self.index.insert(alarm.id.clone(), self.rows.len());
-            self.rows.push(alarm);
+        // The page's own vector becomes the rows (no copy of 10,000 alarms); the index is
+        // built over it.
+        let mut rows = page.data;
+        let mut index = HashMap::with_capacity(rows.len());
+        let mut repeated = false;
+        for (i, alarm) in rows.iter().enumerate() {
+            repeated |= index.insert(alarm.id.clone(), i).is_some();
         }
+        if repeated {
+            (rows, index) = without_repeats(rows);
+        }
+        if highlight {
+            for alarm in &rows {
+                if !self.index.contains_key(&alarm.id) {
+                    self.new_since.insert(alarm.id.clone(), received_at_ms);
+                }
+            }
+        }
+        self.index = index;
+        free_elsewhere(std::mem::replace(&mut self.rows, rows));
         if highlight {
             let index = &self.index;
             self.new_since.retain(|id, _| index.contains_key(id));
