@@ -103,9 +103,20 @@ pub struct EntitiesView {
     alarms_read: Option<Instant>,
     /// Whether the builder lists the saved queries of the settings (they change only here).
     saved_names_synced: bool,
+    /// One `ALARM_STATUS` subscription per entity in view: a new alarm shows on its row at
+    /// once, even while the alarm list's re-fetch is throttled (10 a minute).
+    status_subs: std::collections::BTreeMap<EntityId, SubId>,
+    next_status_sub: SubId,
+    status_synced: Option<Instant>,
     tx: mpsc::Sender<Reply>,
     rx: mpsc::Receiver<Reply>,
 }
+
+/// The first `SubId` of the rows' `ALARM_STATUS` subscriptions (ids only grow).
+pub const STATUS_SUB_BASE: SubId = 1_000_000_000;
+
+/// Most rows whose alarm status is watched (a screenful).
+const MAX_STATUS_SUBS: usize = 64;
 
 /// The table's columns: entity fields, then latest values, in the query's order.
 fn columns_of(query: &EntityDataQuery) -> Vec<EntityKey> {
@@ -157,6 +168,9 @@ impl EntitiesView {
             alarms: HashMap::new(),
             alarms_read: None,
             saved_names_synced: false,
+            status_subs: std::collections::BTreeMap::new(),
+            next_status_sub: STATUS_SUB_BASE,
+            status_synced: None,
             tx,
             rx,
         }
@@ -359,6 +373,7 @@ impl EntitiesView {
         let sort = self.query.page_link.sort_order.clone();
         self.table
             .set_paging(self.query.page_link.page, self.query.page_link.page_size);
+        self.table.set_active_alarms(self.active_by_status(store));
         let action = egui::CentralPanel::default()
             .show(ui, |ui| {
                 self.table
@@ -368,7 +383,75 @@ impl EntitiesView {
         if let Some(action) = action {
             effects.extend(self.on_table_action(action));
         }
+        if !store.legacy_server {
+            effects.extend(self.sync_status_subs());
+        }
         effects
+    }
+
+    /// The entities in view whose `ALARM_STATUS` says an alarm is active.
+    fn active_by_status(&self, store: &Store) -> std::collections::HashSet<EntityId> {
+        self.status_subs
+            .iter()
+            .filter(|(_, sub)| {
+                matches!(store.subs.get(sub), Some(SubData::AlarmStatus(f)) if f.active() == Some(true))
+            })
+            .map(|(entity, _)| entity.clone())
+            .collect()
+    }
+
+    /// Watches the alarm status of the rows in view (checked every 300 ms, so scrolling
+    /// does not churn subscriptions every frame): new rows subscribe, rows gone retire.
+    fn sync_status_subs(&mut self) -> Vec<Effect> {
+        if self
+            .status_synced
+            .is_some_and(|t| t.elapsed() < Duration::from_millis(300))
+        {
+            return Vec::new();
+        }
+        self.status_synced = Some(Instant::now());
+        let wanted: Vec<EntityId> = self
+            .table
+            .visible_entities()
+            .iter()
+            .take(MAX_STATUS_SUBS)
+            .cloned()
+            .collect();
+        let mut effects = Vec::new();
+        let gone: Vec<EntityId> = self
+            .status_subs
+            .keys()
+            .filter(|e| !wanted.contains(e))
+            .cloned()
+            .collect();
+        for entity in gone {
+            if let Some(sub) = self.status_subs.remove(&entity) {
+                effects.push(Effect::Net(Box::new(NetCommand::Unsubscribe { sub })));
+                effects.push(Effect::Retire(sub));
+            }
+        }
+        for entity in wanted {
+            if self.status_subs.contains_key(&entity) {
+                continue;
+            }
+            let sub = self.next_status_sub;
+            self.next_status_sub += 1;
+            let spec = SubSpec::AlarmStatus(crate::protocol::AlarmStatusCmd {
+                cmd_id: 0,
+                originator_id: entity.clone(),
+                type_list: None,
+                severity_list: None,
+            });
+            effects.push(Effect::Net(Box::new(NetCommand::Subscribe { sub, spec })));
+            self.status_subs.insert(entity, sub);
+        }
+        effects
+    }
+
+    /// The `ALARM_STATUS` subscription of each entity in view.
+    #[must_use]
+    pub fn status_subscriptions(&self) -> &std::collections::BTreeMap<EntityId, SubId> {
+        &self.status_subs
     }
 
     fn on_table_action(&mut self, action: TableAction) -> Vec<Effect> {

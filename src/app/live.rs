@@ -159,6 +159,12 @@ impl Live {
         &self.store
     }
 
+    /// The Entities view (for tests and diagnostics).
+    #[must_use]
+    pub fn entities(&self) -> &EntitiesView {
+        &self.entities
+    }
+
     /// The Alarms view (for tests and diagnostics).
     #[must_use]
     pub fn alarms(&self) -> &AlarmsView {

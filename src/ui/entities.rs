@@ -110,6 +110,11 @@ pub struct EntitiesPanel {
     seen: Option<Seen>,
     /// Scroll back to the first row on the next frame (a new page, sort or size).
     scroll_to_top: bool,
+    /// The entities of the rows drawn last frame (their alarm status is watched).
+    visible: Vec<EntityId>,
+    /// Entities `ALARM_STATUS` reports an active alarm for (a badge even before the
+    /// alarm list knows its severity).
+    active: std::collections::HashSet<EntityId>,
 }
 
 impl Default for EntitiesPanel {
@@ -121,6 +126,8 @@ impl Default for EntitiesPanel {
             layout: ColumnLayout::default(),
             seen: None,
             scroll_to_top: false,
+            visible: Vec::new(),
+            active: std::collections::HashSet::new(),
         }
     }
 }
@@ -133,6 +140,18 @@ impl EntitiesPanel {
     pub fn set_paging(&mut self, page: i32, page_size: i32) {
         self.page = page.max(0);
         self.page_size = page_size.max(1);
+    }
+
+    /// The entities of the rows drawn in the last frame, top to bottom.
+    #[must_use]
+    pub fn visible_entities(&self) -> &[EntityId] {
+        &self.visible
+    }
+
+    /// Entities with an active alarm according to their `ALARM_STATUS` subscriptions: a
+    /// row without a known severity still gets an "active alarm" badge.
+    pub fn set_active_alarms(&mut self, active: std::collections::HashSet<EntityId>) {
+        self.active = active;
     }
 
     /// The page shown (0-based) as the panel knows it.
@@ -171,6 +190,7 @@ impl EntitiesPanel {
 
         let mut action = self.paging_ui(ui, page);
         status_ui(ui, page);
+        let active = std::mem::take(&mut self.active);
         if page.is_empty() {
             ui.label("no entities match the query");
         } else {
@@ -180,8 +200,10 @@ impl EntitiesPanel {
                 font: TextStyle::Body.resolve(ui.style()),
                 row_height: ui.text_style_height(&TextStyle::Body) + ROW_PAD,
                 alarms,
+                active: &active,
                 wake_in_ms: None,
             };
+            self.visible.clear();
             if let Some(table_action) = self.table_ui(ui, page, sort, &mut frame) {
                 action = Some(table_action);
             }
@@ -190,6 +212,7 @@ impl EntitiesPanel {
                 ui.ctx().request_repaint_after(Duration::from_millis(ms));
             }
         }
+        self.active = active;
         self.after(action.as_ref());
         action
     }
@@ -317,6 +340,7 @@ impl EntitiesPanel {
         let layout = &self.layout;
         let mut action = None;
         let mut resized = None;
+        let mut visible = std::mem::take(&mut self.visible);
         let table = UiBuilder::new()
             .accessibility_role(Role::Table)
             .accessibility_label("Entities");
@@ -328,6 +352,7 @@ impl EntitiesPanel {
                     let Some(row) = page.row_at(at) else {
                         continue;
                     };
+                    visible.push(row.entity_id().clone());
                     let top = origin.y + row_h * (as_f32(at) + 1.0);
                     let rect = Rect::from_min_size(pos2(origin.x, top), vec2(layout.total, row_h));
                     if let Some(row_action) = row_ui(ui, layout, &row, at, rect, frame) {
@@ -344,6 +369,7 @@ impl EntitiesPanel {
                 }
             });
         });
+        self.visible = visible;
         let table_rect = table.response.rect;
         ui.ctx().accesskit_node_builder(table.response.id, |node| {
             node.set_bounds(bounds(table_rect));
@@ -489,6 +515,7 @@ struct Frame<'a> {
     font: FontId,
     row_height: f32,
     alarms: &'a HashMap<EntityId, AlarmSeverity>,
+    active: &'a std::collections::HashSet<EntityId>,
     /// The earliest repaint something visible needs (ms from now).
     wake_in_ms: Option<i64>,
 }
@@ -560,6 +587,8 @@ fn row_ui(
             }
             if let Some(severity) = frame.alarms.get(entity) {
                 badge_ui(ui, rect, severity);
+            } else if frame.active.contains(entity) {
+                active_badge_ui(ui, rect);
             }
             for (col, key) in layout.keys.iter().enumerate() {
                 if let Some(cell) = layout.cell_rect(col, rect) {
@@ -963,6 +992,18 @@ pub(crate) fn badge_ui(ui: &Ui, row: Rect, severity: &AlarmSeverity) {
     response.on_hover_ui(|ui| {
         ui.label(format!("{} alarm active", severity_word(severity)));
     });
+}
+
+/// The badge of an entity `ALARM_STATUS` reports an active alarm for, whose severity the
+/// alarm list does not know yet: a ring, "active alarm" on hover.
+fn active_badge_ui(ui: &Ui, row: Rect) {
+    let rect = Rect::from_min_size(row.min, vec2(BADGE_WIDTH, row.height()));
+    let r = (row.height() * 0.3).min(6.0);
+    ui.painter()
+        .circle_stroke(rect.center(), r * 0.75, Stroke::new(1.5, theme::ALARM));
+    let response = ui.interact(rect, ui.unique_id().with("alarm"), Sense::hover());
+    response.widget_info(|| WidgetInfo::labeled(Role::Image, true, "active alarm"));
+    response.on_hover_text("an active alarm (its severity arrives with the alarm list)");
 }
 
 /// How a severity's badge is drawn.
