@@ -617,21 +617,16 @@ impl EntitiesView {
         let tx = self.tx.clone();
         let ctx = ctx.clone();
         runtime.spawn(async move {
-            let Some(file) = rfd::AsyncFileDialog::new()
-                .add_filter("JSON", &["json"])
-                .set_file_name("query.json")
-                .save_file()
-                .await
-            else {
-                return;
+            let request = super::SaveRequest {
+                file_name: "query.json".to_owned(),
+                filter: ("JSON", "json"),
+                bytes: text.into_bytes(),
+                what: "the query",
             };
-            let path = file.path().to_owned();
-            let notice = match tokio::fs::write(&path, text).await {
-                Ok(()) => format!("Exported the query to {}", path.display()),
-                Err(e) => format!("Cannot write {}: {e}", path.display()),
-            };
-            tx.send(Reply::Notice(notice)).await.ok();
-            ctx.request_repaint();
+            if let Some(notice) = super::save_file_as(request).await {
+                tx.send(Reply::Notice(notice)).await.ok();
+                ctx.request_repaint();
+            }
         });
     }
 }

@@ -164,6 +164,37 @@ pub(crate) async fn search_entities_by_name(
         .collect())
 }
 
+/// A file the user saves: the name the dialog suggests, its filter (name, extension), the
+/// bytes, and what it is in the status bar's words ("the query").
+pub(crate) struct SaveRequest {
+    pub file_name: String,
+    pub filter: (&'static str, &'static str),
+    pub bytes: Vec<u8>,
+    pub what: &'static str,
+}
+
+/// Asks where to save (the system's dialog, awaited on the runtime so the frame never
+/// waits) and writes the file; returns the sentence for the status bar, or `None` when the
+/// user cancelled.
+pub(crate) async fn save_file_as(request: SaveRequest) -> Option<String> {
+    let SaveRequest {
+        file_name,
+        filter: (filter, extension),
+        bytes,
+        what,
+    } = request;
+    let file = rfd::AsyncFileDialog::new()
+        .add_filter(filter, &[extension])
+        .set_file_name(&file_name)
+        .save_file()
+        .await?;
+    let path = file.path().to_owned();
+    Some(match tokio::fs::write(&path, bytes).await {
+        Ok(()) => format!("Exported {what} to {}", path.display()),
+        Err(e) => format!("Cannot write {}: {e}", path.display()),
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

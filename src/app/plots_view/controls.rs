@@ -606,25 +606,20 @@ fn save_as(
     tx: tokio::sync::mpsc::Sender<Reply>,
     ctx: &ViewContext<'_>,
     file_name: String,
-    (filter, extension): (&'static str, &'static str),
+    filter: (&'static str, &'static str),
     bytes: Vec<u8>,
     what: &'static str,
 ) {
+    let request = crate::app::SaveRequest {
+        file_name,
+        filter,
+        bytes,
+        what,
+    };
     ctx.runtime.spawn(async move {
-        let Some(file) = rfd::AsyncFileDialog::new()
-            .add_filter(filter, &[extension])
-            .set_file_name(&file_name)
-            .save_file()
-            .await
-        else {
-            return;
-        };
-        let path = file.path().to_owned();
-        let notice = match tokio::fs::write(&path, bytes).await {
-            Ok(()) => format!("Exported {what} to {}", path.display()),
-            Err(e) => format!("Cannot write {}: {e}", path.display()),
-        };
-        tx.send(Reply::Notice(notice)).await.ok();
+        if let Some(notice) = crate::app::save_file_as(request).await {
+            tx.send(Reply::Notice(notice)).await.ok();
+        }
     });
 }
 
