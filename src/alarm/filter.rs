@@ -120,6 +120,9 @@ pub const WINDOWS: [(i64, &str); 5] = [
     (30 * 86_400_000, "Last 30 days"),
 ];
 
+/// The window sent for "Any age": a hundred years.
+pub const ANY_AGE_MS: i64 = 100 * 365 * 86_400_000;
+
 /// The alarm list's filter.
 #[derive(Debug, Clone, PartialEq)]
 pub struct AlarmFilter {
@@ -205,7 +208,14 @@ impl AlarmFilter {
         link.severity_list = (!self.severities.is_empty()).then(|| self.severities.clone());
         let types = self.type_list();
         link.type_list = (!types.is_empty()).then_some(types);
-        link.time_window = self.window_ms.max(0);
+        // "Any age" is sent as a century-long window, not 0: ThingsBoard catches up the
+        // re-fetches it skipped past its limit of 10 a minute only for subscriptions with a
+        // time window (protocol §4.3), so with 0 a flood of new alarms could go missing.
+        link.time_window = if self.window_ms > 0 {
+            self.window_ms
+        } else {
+            ANY_AGE_MS
+        };
         link.search_propagated_alarms = self.propagated;
         let text = self.text.trim();
         link.text_search = (!text.is_empty()).then(|| text.to_owned());
@@ -225,7 +235,10 @@ mod tests {
         let q = AlarmFilter::default().query(("createdTime", SortDirection::Desc), 0, 50, None);
         let link = &q.page_link;
         assert_eq!(link.status_list, Some(vec![AlarmSearchStatus::Active]));
-        assert_eq!(link.time_window, 0);
+        assert_eq!(
+            link.time_window, ANY_AGE_MS,
+            "any age, as a window the server's catch-up re-fetch covers"
+        );
         assert_eq!(link.start_ts, 0);
         assert!(link.search_propagated_alarms);
         assert_eq!(link.page_size, 50);

@@ -146,6 +146,8 @@ pub fn table_alarms_spec(filter: &EntityFilter) -> SubSpec {
     let mut page_link =
         AlarmDataPageLink::first(TABLE_ALARMS).with_statuses([AlarmSearchStatus::Active]);
     page_link.dynamic = true;
+    // A window, so the server catches up re-fetches it skipped past its limit.
+    page_link.time_window = crate::alarm::filter::ANY_AGE_MS;
     SubSpec::AlarmData(AlarmDataCmd {
         cmd_id: 0,
         query: Some(AlarmDataQuery::new(filter.clone(), page_link)),
