@@ -799,3 +799,40 @@ async fn unsubscribed_alarm_subscriptions_send_no_more_updates() {
     control.raise_alarm(&witness.id, "Door Open", AlarmSeverity::Major, false);
     assert_eq!(next_status(&mut ws).await, (11, true));
 }
+
+#[tokio::test]
+async fn alarm_data_refetches_at_most_ten_times_per_refresh_interval_and_catches_up_with_a_time_window()
+ {
+    // The first refresh tick comes with the session; the next one 3 s later.
+    let interval = std::time::Duration::from_secs(3);
+    let config = quiet_config_with(|l| l.refresh_interval = interval);
+    let (server, control, token) = start_as_tenant(config).await;
+    let dev = quiet_devices(&control).remove(0);
+    let window = json!({"timeWindow": 86_400_000_i64 * 365});
+    let started = std::time::Instant::now();
+    let mut ws = authed_session(
+        &server,
+        &token,
+        &[alarm_data_cmd(1, &all_devices(), &window)],
+    )
+    .await;
+    let first = next_alarm_page(&mut ws, 1).await;
+
+    // Ten new alarms, one at a time: ten re-fetched pages.
+    for k in 0..10_i64 {
+        let id = control.raise_alarm(&dev.id, &format!("Flood {k}"), AlarmSeverity::Minor, false);
+        let page = next_alarm_page(&mut ws, 1).await;
+        assert_eq!(page.total_elements, first.total_elements + k + 1);
+        assert_eq!(page.data[0].id.id, id);
+    }
+    // The eleventh is past the limit: no page until the next refresh tick catches up.
+    let eleventh = control.raise_alarm(&dev.id, "Flood 10", AlarmSeverity::Minor, false);
+    let caught_up = next_alarm_page(&mut ws, 1).await;
+    assert!(
+        started.elapsed() >= interval.mul_f32(0.8),
+        "the page came with the tick, not at once ({:?})",
+        started.elapsed()
+    );
+    assert_eq!(caught_up.total_elements, first.total_elements + 11);
+    assert!(ids(&caught_up).contains(&eleventh));
+}

@@ -842,7 +842,7 @@ impl Session {
         let (subs, alarms) = (&mut self.subs, &mut self.alarms);
         let msgs = in_ctx(&self.shared, &principal, |ctx| {
             let mut msgs = subs.on_refresh(ctx, allowed);
-            msgs.extend(alarms.on_refresh(ctx, &ctx.st.alarms));
+            msgs.extend(alarms.on_refresh(ctx, &ctx.st.alarms, allowed));
             msgs
         });
         for m in &msgs {

@@ -19,7 +19,16 @@ struct DataSub {
     query: AlarmDataQuery,
     /// The rows of the page the client holds: (alarm, matched entity).
     rows: Vec<(Uuid, EntityId)>,
+    /// Re-fetches made in the current refresh interval.
+    refetches: u32,
+    /// A re-fetch was skipped past the limit; caught up at the next refresh only when the
+    /// page link has a time window (§4.3).
+    skipped: bool,
 }
+
+/// `max_alarm_queries_per_refresh_interval`: re-fetches one `ALARM_DATA` subscription may
+/// make per refresh interval (§4.3).
+pub const MAX_ALARM_QUERIES_PER_REFRESH: u32 = 10;
 
 #[derive(Debug)]
 struct CountSub {
@@ -150,6 +159,8 @@ impl AlarmSubs {
                     DataSub {
                         query: query.clone(),
                         rows: rows_of(&page),
+                        refetches: 0,
+                        skipped: false,
                     },
                 );
                 vec![Outcome::Send(data_msg(
@@ -279,8 +290,20 @@ impl AlarmSubs {
 
     /// The periodic refresh (`dynamic_page_link.refresh_interval`): filter-less counts are
     /// recounted, and sent when they changed.
-    pub fn on_refresh(&mut self, ctx: &Ctx<'_>, store: &AlarmStore) -> Vec<ServerMessage> {
-        self.recount(&ctx.query_ctx(), store, now_ms(), true)
+    pub fn on_refresh(
+        &mut self,
+        ctx: &Ctx<'_>,
+        store: &AlarmStore,
+        max_entities: usize,
+    ) -> Vec<ServerMessage> {
+        let now = now_ms();
+        let qc = ctx.query_ctx();
+        let mut out = Vec::new();
+        for (&cmd_id, sub) in &mut self.data {
+            out.extend(sub.on_refresh(cmd_id, &qc, store, max_entities, now));
+        }
+        out.extend(self.recount(&qc, store, now, true));
+        out
     }
 
     /// Recounts the live counts that are (or are not) `periodic`; sends those that changed.
@@ -352,6 +375,45 @@ impl AlarmSubs {
 }
 
 impl DataSub {
+    /// Runs the query again; the new page when it differs from the one the client holds
+    /// (or `force`).
+    fn refetch(
+        &mut self,
+        cmd_id: i32,
+        qc: &QueryContext<'_>,
+        store: &AlarmStore,
+        max_entities: usize,
+        now: i64,
+        force: bool,
+    ) -> Option<ServerMessage> {
+        let (page, total) = store.find(qc, &self.query, max_entities, now).ok()?;
+        let rows = rows_of(&page);
+        if rows == self.rows && !force {
+            return None;
+        }
+        self.rows = rows;
+        Some(data_msg(cmd_id, page, total, max_entities))
+    }
+
+    /// The refresh tick: a new interval of re-fetches; a skipped one is caught up only
+    /// with a time window (ThingsBoard schedules the periodic task only then).
+    fn on_refresh(
+        &mut self,
+        cmd_id: i32,
+        qc: &QueryContext<'_>,
+        store: &AlarmStore,
+        max_entities: usize,
+        now: i64,
+    ) -> Option<ServerMessage> {
+        self.refetches = 0;
+        let catch_up = std::mem::take(&mut self.skipped) && self.query.page_link.time_window > 0;
+        if !catch_up {
+            return None;
+        }
+        self.refetches += 1;
+        self.refetch(cmd_id, qc, store, max_entities, now, false)
+    }
+
     /// What one `ALARM_DATA` subscription sends for `changes`: a new page, an update of
     /// the rows it holds, or nothing.
     fn on_changes(
@@ -397,14 +459,14 @@ impl DataSub {
                 }
             }
         }
+        if refetch && self.refetches >= MAX_ALARM_QUERIES_PER_REFRESH {
+            // Over the limit: skipped (the rows still on the page keep their updates).
+            self.skipped = true;
+            refetch = false;
+        }
         if refetch {
-            let (page, total) = store.find(qc, &self.query, max_entities, now).ok()?;
-            let rows = rows_of(&page);
-            if rows == self.rows && updated.is_empty() {
-                return None;
-            }
-            self.rows = rows;
-            Some(data_msg(cmd_id, page, total, max_entities))
+            self.refetches += 1;
+            self.refetch(cmd_id, qc, store, max_entities, now, !updated.is_empty())
         } else if updated.is_empty() {
             None
         } else {
