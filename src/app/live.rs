@@ -15,6 +15,7 @@ use crate::ui::top_bar::{TopBar, top_bar_ui};
 use super::alarms_view::{ALARM_NOTIFY_SUB, ALARMS_VIEW_SUB, AlarmsView, notify_spec};
 use super::entities_view::{Effect, EntitiesView};
 use super::plots_view::{PlotsView, ViewContext};
+use super::tray::{INBOX_SUB, TrayAction, tray_ui};
 use crate::alarm::notify::{Notice, Notifier, NotifyPrefs};
 
 use super::{
@@ -69,6 +70,8 @@ pub struct Live {
     toasts: Vec<(Notice, i64)>,
     /// Quiet mode: toasts only.
     quiet: bool,
+    /// The notification tray is open.
+    tray_open: bool,
     /// Desktop notices failed once (no daemon): said once, not per notice.
     desktop_failed: std::sync::Arc<std::sync::atomic::AtomicBool>,
     /// The entity another view was opened for from the table (for the views to come).
@@ -115,7 +118,10 @@ impl Live {
             .into_iter()
             .filter(|(sub, _)| *sub != ENTITIES_SUB)
             .chain(entities.subscriptions());
-        let subs = subs.chain([(ALARM_NOTIFY_SUB, notify_spec())]);
+        let subs = subs.chain([
+            (ALARM_NOTIFY_SUB, notify_spec()),
+            (INBOX_SUB, super::tray::inbox_spec()),
+        ]);
         for (sub, spec) in subs {
             if let Err(e) = net.try_send(NetCommand::Subscribe { sub, spec }) {
                 notice = Some(e.to_string());
@@ -130,7 +136,17 @@ impl Live {
             session,
             net,
             queue,
-            store: Store::new(),
+            store: {
+                let mut store = Store::new();
+                // The tray's inbox keeps as many notifications as its subscription asks for.
+                store.subs.insert(
+                    INBOX_SUB,
+                    SubData::Inbox(crate::store::notifications::Inbox::new(
+                        usize::try_from(super::tray::TRAY_LIMIT).unwrap_or(1),
+                    )),
+                );
+                store
+            },
             view: View::default(),
             entities,
             plots: PlotsView::new(settings),
@@ -142,6 +158,7 @@ impl Live {
             notified_version: None,
             toasts: Vec::new(),
             quiet: false,
+            tray_open: false,
             desktop_failed: std::sync::Arc::default(),
             focus: None,
             notice,
@@ -512,12 +529,17 @@ impl Live {
                 _ => None,
             },
             unread: self.count(UNREAD_SUB),
+            tray_open: self.tray_open,
             now_ms: now_ms(),
         };
         let mut action = None;
         egui::Panel::top("top_bar").show(ui, |ui| {
-            if top_bar_ui(ui, &bar) {
+            let clicked = top_bar_ui(ui, &bar);
+            if clicked.logout {
                 action = Some(LiveAction::Logout);
+            }
+            if clicked.bell {
+                self.tray_open = !self.tray_open;
             }
         });
         let mut quiet = self.quiet;
@@ -543,6 +565,25 @@ impl Live {
             }
         });
         self.toasts_ui(ui);
+        if self.tray_open {
+            let inbox = match self.store.subs.get(&INBOX_SUB) {
+                Some(SubData::Inbox(inbox)) => Some(inbox),
+                _ => None,
+            };
+            let zone = crate::plot::window::Zone::from_pref(settings.time_zone);
+            match tray_ui(ui.ctx(), inbox, &zone, now_ms()) {
+                Some(TrayAction::Close) => self.tray_open = false,
+                Some(TrayAction::MarkRead(id)) => {
+                    self.send(NetCommand::MarkNotificationsRead { ids: vec![id] });
+                }
+                Some(TrayAction::MarkAllRead) => self.send(NetCommand::MarkAllNotificationsRead),
+                Some(TrayAction::OpenAlarms) => {
+                    self.view = View::Alarms;
+                    self.tray_open = false;
+                }
+                None => {}
+            }
+        }
         action
     }
 

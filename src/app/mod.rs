@@ -8,6 +8,7 @@ pub mod live;
 pub mod login;
 pub mod plots_view;
 mod shell;
+pub mod tray;
 
 pub use shell::{AppConfig, Start, TbApp};
 

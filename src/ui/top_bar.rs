@@ -20,6 +20,8 @@ pub struct TopBar<'a> {
     pub worst: Option<&'a crate::protocol::AlarmSeverity>,
     /// Unread notifications (`None` until the count arrives).
     pub unread: Option<i64>,
+    /// The notification tray is open (the bell shows pressed).
+    pub tray_open: bool,
     /// Wall clock now (epoch ms).
     pub now_ms: i64,
 }
@@ -64,9 +66,19 @@ pub fn badge(count: i64) -> String {
     }
 }
 
-/// Draws the top bar; returns true when the user clicked "Log out".
-pub fn top_bar_ui(ui: &mut egui::Ui, bar: &TopBar<'_>) -> bool {
+/// What the user did in the top bar.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct TopBarAction {
+    /// "Log out" was clicked.
+    pub logout: bool,
+    /// The unread badge (the bell) was clicked: open or close the notification tray.
+    pub bell: bool,
+}
+
+/// Draws the top bar; returns what the user clicked.
+pub fn top_bar_ui(ui: &mut egui::Ui, bar: &TopBar<'_>) -> TopBarAction {
     let mut logout = false;
+    let mut bell = false;
     ui.horizontal(|ui| {
         ui.strong("tb-monitor");
         ui.separator();
@@ -92,8 +104,13 @@ pub fn top_bar_ui(ui: &mut egui::Ui, bar: &TopBar<'_>) -> bool {
                 .clicked();
             ui.separator();
             let unread = bar.unread.map_or_else(|| "–".to_owned(), badge);
-            ui.label(format!("Unread {unread}"))
-                .on_hover_text("unread notifications");
+            if ui
+                .selectable_label(bar.tray_open, format!("Unread {unread}"))
+                .on_hover_text("unread notifications: click for the latest")
+                .clicked()
+            {
+                bell = true;
+            }
             let alarms = bar.alarms.map_or_else(|| "–".to_owned(), badge);
             let alarm_label = format!("Alarms {alarms}");
             let hover = match bar.worst {
@@ -114,7 +131,7 @@ pub fn top_bar_ui(ui: &mut egui::Ui, bar: &TopBar<'_>) -> bool {
             .on_hover_text(hover);
         });
     });
-    logout
+    TopBarAction { logout, bell }
 }
 
 fn hover_text(h: &Health, now_ms: i64) -> String {
