@@ -269,10 +269,9 @@ impl AlarmSubs {
     ) -> Vec<ServerMessage> {
         let now = now_ms();
         let qc = ctx.query_ctx();
-        let mut out = Vec::new();
-        for (&cmd_id, sub) in &mut self.data {
-            out.extend(sub.on_changes(cmd_id, changes, &qc, store, max_entities, now));
-        }
+        let mut out = self.each_data(|cmd_id, sub| {
+            sub.on_changes(cmd_id, changes, &qc, store, max_entities, now)
+        });
         out.extend(self.recount(&qc, store, now, false));
         for (&cmd_id, sub) in &mut self.status {
             let active = store.has_active(
@@ -288,8 +287,9 @@ impl AlarmSubs {
         out
     }
 
-    /// The periodic refresh (`dynamic_page_link.refresh_interval`): filter-less counts are
-    /// recounted, and sent when they changed.
+    /// The periodic refresh (`dynamic_page_link.refresh_interval`): alarm lists start a new
+    /// interval of re-fetches (catching up a skipped one when they have a time window), and
+    /// filter-less counts are recounted and sent when they changed.
     pub fn on_refresh(
         &mut self,
         ctx: &Ctx<'_>,
@@ -298,12 +298,21 @@ impl AlarmSubs {
     ) -> Vec<ServerMessage> {
         let now = now_ms();
         let qc = ctx.query_ctx();
-        let mut out = Vec::new();
-        for (&cmd_id, sub) in &mut self.data {
-            out.extend(sub.on_refresh(cmd_id, &qc, store, max_entities, now));
-        }
+        let mut out =
+            self.each_data(|cmd_id, sub| sub.on_refresh(cmd_id, &qc, store, max_entities, now));
         out.extend(self.recount(&qc, store, now, true));
         out
+    }
+
+    /// What each `ALARM_DATA` subscription sends, by `f`.
+    fn each_data(
+        &mut self,
+        mut f: impl FnMut(i32, &mut DataSub) -> Option<ServerMessage>,
+    ) -> Vec<ServerMessage> {
+        self.data
+            .iter_mut()
+            .filter_map(|(&cmd_id, sub)| f(cmd_id, sub))
+            .collect()
     }
 
     /// Recounts the live counts that are (or are not) `periodic`; sends those that changed.
