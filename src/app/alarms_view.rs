@@ -18,7 +18,7 @@ use crate::plot::window::Zone;
 use crate::protocol::{AlarmDataCmd, EntityId, EntityType, SortDirection};
 use crate::ui::alarms::Column;
 
-use super::entities_view::Effect;
+use super::Effect;
 
 /// The Alarms view's `ALARM_DATA` subscription.
 pub const ALARMS_VIEW_SUB: SubId = 6;
@@ -72,8 +72,11 @@ pub struct AlarmsView {
     sort: (&'static str, SortDirection),
     page: i32,
     page_size: i32,
-    /// The query last subscribed.
+    /// The query last subscribed, and what it was built from.
     subscribed: Option<crate::protocol::AlarmDataQuery>,
+    subscribed_for: Option<OwnedInputs>,
+    /// The logged-in user (from the access token).
+    me: Option<EntityId>,
     selected: BTreeSet<EntityId>,
     cursor: Option<EntityId>,
     scroll_to_cursor: bool,
@@ -98,6 +101,8 @@ impl AlarmsView {
             page: 0,
             page_size: 100,
             subscribed: None,
+            subscribed_for: None,
+            me: None,
             selected: BTreeSet::new(),
             cursor: None,
             scroll_to_cursor: false,
@@ -166,13 +171,24 @@ impl AlarmsView {
             }
         }
         for pending in self.queue.take_due(now_ms) {
-            let me = me(rest).map_or(uuid::Uuid::nil(), |m| m.id);
             let rest = rest.clone();
             let tx = self.tx.clone();
             let ctx = ctx.clone();
             runtime.spawn(async move {
-                let outcomes =
-                    crate::alarm::actions::run(&rest, pending.action, &pending.alarms, me).await;
+                // The user for "assign to me": the token's claim, else asked of the server.
+                let outcomes = match crate::alarm::actions::me(&rest).await {
+                    Ok(me) => {
+                        crate::alarm::actions::run(&rest, pending.action, &pending.alarms, me).await
+                    }
+                    Err(e) => {
+                        let why = crate::alarm::actions::plain_words(&e);
+                        pending
+                            .alarms
+                            .iter()
+                            .map(|a| (*a, Outcome::Failed(why.clone())))
+                            .collect()
+                    }
+                };
                 tx.send(Reply::Done {
                     action: pending.action,
                     outcomes,
@@ -185,13 +201,30 @@ impl AlarmsView {
         if !self.queue.pending().is_empty() {
             ctx.request_repaint_after(std::time::Duration::from_millis(250));
         }
-        let query = self.filter.query(
-            (self.sort.0, self.sort.1.clone()),
-            self.page,
-            self.page_size,
-            me(rest).as_ref(),
-        );
-        if self.subscribed.as_ref() != Some(&query) {
+        // The logged-in user does not change within a session: read it from the token once.
+        if self.me.is_none() {
+            self.me = me(rest);
+        }
+        let inputs = QueryInputs {
+            filter: &self.filter,
+            sort: (self.sort.0, &self.sort.1),
+            page: self.page,
+            page_size: self.page_size,
+            me: self.me.as_ref(),
+        };
+        // Built only when something it depends on changed, not every frame.
+        if self
+            .subscribed_for
+            .as_ref()
+            .is_none_or(|old| !old.same(&inputs))
+        {
+            let query = self.filter.query(
+                (self.sort.0, self.sort.1.clone()),
+                self.page,
+                self.page_size,
+                self.me.as_ref(),
+            );
+            self.subscribed_for = Some(inputs.owned());
             let spec = SubSpec::AlarmData(AlarmDataCmd {
                 cmd_id: 0,
                 query: Some(query.clone()),
@@ -272,6 +305,47 @@ async fn latest_values(rest: &RestClient, entity: &EntityId) -> Result<Vec<Lates
             Some((key, p.ts, text))
         })
         .collect())
+}
+
+/// What the list's query is built from, borrowed for the per-frame comparison.
+struct QueryInputs<'a> {
+    filter: &'a AlarmFilter,
+    sort: (&'static str, &'a SortDirection),
+    page: i32,
+    page_size: i32,
+    me: Option<&'a EntityId>,
+}
+
+/// [`QueryInputs`] kept from the last subscription.
+#[derive(Debug)]
+struct OwnedInputs {
+    filter: AlarmFilter,
+    sort: (&'static str, SortDirection),
+    page: i32,
+    page_size: i32,
+    me: Option<EntityId>,
+}
+
+impl QueryInputs<'_> {
+    fn owned(&self) -> OwnedInputs {
+        OwnedInputs {
+            filter: self.filter.clone(),
+            sort: (self.sort.0, self.sort.1.clone()),
+            page: self.page,
+            page_size: self.page_size,
+            me: self.me.cloned(),
+        }
+    }
+}
+
+impl OwnedInputs {
+    fn same(&self, now: &QueryInputs<'_>) -> bool {
+        self.filter == *now.filter
+            && self.sort.0 == now.sort.0
+            && self.sort.1 == *now.sort.1
+            && (self.page, self.page_size) == (now.page, now.page_size)
+            && self.me.as_ref() == now.me
+    }
 }
 
 /// The logged-in user as an entity id (for "assigned to me" and "assign to me").

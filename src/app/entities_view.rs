@@ -21,6 +21,7 @@ use crate::ui::entities::{EntitiesPanel, TableAction};
 use crate::ui::query::{QueryAction, QueryBuilder};
 
 use super::ENTITIES_SUB;
+use super::Effect;
 
 /// The builder's live count preview (`ENTITY_COUNT` of the query being edited).
 pub const COUNT_PREVIEW_SUB: SubId = 4;
@@ -48,44 +49,6 @@ enum Reply {
     Imported(Result<(std::path::PathBuf, String), String>),
     /// Something to tell the user (an export's outcome).
     Notice(String),
-}
-
-/// What the view asks of the live session.
-#[derive(Debug, Clone, PartialEq)]
-pub enum Effect {
-    /// Send this to the session.
-    Net(Box<NetCommand>),
-    /// Forget a subscription's data (its query changed shape).
-    Forget(SubId),
-    /// Forget a subscription whose id is never used again, and drop its late messages.
-    Retire(SubId),
-    /// The next page of this alarm subscription answers the user's filter, sort or page
-    /// change: none of its alarms is new.
-    NewAlarmView(SubId),
-    /// Copy to the clipboard.
-    Copy(String),
-    /// Show a message in the status bar.
-    Notice(String),
-    /// The settings changed (saved queries): save them.
-    SettingsChanged,
-    /// Open another view for this entity (plots, inspector, alarms).
-    Open(crate::ui::View, EntityId),
-    /// Plot every time series of an entity around a moment (an alarm's start).
-    PlotAround {
-        /// The entity.
-        entity: EntityId,
-        /// Its name.
-        name: String,
-        /// The moment (epoch ms).
-        at_ms: i64,
-    },
-    /// Plot these time-series keys of an entity (a new plot in the Plots view).
-    Plot {
-        /// The entity.
-        entity: EntityId,
-        /// The keys.
-        keys: Vec<String>,
-    },
 }
 
 /// The Entities view.

@@ -12,8 +12,9 @@ use crate::ui::View;
 use crate::ui::health::{HealthAction, health_ui};
 use crate::ui::top_bar::{TopBar, top_bar_ui};
 
+use super::Effect;
 use super::alarms_view::{ALARM_NOTIFY_SUB, ALARMS_VIEW_SUB, AlarmsView, notify_spec};
-use super::entities_view::{Effect, EntitiesView};
+use super::entities_view::EntitiesView;
 use super::plots_view::{PlotsView, ViewContext};
 use super::tray::{INBOX_SUB, TrayAction, tray_ui};
 use crate::alarm::notify::{Notice, Notifier, NotifyPrefs};

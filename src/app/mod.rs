@@ -165,6 +165,45 @@ pub(crate) async fn search_entities_by_name(
         .collect())
 }
 
+/// What a view (Entities, Plots, Alarms) asks of the live session; `Live` carries it out
+/// after drawing, so no view touches the network, the store or the clipboard directly.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Effect {
+    /// Send this to the session.
+    Net(Box<crate::net::NetCommand>),
+    /// Forget a subscription's data (its query changed shape).
+    Forget(SubId),
+    /// Forget a subscription whose id is never used again, and drop its late messages.
+    Retire(SubId),
+    /// The next page of this alarm subscription answers the user's filter, sort or page
+    /// change: none of its alarms is new.
+    NewAlarmView(SubId),
+    /// Copy to the clipboard.
+    Copy(String),
+    /// Show a message in the status bar.
+    Notice(String),
+    /// The settings changed (saved queries): save them.
+    SettingsChanged,
+    /// Open another view for this entity (plots, inspector, alarms).
+    Open(crate::ui::View, crate::protocol::EntityId),
+    /// Plot every time series of an entity around a moment (an alarm's start).
+    PlotAround {
+        /// The entity.
+        entity: crate::protocol::EntityId,
+        /// Its name.
+        name: String,
+        /// The moment (epoch ms).
+        at_ms: i64,
+    },
+    /// Plot these time-series keys of an entity (a new plot in the Plots view).
+    Plot {
+        /// The entity.
+        entity: crate::protocol::EntityId,
+        /// The keys.
+        keys: Vec<String>,
+    },
+}
+
 /// A file the user saves: the name the dialog suggests, its filter (name, extension), the
 /// bytes, and what it is in the status bar's words ("the query").
 pub(crate) struct SaveRequest {

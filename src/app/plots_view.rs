@@ -33,7 +33,7 @@ use crate::store::Store;
 use crate::store::series::SeriesBuffer;
 use crate::ui::plots::{LegendAction, PlotInput, PlotSeries, Readout, legend_ui, plot_ui};
 
-use super::entities_view::Effect;
+use super::Effect;
 
 /// The first subscription id of the Plots view (ids only grow, so a replaced
 /// subscription's late messages never land in its successor).
@@ -121,6 +121,8 @@ pub struct PlotsView {
     subs: BTreeMap<EntityId, SubId>,
     next_sub: SubId,
     subscribed: Option<Fingerprint>,
+    /// The layout the subscriptions were last checked against.
+    synced_layout: Option<Layout>,
     /// Following live data (realtime windows only).
     follow: bool,
     /// Force the window's range on the next frame (new window, reset).
@@ -158,6 +160,7 @@ impl PlotsView {
             subs: BTreeMap::new(),
             next_sub: PLOT_SUB_BASE,
             subscribed: None,
+            synced_layout: None,
             follow: true,
             reset: true,
             shown: None,
@@ -341,6 +344,13 @@ impl PlotsView {
     }
 
     fn sync_subscriptions(&mut self, store: &mut Store, now_ms: i64) -> Vec<Effect> {
+        // Nothing to compare while the layout is what was subscribed and the window cannot
+        // move on its own (only a calendar range does, at midnight): no per-frame work.
+        let calendar = matches!(self.layout.window, TimeWindow::Relative(_));
+        if !calendar && self.synced_layout.as_ref() == Some(&self.layout) {
+            return Vec::new();
+        }
+        self.synced_layout = Some(self.layout.clone());
         let keys = self.layout.keys_by_entity();
         let wanted_span = self.layout.window.resolve(now_ms, &self.zone);
         let interval_ms = self.interval(wanted_span);
@@ -460,7 +470,6 @@ impl PlotsView {
         ctx: &ViewContext<'_>,
     ) -> Vec<Effect> {
         let mut effects = Vec::new();
-        let before = self.layout.clone();
         egui::Panel::top("plots_toolbar").show(ui, |ui| {
             effects.extend(self.toolbar_ui(ui, store, settings, ctx));
         });
@@ -474,7 +483,8 @@ impl PlotsView {
             self.plots_ui(ui, store, ctx.now_ms);
         });
         self.png_step(ui, ctx, &mut effects);
-        if self.layout != before {
+        // Saved when it differs from what the settings hold (compared, not cloned, per frame).
+        if settings.plot_layouts.current.as_ref() != Some(&self.layout) {
             self.save_current(settings);
             effects.push(Effect::SettingsChanged);
         }

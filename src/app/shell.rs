@@ -373,17 +373,28 @@ impl TbApp {
         }
     }
 
-    /// Logs in with the form, once it is valid.
-    fn log_in(&mut self) {
-        let secrets = Arc::clone(&self.config.secrets);
+    /// The login form's profile, or `None` with the problem shown on the form.
+    fn valid_form_profile(&mut self) -> Option<crate::settings::Profile> {
         let Screen::Login(screen) = &mut self.screen else {
-            return;
+            return None;
         };
         let profile = screen.form.edited_profile();
         if let Err(e) = profile.validate() {
             screen.problem = Some(LoginFailure::plain(e));
-            return;
+            return None;
         }
+        Some(profile)
+    }
+
+    /// Logs in with the form, once it is valid.
+    fn log_in(&mut self) {
+        let secrets = Arc::clone(&self.config.secrets);
+        let Some(profile) = self.valid_form_profile() else {
+            return;
+        };
+        let Screen::Login(screen) = &mut self.screen else {
+            return;
+        };
         let password = Password(screen.form.password.clone());
         let what = format!("Logging in to {}…", profile.url);
         self.start_attempt(what, login::with_password(profile, password, secrets));
@@ -391,14 +402,12 @@ impl TbApp {
 
     /// Saves the form as a profile, once it is valid.
     fn save_profile(&mut self) {
+        let Some(profile) = self.valid_form_profile() else {
+            return;
+        };
         let Screen::Login(screen) = &mut self.screen else {
             return;
         };
-        let profile = screen.form.edited_profile();
-        if let Err(e) = profile.validate() {
-            screen.problem = Some(LoginFailure::plain(e));
-            return;
-        }
         screen.form = LoginForm {
             password: std::mem::take(&mut screen.form.password),
             ..LoginForm::for_profile(&profile)

@@ -6,7 +6,7 @@ use egui::{RichText, Ui};
 use super::{AlarmsView, PAGE_SIZES};
 use crate::alarm::actions::AlarmAction;
 use crate::alarm::filter::{Scope, StatusChoice, WINDOWS};
-use crate::app::entities_view::Effect;
+use crate::app::Effect;
 use crate::protocol::{AlarmData, AlarmSeverity, EntityId, SortDirection};
 use crate::store::alarms::AlarmPage;
 use crate::ui::alarms::{Column, ListAction, ListInput, alarm_list_ui, originator, status_text};

@@ -4,7 +4,7 @@
 use egui::{RichText, Ui};
 
 use super::{PlotsView, Reply, ViewContext, fetch_keys, search_entities};
-use crate::app::entities_view::Effect;
+use crate::app::Effect;
 use crate::plot::export::{ExportSeries, crop_rgba, csv_string, encode_png, suggested_file_name};
 use crate::plot::layout::Layout;
 use crate::plot::window::{self, AggFn, Relative, TimeWindow};
