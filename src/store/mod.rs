@@ -171,6 +171,13 @@ impl Store {
             NetEvent::Connection(state) => {
                 if state == ConnState::Live {
                     self.session_expired = false;
+                    let was_live = self
+                        .health
+                        .as_ref()
+                        .is_some_and(|h| *h.state() == ConnState::Live);
+                    if !was_live {
+                        self.restart_sequences();
+                    }
                 }
                 self.health_mut(now_ms).set_state(now_ms, state);
             }
@@ -228,6 +235,20 @@ impl Store {
             }
             NetEvent::SessionExpired => self.session_expired = true,
             NetEvent::LegacyServer => self.legacy_server = true,
+        }
+    }
+
+    /// A new socket subscribed everything again under fresh `cmdId`s: the notification
+    /// subscriptions number their messages from 1 again (protocol §4.7), so the last
+    /// sequence numbers of the old socket must not make the new messages look stale.
+    /// What they showed stays on screen until the new full list replaces it.
+    fn restart_sequences(&mut self) {
+        for data in self.subs.values_mut() {
+            match data {
+                SubData::Inbox(inbox) => inbox.restart_sequence(),
+                SubData::Unread(count) => count.restart_sequence(),
+                _ => {}
+            }
         }
     }
 
@@ -662,6 +683,58 @@ mod tests {
         assert!(store.session_expired);
         store.apply(NetEvent::Connection(ConnState::Live), 30);
         assert!(!store.session_expired);
+    }
+
+    fn count_msg(seq: i64, unread: i64) -> NetEvent {
+        msg(&format!(
+            r#"{{"cmdId":1,"errorCode":0,"errorMsg":null,"cmdUpdateType":"NOTIFICATIONS_COUNT","totalUnreadCount":{unread},"sequenceNumber":{seq}}}"#
+        ))
+    }
+
+    fn inbox_msg(seq: i64, unread: i64) -> NetEvent {
+        msg(&format!(
+            r#"{{"cmdId":1,"errorCode":0,"errorMsg":null,"cmdUpdateType":"NOTIFICATIONS","notifications":[],"update":null,"totalUnreadCount":{unread},"sequenceNumber":{seq}}}"#
+        ))
+    }
+
+    fn unread_of(store: &Store) -> Option<i64> {
+        match store.subs.get(&1) {
+            Some(SubData::Unread(c)) => c.count(),
+            Some(SubData::Inbox(i)) => i.total_unread_count(),
+            _ => None,
+        }
+    }
+
+    #[test]
+    fn a_new_socket_numbers_notification_messages_from_one_again_and_they_apply() {
+        for make in [count_msg, inbox_msg] {
+            let mut store = Store::new();
+            store.apply(NetEvent::Connection(ConnState::Live), 0);
+            for seq in 1..=5 {
+                store.apply(make(seq, 10 + seq), seq);
+            }
+            assert_eq!(unread_of(&store), Some(15));
+            store.apply(make(3, 99), 6);
+            assert_eq!(unread_of(&store), Some(15), "stale on the same socket");
+            // The link drops; the next socket subscribes again and numbers from 1.
+            store.apply(
+                NetEvent::Connection(ConnState::Reconnecting {
+                    attempt: 1,
+                    retry_at_ms: 10,
+                }),
+                7,
+            );
+            assert_eq!(unread_of(&store), Some(15), "still shown while away");
+            store.apply(NetEvent::Connection(ConnState::Live), 8);
+            store.apply(make(1, 3), 9);
+            assert_eq!(unread_of(&store), Some(3));
+            store.apply(make(1, 4), 10);
+            assert_eq!(unread_of(&store), Some(3), "stale again within the new socket");
+            // A repeated Live (no reconnect in between) does not reopen the numbering.
+            store.apply(NetEvent::Connection(ConnState::Live), 11);
+            store.apply(make(1, 5), 12);
+            assert_eq!(unread_of(&store), Some(3));
+        }
     }
 
     #[test]

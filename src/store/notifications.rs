@@ -91,6 +91,12 @@ impl Inbox {
         self.has_list = false;
     }
 
+    /// Forgets only the sequence number (a new socket's subscription numbers from 1): the
+    /// list and the count stay shown until the new subscription's full list arrives.
+    pub fn restart_sequence(&mut self) {
+        self.unread.restart_sequence();
+    }
+
     /// Changes the limit (at least 1) and trims the list to it. Send the new limit to the
     /// server too; it sends the full list again.
     pub fn set_limit(&mut self, limit: usize) {
@@ -224,6 +230,12 @@ impl UnreadCount {
     pub fn reset(&mut self) {
         self.sequence.last = None;
         self.count.reset();
+    }
+
+    /// Forgets only the sequence number (a new socket's subscription numbers from 1); the
+    /// count stays shown until the new subscription's first message.
+    pub fn restart_sequence(&mut self) {
+        self.sequence.last = None;
     }
 
     /// Applies one `NOTIFICATIONS_COUNT` message received at `received_at_ms`.
