@@ -22,7 +22,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use crate::net::tls::{TlsTrust, parse_fingerprint};
-use crate::protocol::{AlarmSeverity, EntityDataQuery};
+use crate::protocol::{AlarmSeverity, EntityDataQuery, NotificationType};
 
 /// The file name inside the config dir.
 pub const FILE_NAME: &str = "settings.toml";
@@ -344,6 +344,77 @@ impl Default for NotificationPrefs {
     }
 }
 
+/// The notification center: how many notifications the tray lists, which of them pop up on
+/// the desktop, and the system tray icon.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(default)]
+pub struct InboxPrefs {
+    /// Notifications the tray lists (the `limit` of its `NOTIFICATIONS` subscription).
+    #[serde(deserialize_with = "saturating_count")]
+    pub tray_limit: usize,
+    /// New platform notifications raise a desktop notification.
+    pub desktop: bool,
+    /// Notification types that never pop up (they are still listed). Unknown names are
+    /// kept; entries that are not text are dropped on load.
+    #[serde(deserialize_with = "lenient_types")]
+    pub muted_types: Vec<NotificationType>,
+    /// Show an icon in the system tray (where the desktop has one).
+    pub tray_icon: bool,
+    /// Closing the window keeps the app running in the system tray, still notifying.
+    pub close_to_tray: bool,
+}
+
+impl InboxPrefs {
+    /// The tray's default length.
+    pub const DEFAULT_TRAY_LIMIT: usize = 20;
+    /// The shortest tray.
+    pub const MIN_TRAY_LIMIT: usize = 1;
+    /// The longest tray (the server sends the whole list again after each read).
+    pub const MAX_TRAY_LIMIT: usize = 100;
+
+    /// Whether notifications of type `t` pop up on the desktop.
+    #[must_use]
+    pub fn pops_up(&self, t: &NotificationType) -> bool {
+        self.desktop && !self.muted_types.contains(t)
+    }
+
+    /// Mutes or unmutes the type `t`.
+    pub fn set_muted(&mut self, t: &NotificationType, muted: bool) {
+        self.muted_types.retain(|m| m != t);
+        if muted {
+            self.muted_types.push(t.clone());
+            self.muted_types.sort();
+        }
+    }
+}
+
+impl Default for InboxPrefs {
+    fn default() -> Self {
+        Self {
+            tray_limit: Self::DEFAULT_TRAY_LIMIT,
+            desktop: true,
+            muted_types: Vec::new(),
+            tray_icon: true,
+            close_to_tray: false,
+        }
+    }
+}
+
+/// Reads `muted_types` leniently: text entries are kept (unknown names too), others dropped.
+fn lenient_types<'de, D: serde::Deserializer<'de>>(
+    deserializer: D,
+) -> Result<Vec<NotificationType>, D::Error> {
+    let values = <Vec<toml::Value> as serde::Deserialize>::deserialize(deserializer)?;
+    let mut types: Vec<NotificationType> = values
+        .iter()
+        .filter_map(toml::Value::as_str)
+        .map(NotificationType::from_wire)
+        .collect();
+    types.sort();
+    types.dedup();
+    Ok(types)
+}
+
 /// Memory bounds of the live data.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 #[serde(default)]
@@ -503,6 +574,8 @@ pub struct Settings {
     pub default_window: TimeWindowPref,
     /// Desktop notifications for new alarms.
     pub notifications: NotificationPrefs,
+    /// The notification center (tray, desktop notices of platform notifications, tray icon).
+    pub inbox: InboxPrefs,
     /// Memory bounds of the live data.
     pub limits: DataLimits,
     /// Saved servers (written as `[[profiles]]` tables).
@@ -526,6 +599,7 @@ impl Default for Settings {
             time_zone: TimeZonePref::default(),
             default_window: TimeWindowPref::default(),
             notifications: NotificationPrefs::default(),
+            inbox: InboxPrefs::default(),
             limits: DataLimits::default(),
             profiles: Vec::new(),
             saved_queries: Vec::new(),
@@ -587,6 +661,16 @@ impl Settings {
                 DataLimits::MAX_POINTS_PER_SERIES,
             ));
             self.limits.points_per_series = clamped;
+        }
+        let tray = self.inbox.tray_limit;
+        let clamped = tray.clamp(InboxPrefs::MIN_TRAY_LIMIT, InboxPrefs::MAX_TRAY_LIMIT);
+        if clamped != tray {
+            notes.push(format!(
+                "The tray lists between {} and {} notifications; {tray} was changed to {clamped}",
+                InboxPrefs::MIN_TRAY_LIMIT,
+                InboxPrefs::MAX_TRAY_LIMIT,
+            ));
+            self.inbox.tray_limit = clamped;
         }
         if !self.notifications.min_severity.is_known() {
             notes.push(format!(

@@ -13,8 +13,9 @@ use tb_monitor::protocol::{
     AlarmSeverity, EntityDataPageLink, EntityDataQuery, EntityFilter, EntityKey, KeyFilter,
     NumericOperation, SortDirection, StringOperation,
 };
+use tb_monitor::protocol::NotificationType;
 use tb_monitor::settings::{
-    DataLimits, NotificationPrefs, Profile, SavedQuery, Settings, SettingsFile, ThemePref,
+    DataLimits, InboxPrefs, NotificationPrefs, Profile, SavedQuery, Settings, SettingsFile, ThemePref,
     TimeWindowPref, TimeZonePref,
 };
 use tb_monitor::store::series::SeriesLimits;
@@ -64,6 +65,16 @@ fn everything_set() -> Settings {
             desktop: false,
             min_severity: AlarmSeverity::Warning,
             sound: true,
+        },
+        inbox: InboxPrefs {
+            tray_limit: 7,
+            desktop: false,
+            muted_types: vec![
+                NotificationType::DeviceActivity,
+                NotificationType::Unknown("FUTURE_TYPE".to_owned()),
+            ],
+            tray_icon: false,
+            close_to_tray: true,
         },
         limits: DataLimits {
             points_per_series: 123_456,
@@ -167,6 +178,9 @@ fn defaults_are_the_documented_ones() {
     assert_eq!(s.default_window, TimeWindowPref::Min15);
     assert_eq!(s.default_window.minutes(), 15);
     assert!(s.notifications.desktop);
+    assert_eq!(s.inbox.tray_limit, 20);
+    assert!(s.inbox.desktop && s.inbox.tray_icon && !s.inbox.close_to_tray);
+    assert!(s.inbox.muted_types.is_empty());
     assert_eq!(s.limits.points_per_series, SeriesLimits::DEFAULT_MAX_POINTS);
     assert!(s.profiles.is_empty());
     assert!(s.saved_queries.is_empty());
@@ -716,4 +730,45 @@ fn an_unreadable_plot_layout_is_dropped_without_losing_the_rest_of_the_file() {
     assert_eq!(loaded.notice, None);
     assert_eq!(loaded.settings.plot_layouts, PlotLayouts::default());
     assert_eq!(loaded.settings.theme, ThemePref::Dark);
+}
+
+#[test]
+fn a_tray_length_out_of_range_is_clamped_with_a_notice() {
+    for (written, expected) in [("0", 1), ("-3", 1), ("5000", 100), ("12", 12)] {
+        let (_dir, file) = file_holding(format!("[inbox]\ntray_limit = {written}\n"));
+        let loaded = file.load();
+        assert_eq!(loaded.settings.inbox.tray_limit, expected, "{written}");
+        assert_eq!(loaded.notice.is_some(), expected.to_string() != written, "{written}");
+    }
+}
+
+#[test]
+fn muted_notification_types_keep_unknown_names_and_drop_entries_that_are_not_text() {
+    let (_dir, file) = file_holding(
+        "theme = \"dark\"\n[inbox]\nmuted_types = [\"GENERAL\", 3, \"NEXT_BIG_THING\", \"GENERAL\"]\n",
+    );
+    let loaded = file.load();
+    let prefs = &loaded.settings.inbox;
+    assert_eq!(
+        prefs.muted_types,
+        vec![
+            NotificationType::General,
+            NotificationType::Unknown("NEXT_BIG_THING".to_owned())
+        ]
+    );
+    assert_eq!(loaded.settings.theme, ThemePref::Dark, "the rest is kept");
+    assert!(!prefs.pops_up(&NotificationType::General));
+    assert!(prefs.pops_up(&NotificationType::Alarm));
+}
+
+#[test]
+fn muting_a_type_twice_lists_it_once_and_unmuting_removes_it() {
+    let mut prefs = InboxPrefs::default();
+    prefs.set_muted(&NotificationType::Alarm, true);
+    prefs.set_muted(&NotificationType::Alarm, true);
+    assert_eq!(prefs.muted_types, vec![NotificationType::Alarm]);
+    prefs.set_muted(&NotificationType::Alarm, false);
+    assert!(prefs.muted_types.is_empty());
+    prefs.desktop = false;
+    assert!(!prefs.pops_up(&NotificationType::Alarm), "desktop off mutes all");
 }
