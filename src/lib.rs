@@ -16,6 +16,7 @@
 //! | [`ui`] | egui panels reading the store or a form, returning actions | `store`, `settings` |
 //! | [`app`] | the eframe app: login screen or a live session, wiring everything | everything |
 //! | [`alarm`] | the Alarms view model: desktop notices (grouping, rate limit), actions with undo | `protocol`, `net::rest`, `store` |
+//! | [`inbox`] | the notification center's model: a notification's icon and action, desktop notices for new ones | `protocol`, `settings` |
 //! | [`plot`] | the Plots view model: time windows, aggregation, export, layouts | `protocol`, `store` |
 //! | [`settings`] | `settings.toml`: server profiles and preferences | `net::tls` |
 //! | [`secrets`] | the OS keychain behind a trait (passwords, refresh tokens) | – |
@@ -31,6 +32,7 @@
 pub mod alarm;
 pub mod app;
 pub mod demo;
+pub mod inbox;
 pub mod logging;
 pub mod net;
 pub mod plot;

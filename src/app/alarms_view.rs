@@ -140,6 +140,29 @@ impl AlarmsView {
         self.page = 0;
     }
 
+    /// Shows one alarm (a notification's action): every alarm of its originator whatever
+    /// their status or age (every alarm when the originator is unknown), with this one under
+    /// the cursor, selected and its details open.
+    pub fn show_alarm(&mut self, alarm: uuid::Uuid, originator: Option<(EntityId, String)>) {
+        self.filter = AlarmFilter {
+            status: crate::alarm::filter::StatusChoice::Any,
+            scope: originator.map_or(Scope::AllDevices, |(id, name)| Scope::Entity { id, name }),
+            ..AlarmFilter::default()
+        };
+        self.page = 0;
+        self.sort = ("createdTime", SortDirection::Desc);
+        let id = EntityId::new(crate::protocol::EntityType::Alarm, alarm);
+        self.selected = BTreeSet::from([id.clone()]);
+        self.cursor = Some(id);
+        self.scroll_to_cursor = true;
+    }
+
+    /// The alarm under the cursor (its details are shown).
+    #[must_use]
+    pub fn cursor(&self) -> Option<&EntityId> {
+        self.cursor.as_ref()
+    }
+
     /// Applies the display settings.
     pub fn apply_settings(&mut self, settings: &crate::settings::Settings) {
         self.zone = Zone::from_pref(settings.time_zone);

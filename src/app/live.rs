@@ -16,13 +16,15 @@ use super::Effect;
 use super::alarms_view::{ALARM_NOTIFY_SUB, ALARMS_VIEW_SUB, AlarmsView, notify_spec};
 use super::entities_view::EntitiesView;
 use super::plots_view::{PlotsView, ViewContext};
-use super::tray::{INBOX_SUB, TrayAction, tray_ui};
+use super::tray::{TrayAction, tray_ui};
 use crate::alarm::notify::{Notice, Notifier, NotifyPrefs};
 
 use super::{
     ALARM_COUNT_SUB, DRAIN_BUDGET, ENTITIES_SUB, EguiWaker, Session, UNREAD_SUB,
     default_entities_query, default_subscriptions, now_ms,
 };
+
+mod center;
 
 /// How long an alarm toast stays.
 const TOAST_MS: i64 = 10_000;
@@ -77,6 +79,9 @@ pub struct Live {
     desktop_failed: std::sync::Arc<std::sync::atomic::AtomicBool>,
     /// The entity another view was opened for from the table (for the views to come).
     focus: Option<crate::protocol::EntityId>,
+    /// The notification center: tray subscription, notices, the Notifications view, the
+    /// system tray icon.
+    center: center::Center,
     notice: Option<String>,
     remember: Option<Remember>,
     saved_refresh: Option<String>,
@@ -119,9 +124,10 @@ impl Live {
             .into_iter()
             .filter(|(sub, _)| *sub != ENTITIES_SUB)
             .chain(entities.subscriptions());
+        let center = center::Center::new(session.rest.base_url(), settings);
         let subs = subs.chain([
             (ALARM_NOTIFY_SUB, notify_spec()),
-            (INBOX_SUB, super::tray::inbox_spec()),
+            center.first_subscription(),
         ]);
         for (sub, spec) in subs {
             if let Err(e) = net.try_send(NetCommand::Subscribe { sub, spec }) {
@@ -140,12 +146,7 @@ impl Live {
             store: {
                 let mut store = Store::new();
                 // The tray's inbox keeps as many notifications as its subscription asks for.
-                store.subs.insert(
-                    INBOX_SUB,
-                    SubData::Inbox(crate::store::notifications::Inbox::new(
-                        usize::try_from(super::tray::TRAY_LIMIT).unwrap_or(1),
-                    )),
-                );
+                store.subs.insert(center.inbox_sub, center.empty_inbox());
                 store
             },
             view: View::default(),
@@ -162,6 +163,7 @@ impl Live {
             tray_open: false,
             desktop_failed: std::sync::Arc::default(),
             focus: None,
+            center,
             notice,
             remember,
             saved_refresh,
@@ -263,6 +265,7 @@ impl Live {
                     self.view = view;
                     self.focus = Some(entity);
                 }
+                Effect::Follow(target, about) => self.follow(ctx, target, about),
                 Effect::PlotAround {
                     entity,
                     name,
@@ -316,6 +319,7 @@ impl Live {
         self.notifier.set_prefs(self.notify_prefs(settings));
         self.notifier
             .set_zone(crate::plot::window::Zone::from_pref(settings.time_zone));
+        self.apply_center_settings(settings);
         self.store
             .set_series_limits(crate::store::series::SeriesLimits {
                 max_points: settings.limits.points_per_series,
@@ -369,6 +373,7 @@ impl Live {
             .logic(&self.session.rest, &self.runtime, ctx, now_ms());
         self.apply_effects(ctx, effects);
         self.notify(ctx, now_ms());
+        self.center_logic(ctx, now_ms());
         if let Some(SubData::Alarms(page)) = self.store.subs.get_mut(&ALARMS_VIEW_SUB) {
             page.expire_new(now_ms(), crate::ui::alarms::NEW_GLOW_MS);
             if self.view == View::Alarms && page.new_count() > 0 {
@@ -400,6 +405,7 @@ impl Live {
             self.notifier.observe(page.rows(), now);
         }
         for notice in self.notifier.poll(now) {
+            self.alarms_alerted(&notice.alarms, now);
             if notice.desktop {
                 let failed = self.desktop_failed.clone();
                 let shown = notice.clone();
@@ -476,6 +482,7 @@ impl Live {
     pub fn set_quiet(&mut self, quiet: bool, settings: &Settings) {
         self.quiet = quiet;
         self.notifier.set_prefs(self.notify_prefs(settings));
+        self.set_center_quiet(settings);
     }
 
     /// The toasts shown (for tests).
@@ -520,6 +527,11 @@ impl Live {
         settings: &mut Settings,
         file: Option<&std::path::Path>,
     ) -> Option<LiveAction> {
+        // Hidden in the tray (eframe keeps calling `ui` at up to 10 Hz on X11 and Windows):
+        // nothing to draw; `logic` keeps the session and the notices going.
+        if self.hidden_in_tray() {
+            return None;
+        }
         let bar = TopBar {
             server: &self.session.server,
             user: &self.session.user,
@@ -567,24 +579,26 @@ impl Live {
         });
         self.toasts_ui(ui);
         if self.tray_open {
-            let inbox = match self.store.subs.get(&INBOX_SUB) {
-                Some(SubData::Inbox(inbox)) => Some(inbox),
-                _ => None,
-            };
             let zone = crate::plot::window::Zone::from_pref(settings.time_zone);
-            match tray_ui(ui.ctx(), inbox, &zone, now_ms()) {
+            let cx = crate::ui::notifications::RowContext {
+                zone: &zone,
+                now_ms: now_ms(),
+            };
+            match tray_ui(ui.ctx(), self.inbox(), self.session.rest.base_url(), cx) {
                 Some(TrayAction::Close) => self.tray_open = false,
                 Some(TrayAction::MarkRead(id)) => {
                     self.send(NetCommand::MarkNotificationsRead { ids: vec![id] });
                 }
                 Some(TrayAction::MarkAllRead) => self.send(NetCommand::MarkAllNotificationsRead),
-                Some(TrayAction::OpenAlarms) => {
-                    self.view = View::Alarms;
+                Some(TrayAction::Follow(target, about)) => self.follow(ui.ctx(), target, about),
+                Some(TrayAction::ShowAll) => {
+                    self.view = View::Notifications;
                     self.tray_open = false;
                 }
                 None => {}
             }
         }
+        self.close_to_tray(ui.ctx());
         action
     }
 
@@ -659,14 +673,18 @@ impl Live {
                     None => {}
                 }
             }
+            View::Notifications => {
+                let effects = self.inbox_view_ui(ui, now);
+                self.apply_effects(ui.ctx(), effects);
+            }
             View::Settings => {
                 if crate::ui::settings::settings_ui(ui, settings, file) {
                     return Some(LiveAction::SettingsChanged);
                 }
             }
-            other => {
-                ui.heading(other.label());
-                if let Some(issue) = other.planned_in() {
+            View::Inspector => {
+                ui.heading(View::Inspector.label());
+                if let Some(issue) = View::Inspector.planned_in() {
                     ui.label(format!("This view arrives with issue {issue}."));
                 }
                 // Opened from a table row: say for which entity, so the click is not lost.

@@ -4,10 +4,12 @@
 
 pub mod alarms_view;
 pub mod entities_view;
+pub mod inbox_view;
 pub mod live;
 pub mod login;
 pub mod plots_view;
 mod shell;
+pub mod system_tray;
 pub mod tray;
 
 pub use shell::{AppConfig, Start, TbApp};
@@ -186,6 +188,12 @@ pub enum Effect {
     SettingsChanged,
     /// Open another view for this entity (plots, inspector, alarms).
     Open(crate::ui::View, crate::protocol::EntityId),
+    /// Follow a notification's action: show its alarm, open its entity or its link (with
+    /// the alarm's originator and name, when known).
+    Follow(
+        crate::inbox::look::Target,
+        Option<(crate::protocol::EntityId, String)>,
+    ),
     /// Plot every time series of an entity around a moment (an alarm's start).
     PlotAround {
         /// The entity.

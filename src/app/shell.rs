@@ -456,10 +456,11 @@ impl TbApp {
 }
 
 impl eframe::App for TbApp {
-    fn logic(&mut self, ctx: &egui::Context, _frame: &mut eframe::Frame) {
+    fn logic(&mut self, ctx: &egui::Context, frame: &mut eframe::Frame) {
         match &mut self.screen {
             Screen::Login(_) => self.poll_login(),
             Screen::Live(live) => {
+                live.set_can_hide(super::system_tray::can_hide_window(frame));
                 if let Some(action) = live.logic(ctx) {
                     self.on_live_action(action);
                 }

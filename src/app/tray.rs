@@ -1,31 +1,37 @@
-//! The notification tray: the bell's popover with the newest notifications of the
-//! `NOTIFICATIONS` subscription (`SubId` 8), their unread markers, "Mark read" per
-//! notification and "Mark all as read" (`MARK_NOTIFICATIONS_AS_READ`,
-//! `MARK_ALL_NOTIFICATIONS_AS_READ`), and for alarm notifications a way to the Alarms view.
-//! The store applies the three update variants and drops stale sequence numbers
-//! (`store::notifications::Inbox`).
+//! The notification tray: the bell's popover with the newest unread notifications of a
+//! `NOTIFICATIONS` subscription (as many as the settings say, 20 by default), their type
+//! icons, unread markers, "Mark read" per notification and "Mark all as read"
+//! (`MARK_NOTIFICATIONS_AS_READ`, `MARK_ALL_NOTIFICATIONS_AS_READ`), each notification's
+//! action button (its alarm in the Alarms view, its entity, or its link) and the way to the
+//! Notifications view. The store applies the three update variants and drops stale
+//! sequence numbers (`store::notifications::Inbox`).
+//!
+//! The subscription starts as [`INBOX_SUB`]; a new limit subscribes again under a fresh id
+//! (from [`INBOX_SUB_NEXT`]) and retires the old one, so a message of the old subscription
+//! still in flight cannot be taken for the new one's.
 
-use egui::{Align2, RichText};
+use egui::Align2;
 
+use crate::inbox::look::{Target, look};
 use crate::net::{SubId, SubSpec};
-use crate::plot::window::Zone;
-use crate::protocol::{Notification, NotificationsSubCmd};
+use crate::protocol::{EntityId, NotificationsSubCmd};
 use crate::store::notifications::Inbox;
-use crate::ui::entities::age_text;
+use crate::ui::notifications::{RowAction, RowButtons, RowContext, notification_ui};
 use crate::ui::theme;
 
-/// The `NOTIFICATIONS` subscription behind the tray.
+/// The `NOTIFICATIONS` subscription behind the tray, as the session starts.
 pub const INBOX_SUB: SubId = 8;
 
-/// Notifications the tray lists (ThingsBoard's bell shows 10; a desktop has room for more).
-pub const TRAY_LIMIT: i32 = 20;
+/// The ids of the tray's later subscriptions (after a change of its limit) count up from
+/// here.
+pub const INBOX_SUB_NEXT: SubId = 2_000_000_000;
 
-/// The spec of [`INBOX_SUB`].
+/// The spec of the tray's subscription listing the newest `limit` notifications.
 #[must_use]
-pub fn inbox_spec() -> SubSpec {
+pub fn inbox_spec(limit: usize) -> SubSpec {
     SubSpec::Notifications(NotificationsSubCmd {
         cmd_id: 0,
-        limit: TRAY_LIMIT,
+        limit: i32::try_from(limit.max(1)).unwrap_or(i32::MAX),
         types: None,
     })
 }
@@ -39,8 +45,11 @@ pub enum TrayAction {
     MarkRead(uuid::Uuid),
     /// Mark every notification read.
     MarkAllRead,
-    /// Open the Alarms view (an alarm notification's action).
-    OpenAlarms,
+    /// Follow a notification's action (its alarm, entity or link), with the alarm's
+    /// originator when known.
+    Follow(Target, Option<(EntityId, String)>),
+    /// Open the Notifications view (every notification, read ones too).
+    ShowAll,
 }
 
 /// Draws the tray under the top bar's right end.
@@ -48,8 +57,8 @@ pub enum TrayAction {
 pub fn tray_ui(
     ctx: &egui::Context,
     inbox: Option<&Inbox>,
-    zone: &Zone,
-    now_ms: i64,
+    base_url: &str,
+    cx: RowContext<'_>,
 ) -> Option<TrayAction> {
     let mut action = None;
     egui::Area::new(egui::Id::unique("notification_tray"))
@@ -57,7 +66,7 @@ pub fn tray_ui(
         .order(egui::Order::Foreground)
         .show(ctx, |ui| {
             egui::Frame::popup(ui.style()).show(ui, |ui| {
-                ui.set_width(380.0);
+                ui.set_width(400.0);
                 ui.horizontal(|ui| {
                     ui.heading("Notifications");
                     ui.with_layout(egui::Layout::right_to_left(egui::Align::Center), |ui| {
@@ -74,81 +83,53 @@ pub fn tray_ui(
                     });
                 });
                 ui.separator();
-                let Some(inbox) = inbox.filter(|i| i.has_list()) else {
-                    ui.weak("Loading…");
-                    return;
-                };
-                if let Some(e) = inbox.last_error() {
-                    ui.colored_label(theme::DOWN, &e.message);
+                if let Some(a) = list_ui(ui, inbox, base_url, cx) {
+                    action = Some(a);
                 }
-                if inbox.notifications().is_empty() {
-                    ui.weak("No notifications");
-                }
-                egui::ScrollArea::vertical()
-                    .max_height(480.0)
-                    .show(ui, |ui| {
-                        for n in inbox.notifications() {
-                            if let Some(a) = notification_ui(ui, n, zone, now_ms) {
-                                action = Some(a);
-                            }
-                            ui.separator();
-                        }
-                    });
-                let beyond = inbox.unread_beyond_list();
-                if beyond > 0 {
-                    ui.weak(format!("and {beyond} more unread"));
+                ui.separator();
+                if ui.button("Show all notifications").clicked() {
+                    action = Some(TrayAction::ShowAll);
                 }
             });
         });
     action
 }
 
-fn notification_ui(
+fn list_ui(
     ui: &mut egui::Ui,
-    n: &Notification,
-    zone: &Zone,
-    now_ms: i64,
+    inbox: Option<&Inbox>,
+    base_url: &str,
+    cx: RowContext<'_>,
 ) -> Option<TrayAction> {
+    let Some(inbox) = inbox.filter(|i| i.has_list()) else {
+        ui.weak("Loading…");
+        return None;
+    };
+    if let Some(e) = inbox.last_error() {
+        ui.colored_label(theme::DOWN, &e.message);
+    }
+    if inbox.notifications().is_empty() {
+        ui.weak("No unread notifications");
+    }
     let mut action = None;
-    ui.horizontal(|ui| {
-        if n.is_unread() {
-            theme::dot(ui, theme::ACCENT);
-        } else {
-            ui.add_space(ui.text_style_height(&egui::TextStyle::Body));
-        }
-        ui.vertical(|ui| {
-            ui.horizontal(|ui| {
-                ui.label(RichText::new(n.notification_type.as_str()).small().weak());
-                ui.label(
-                    RichText::new(format!(
-                        "{} ago",
-                        age_text(now_ms.saturating_sub(n.created_time))
-                    ))
-                    .small()
-                    .weak(),
-                )
-                .on_hover_text(zone.format(n.created_time));
-            });
-            let subject = n.subject.as_deref().unwrap_or("(no subject)");
-            let subject = if n.is_unread() {
-                RichText::new(subject).strong()
-            } else {
-                RichText::new(subject)
-            };
-            ui.label(subject);
-            if let Some(text) = n.text.as_deref().filter(|t| !t.trim().is_empty()) {
-                ui.label(text);
+    egui::ScrollArea::vertical()
+        .max_height(480.0)
+        .show(ui, |ui| {
+            for n in inbox.notifications() {
+                let look = look(n, base_url);
+                match notification_ui(ui, n, &look, cx, RowButtons { delete: false }) {
+                    Some(RowAction::MarkRead(id)) => action = Some(TrayAction::MarkRead(id)),
+                    Some(RowAction::Open(target, about)) => {
+                        action = Some(TrayAction::Follow(target, about));
+                    }
+                    Some(RowAction::Delete(_)) | None => {}
+                }
+                ui.separator();
             }
-            ui.horizontal(|ui| {
-                if n.is_unread() && ui.small_button("Mark read").clicked() {
-                    action = Some(TrayAction::MarkRead(n.id.id));
-                }
-                let alarm = n.info.as_ref().is_some_and(|i| i.alarm_id.is_some());
-                if alarm && ui.small_button("Open the Alarms view").clicked() {
-                    action = Some(TrayAction::OpenAlarms);
-                }
-            });
         });
-    });
+    let beyond = inbox.unread_beyond_list();
+    if beyond > 0 {
+        ui.weak(format!("and {beyond} more unread"));
+    }
     action
 }

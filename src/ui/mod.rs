@@ -15,6 +15,7 @@ pub mod alarms;
 pub mod entities;
 pub mod health;
 pub mod login;
+pub mod notifications;
 pub mod plots;
 pub mod query;
 pub mod settings;
@@ -31,7 +32,7 @@ pub enum View {
     Plots,
     /// The alarm panel.
     Alarms,
-    /// The notification inbox (issue 9).
+    /// The notification inbox.
     Notifications,
     /// One entity's attributes and telemetry (issue 10).
     Inspector,
@@ -71,9 +72,13 @@ impl View {
     #[must_use]
     pub fn planned_in(self) -> Option<u32> {
         match self {
-            View::Notifications => Some(9),
             View::Inspector => Some(10),
-            View::Entities | View::Plots | View::Alarms | View::Health | View::Settings => None,
+            View::Entities
+            | View::Plots
+            | View::Alarms
+            | View::Notifications
+            | View::Health
+            | View::Settings => None,
         }
     }
 }

@@ -140,6 +140,68 @@ fn notifications_ui(ui: &mut egui::Ui, settings: &mut Settings) -> bool {
             .checkbox(&mut prefs.sound, "Play a sound with each notification")
             .changed();
     });
+    changed |= inbox_ui(ui, &mut settings.inbox, settings.notifications.desktop);
+    changed
+}
+
+/// The notification center: tray length, which platform notifications pop up, tray icon.
+fn inbox_ui(ui: &mut egui::Ui, prefs: &mut crate::settings::InboxPrefs, desktop: bool) -> bool {
+    use crate::settings::InboxPrefs;
+    let mut changed = false;
+    ui.add_space(6.0);
+    let response = ui
+        .horizontal(|ui| {
+            let label = ui.label("Notifications in the tray");
+            ui.add(
+                egui::DragValue::new(&mut prefs.tray_limit)
+                    .range(InboxPrefs::MIN_TRAY_LIMIT..=InboxPrefs::MAX_TRAY_LIMIT)
+                    .update_while_editing(false),
+            )
+            .labelled_by(label.id)
+        })
+        .inner;
+    changed |= response.changed();
+    ui.add_enabled_ui(desktop, |ui| {
+        changed |= ui
+            .checkbox(
+                &mut prefs.desktop,
+                "Desktop notifications for new platform notifications",
+            )
+            .changed();
+        ui.add_enabled_ui(prefs.desktop, |ui| {
+            egui::CollapsingHeader::new("Which notification types pop up")
+                .id_salt("popup_types")
+                .show(ui, |ui| {
+                    for t in crate::protocol::NotificationType::KNOWN {
+                        let mut on = !prefs.muted_types.contains(t);
+                        if ui
+                            .checkbox(&mut on, crate::inbox::look::type_words(t))
+                            .changed()
+                        {
+                            prefs.set_muted(t, !on);
+                            changed = true;
+                        }
+                    }
+                });
+        });
+    });
+    changed |= ui
+        .checkbox(&mut prefs.tray_icon, "Show an icon in the system tray")
+        .on_hover_text(
+            "With the unread count and the worst active alarm; not every Linux desktop has a tray",
+        )
+        .changed();
+    ui.add_enabled_ui(prefs.tray_icon, |ui| {
+        changed |= ui
+            .checkbox(
+                &mut prefs.close_to_tray,
+                "Keep running in the tray when the window is closed",
+            )
+            .on_hover_text(
+                "Alarms and notifications keep reaching you; Quit from the tray icon's menu",
+            )
+            .changed();
+    });
     changed
 }
 

@@ -68,3 +68,9 @@ pub const GAP_FILL: Color32 = Color32::from_rgba_premultiplied(0x40, 0x30, 0x08,
 pub fn series(rgb: [u8; 3]) -> Color32 {
     Color32::from_rgb(rgb[0], rgb[1], rgb[2])
 }
+
+/// A colour the server chose (a notification icon's `#RRGGBB`).
+#[must_use]
+pub fn from_server(rgb: [u8; 3]) -> Color32 {
+    Color32::from_rgb(rgb[0], rgb[1], rgb[2])
+}

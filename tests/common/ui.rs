@@ -89,6 +89,11 @@ pub fn demo_app<'a>(
                 desktop: false,
                 ..tb_monitor::settings::NotificationPrefs::default()
             },
+            // No real system tray icon either.
+            inbox: tb_monitor::settings::InboxPrefs {
+                tray_icon: false,
+                ..tb_monitor::settings::InboxPrefs::default()
+            },
             ..tb_monitor::settings::Settings::default()
         },
         secrets: std::sync::Arc::new(tb_monitor::secrets::MemoryStore::new()),
