@@ -9,14 +9,14 @@ use std::path::{Path, PathBuf};
 use tb_monitor::plot::layout::{Layout, LineStyle, PlotLayouts};
 use tb_monitor::plot::window::{AggFn, Relative, TimeWindow};
 use tb_monitor::protocol::EntityId;
+use tb_monitor::protocol::NotificationType;
 use tb_monitor::protocol::{
     AlarmSeverity, EntityDataPageLink, EntityDataQuery, EntityFilter, EntityKey, KeyFilter,
     NumericOperation, SortDirection, StringOperation,
 };
-use tb_monitor::protocol::NotificationType;
 use tb_monitor::settings::{
-    DataLimits, InboxPrefs, NotificationPrefs, Profile, SavedQuery, Settings, SettingsFile, ThemePref,
-    TimeWindowPref, TimeZonePref,
+    DataLimits, InboxPrefs, NotificationPrefs, Profile, SavedQuery, Settings, SettingsFile,
+    ThemePref, TimeWindowPref, TimeZonePref,
 };
 use tb_monitor::store::series::SeriesLimits;
 
@@ -738,7 +738,11 @@ fn a_tray_length_out_of_range_is_clamped_with_a_notice() {
         let (_dir, file) = file_holding(format!("[inbox]\ntray_limit = {written}\n"));
         let loaded = file.load();
         assert_eq!(loaded.settings.inbox.tray_limit, expected, "{written}");
-        assert_eq!(loaded.notice.is_some(), expected.to_string() != written, "{written}");
+        assert_eq!(
+            loaded.notice.is_some(),
+            expected.to_string() != written,
+            "{written}"
+        );
     }
 }
 
@@ -770,5 +774,8 @@ fn muting_a_type_twice_lists_it_once_and_unmuting_removes_it() {
     prefs.set_muted(&NotificationType::Alarm, false);
     assert!(prefs.muted_types.is_empty());
     prefs.desktop = false;
-    assert!(!prefs.pops_up(&NotificationType::Alarm), "desktop off mutes all");
+    assert!(
+        !prefs.pops_up(&NotificationType::Alarm),
+        "desktop off mutes all"
+    );
 }

@@ -729,7 +729,11 @@ mod tests {
             store.apply(make(1, 3), 9);
             assert_eq!(unread_of(&store), Some(3));
             store.apply(make(1, 4), 10);
-            assert_eq!(unread_of(&store), Some(3), "stale again within the new socket");
+            assert_eq!(
+                unread_of(&store),
+                Some(3),
+                "stale again within the new socket"
+            );
             // A repeated Live (no reconnect in between) does not reopen the numbering.
             store.apply(NetEvent::Connection(ConnState::Live), 11);
             store.apply(make(1, 5), 12);
