@@ -65,6 +65,7 @@ pub struct Live {
     entities: EntitiesView,
     plots: PlotsView,
     alarms: AlarmsView,
+    inspector: super::inspector_view::InspectorView,
     /// Turns new and escalated alarms into notices.
     notifier: Notifier,
     /// The version of the watched alarm page last given to the notifier.
@@ -153,6 +154,7 @@ impl Live {
             entities,
             plots: PlotsView::new(settings),
             alarms: AlarmsView::new(settings),
+            inspector: super::inspector_view::InspectorView::new(settings),
             notifier: Notifier::with_zone(
                 NotifyPrefs::from(&settings.notifications),
                 crate::plot::window::Zone::from_pref(settings.time_zone),
@@ -255,16 +257,7 @@ impl Live {
                 Effect::Copy(text) => ctx.copy_text(text),
                 Effect::Notice(text) => self.notice = Some(text),
                 Effect::SettingsChanged => settings_changed = true,
-                Effect::Open(view, entity) => {
-                    if view == View::Alarms {
-                        let name = self
-                            .entity_name(&entity)
-                            .unwrap_or_else(|| entity.id.to_string());
-                        self.alarms.show_entity(entity.clone(), name);
-                    }
-                    self.view = view;
-                    self.focus = Some(entity);
-                }
+                Effect::Open(view, entity) => self.open(view, entity),
                 Effect::Follow(target, about) => self.follow(ctx, target, about),
                 Effect::PlotAround {
                     entity,
@@ -285,6 +278,27 @@ impl Live {
             }
         }
         settings_changed
+    }
+
+    /// Opens `view` for `entity` (the Alarms view lists its alarms, the Inspector shows it).
+    fn open(&mut self, view: View, entity: crate::protocol::EntityId) {
+        let name = self
+            .entity_name(&entity)
+            .unwrap_or_else(|| entity.id.to_string());
+        match view {
+            View::Alarms => self.alarms.show_entity(entity.clone(), name),
+            View::Inspector => {
+                let effects = self.inspector.open(entity.clone(), name, &mut self.store);
+                for effect in effects {
+                    if let Effect::Net(cmd) = effect {
+                        self.send(*cmd);
+                    }
+                }
+            }
+            _ => {}
+        }
+        self.view = view;
+        self.focus = Some(entity);
     }
 
     /// The name of `entity` in the entity table, if it is on the page.
@@ -320,6 +334,7 @@ impl Live {
         self.notifier
             .set_zone(crate::plot::window::Zone::from_pref(settings.time_zone));
         self.apply_center_settings(settings);
+        self.inspector.apply_settings(settings);
         self.store
             .set_series_limits(crate::store::series::SeriesLimits {
                 max_points: settings.limits.points_per_series,
@@ -367,6 +382,8 @@ impl Live {
             .logic(&self.store, &self.session.rest, &self.runtime);
         self.apply_effects(ctx, effects);
         let effects = self.plots.logic(&mut self.store, now_ms());
+        self.apply_effects(ctx, effects);
+        let effects = self.inspector.logic(&mut self.store, now_ms());
         self.apply_effects(ctx, effects);
         let effects = self
             .alarms
@@ -683,21 +700,13 @@ impl Live {
                 }
             }
             View::Inspector => {
-                ui.heading(View::Inspector.label());
-                if let Some(issue) = View::Inspector.planned_in() {
-                    ui.label(format!("This view arrives with issue {issue}."));
-                }
-                // Opened from a table row: say for which entity, so the click is not lost.
-                if let Some(entity) = &self.focus {
-                    ui.weak(format!(
-                        "Opened for {}.",
-                        self.entity_name(entity).unwrap_or_else(|| format!(
-                            "{} {}",
-                            entity.entity_type.as_str(),
-                            entity.id
-                        ))
-                    ));
-                }
+                let effects = self.inspector.ui(
+                    ui,
+                    &mut self.store,
+                    (&self.session.rest, &self.runtime),
+                    now,
+                );
+                self.apply_effects(ui.ctx(), effects);
             }
         }
         None

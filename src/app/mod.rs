@@ -5,6 +5,7 @@
 pub mod alarms_view;
 pub mod entities_view;
 pub mod inbox_view;
+pub mod inspector_view;
 pub mod live;
 pub mod login;
 pub mod plots_view;

@@ -5,13 +5,17 @@
 //! connection from 1 (notifications from 1,000,000, away from the ids the server uses
 //! internally, §2 of the reference), applies the server's rules for changing a live
 //! subscription, and cuts commands into frames of at most 10 commands and 32 KiB.
+//!
+//! A one-shot `TIMESERIES_HISTORY` fetch ([`SubSpec::History`]) is kept like a subscription:
+//! its reply comes under its `cmdId`, a reconnect sends it again (the new reply replaces the
+//! old one), and ending it sends nothing (the server keeps no state for it).
 
 use std::collections::{BTreeMap, HashMap};
 
 use super::event::SubId;
 use crate::protocol::{
     Aggregation, AlarmCountCmd, AlarmDataCmd, AlarmStatusCmd, AttributesSubscriptionCmd,
-    ClientMessage, EntityCountCmd, EntityDataCmd, IntervalType, MAX_CMDS_PER_FRAME,
+    ClientMessage, EntityCountCmd, EntityDataCmd, GetHistoryCmd, IntervalType, MAX_CMDS_PER_FRAME,
     MAX_FRAME_BYTES, NotificationsCountSubCmd, NotificationsSubCmd, TimeSeriesCmd,
     TimeseriesSubscriptionCmd, UnsubscribeCmd, WsCmd,
 };
@@ -44,6 +48,8 @@ pub enum SubSpec {
     Attributes(AttributesSubscriptionCmd),
     /// v1 `TIMESERIES`.
     Timeseries(TimeseriesSubscriptionCmd),
+    /// v1 `TIMESERIES_HISTORY`: one reply, sent again after a reconnect, nothing to end.
+    History(GetHistoryCmd),
 }
 
 impl SubSpec {
@@ -88,6 +94,10 @@ impl SubSpec {
                 unsubscribe: false,
                 ..c.clone()
             }),
+            SubSpec::History(c) => WsCmd::TimeseriesHistory(GetHistoryCmd {
+                cmd_id,
+                ..c.clone()
+            }),
         }
     }
 
@@ -109,11 +119,12 @@ impl SubSpec {
         })
     }
 
-    /// The command that ends the subscription `cmd_id`.
+    /// The command that ends the subscription `cmd_id`; `None` for a one-shot history
+    /// fetch, which the server does not keep.
     #[must_use]
-    pub fn unsubscribe_cmd(&self, cmd_id: i32) -> WsCmd {
+    pub fn unsubscribe_cmd(&self, cmd_id: i32) -> Option<WsCmd> {
         let u = UnsubscribeCmd { cmd_id };
-        match self {
+        Some(match self {
             SubSpec::EntityData(_) => WsCmd::EntityDataUnsubscribe(u),
             SubSpec::EntityCount(_) => WsCmd::EntityCountUnsubscribe(u),
             SubSpec::AlarmData(_) => WsCmd::AlarmDataUnsubscribe(u),
@@ -132,7 +143,8 @@ impl SubSpec {
                 unsubscribe: true,
                 ..c.clone()
             }),
-        }
+            SubSpec::History(_) => return None,
+        })
     }
 
     fn is_notification(&self) -> bool {
@@ -402,13 +414,11 @@ impl Registry {
         let Some(entry) = self.subs.remove(&sub) else {
             return Vec::new();
         };
-        match entry.cmd_id {
-            Some(id) => {
-                self.by_cmd.remove(&id);
-                vec![entry.spec.unsubscribe_cmd(id)]
-            }
-            None => Vec::new(),
-        }
+        let Some(id) = entry.cmd_id else {
+            return Vec::new();
+        };
+        self.by_cmd.remove(&id);
+        entry.spec.unsubscribe_cmd(id).into_iter().collect()
     }
 
     /// Records the newest time-series timestamp a subscription has seen.
@@ -727,6 +737,75 @@ mod tests {
             panic!()
         };
         assert_eq!(c.ts_cmd.as_ref().unwrap().start_ts, 30_001);
+    }
+
+    fn history(start: i64) -> SubSpec {
+        SubSpec::History(GetHistoryCmd {
+            cmd_id: 0,
+            entity_type: crate::protocol::EntityType::Device,
+            entity_id: "00000000-0000-0000-0000-000000000001".to_owned(),
+            keys: "t".to_owned(),
+            start_ts: start,
+            end_ts: start + 60_000,
+            interval: 1_000,
+            limit: 100,
+            agg: Some(Aggregation::Avg),
+        })
+    }
+
+    #[test]
+    fn a_history_fetch_is_sent_again_after_a_reconnect_and_ending_it_sends_nothing() {
+        let mut r = Registry::new();
+        r.connected(0);
+        let sent = r.subscribe(1, history(1_000));
+        let [WsCmd::TimeseriesHistory(c)] = sent.as_slice() else {
+            panic!("{sent:?}")
+        };
+        assert_eq!((c.cmd_id, c.start_ts), (1, 1_000));
+        assert_eq!(r.sub_for_cmd(1), Some(1));
+        // Points seen do not move the range: the whole reply comes again and replaces.
+        r.observe_ts(1, 30_000);
+        r.disconnected();
+        let (replayed, backfilled) = r.connected(90_000);
+        assert!(backfilled.is_empty());
+        assert_eq!(replayed, [history(1_000).subscribe_cmd(1)]);
+        // A new range is a new fetch under a new cmdId, with nothing sent to end the old one.
+        assert!(!history(1_000).can_update_in_place(&history(2_000)));
+        let changed = r.update(1, history(2_000));
+        assert_eq!(changed, [history(2_000).subscribe_cmd(2)]);
+        assert_eq!(
+            r.sub_for_cmd(1),
+            None,
+            "a late reply to the old fetch is dropped"
+        );
+        assert!(r.unsubscribe(1).is_empty());
+        assert_eq!(r.sub_for_cmd(2), None);
+        assert!(r.is_empty());
+    }
+
+    #[test]
+    fn v1_subscriptions_end_with_the_same_command_marked_unsubscribe() {
+        let attributes = SubSpec::Attributes(AttributesSubscriptionCmd {
+            cmd_id: 0,
+            entity_type: crate::protocol::EntityType::Device,
+            entity_id: "00000000-0000-0000-0000-000000000001".to_owned(),
+            keys: None,
+            scope: Some(crate::protocol::AttributeScope::Shared),
+            unsubscribe: false,
+        });
+        let mut r = Registry::new();
+        r.connected(0);
+        r.subscribe(7, attributes);
+        let ended = r.unsubscribe(7);
+        let [WsCmd::Attributes(c)] = ended.as_slice() else {
+            panic!("{ended:?}")
+        };
+        assert!(c.unsubscribe);
+        assert_eq!(c.cmd_id, 1);
+        assert!(
+            !c.entity_id.is_empty(),
+            "an empty id would end every subscription"
+        );
     }
 
     #[test]

@@ -17,6 +17,15 @@
 //! | [`latest`] | what a subscription last reported: one value, its time, the last error and a version |
 //! | [`notifications`] | the notification inbox: sequence numbers, the three update variants, the unread count |
 //! | [`health`] | connection health: state, round-trip time, message and byte rates, reconnects, last close |
+//! | [`v1`] | v1 latest values (deletions, missing keys, out-of-order points) and history replies |
+//!
+//! v1 messages (`ATTRIBUTES`, `TIMESERIES`, `TIMESERIES_HISTORY`) fill [`SubData::V1`], or
+//! [`SubData::V1History`] when the caller made the slot one before subscribing (the message
+//! alone does not tell a history reply from a live update). An error message (`errorCode`
+//! ≠ 0) is recorded in [`Store::errors`] and leaves the data as it was. After
+//! [`Store::track_v1_series`], the numeric points of a v1 subscription also feed
+//! [`Store::series`] like `ENTITY_DATA` time series (a deleted key's series is dropped, a
+//! history reply replaces the subscription's series).
 
 pub mod alarms;
 pub mod entities;
@@ -24,12 +33,15 @@ pub mod health;
 pub mod latest;
 pub mod notifications;
 pub mod series;
+pub mod v1;
 
 use std::collections::BTreeMap;
 
 use crate::net::event::{ConnState, NetEvent, SubId};
 use crate::plot::aggregate::{AggSpec, RealtimeAggregator};
-use crate::protocol::{EntityId, ServerMessage, TsPoint, TsValue};
+use crate::protocol::{
+    EntityId, ServerMessage, TbValue, TelemetrySubscriptionUpdate, TsPoint, TsValue,
+};
 
 /// What one subscription holds, by the kind of messages it receives.
 #[derive(Debug, Clone)]
@@ -48,8 +60,12 @@ pub enum SubData {
     Inbox(notifications::Inbox),
     /// `NOTIFICATIONS_COUNT`.
     Unread(notifications::UnreadCount),
-    /// v1 `ATTRIBUTES` / `TIMESERIES`: the newest point per key.
-    V1(BTreeMap<String, TsPoint>),
+    /// v1 `ATTRIBUTES` / `TIMESERIES`: the newest point per key ([`v1::apply_latest`]).
+    V1(v1::Latest),
+    /// v1 `TIMESERIES_HISTORY`: the reply, points per key oldest first ([`v1::history`]).
+    /// Insert it as `None` before subscribing (waiting for the reply; it also marks the
+    /// subscription's messages as history); the reply makes it `Some`, even when empty.
+    V1History(Option<v1::History>),
 }
 
 /// Disconnect intervals kept per subscription for shading (a flaky link reconnecting every
@@ -93,6 +109,8 @@ pub struct Store {
     /// Subscriptions ended for good (ids never reused): their messages still in flight are
     /// dropped instead of bringing their data back.
     retired: std::collections::BTreeSet<SubId>,
+    /// v1 subscriptions whose numeric points also feed [`Self::series`], with their entity.
+    v1_series: BTreeMap<SubId, EntityId>,
 }
 
 impl Store {
@@ -130,6 +148,14 @@ impl Store {
         self.series.retain(|(s, _, _), _| *s != sub);
         self.aggregations.remove(&sub);
         self.aggregators.retain(|(s, _, _), _| *s != sub);
+        self.v1_series.remove(&sub);
+    }
+
+    /// From now on, every numeric point of the v1 subscription `sub` (about `entity`) is also
+    /// stored in [`Self::series`] under `(sub, entity, key)`, for the plots. Forgetting or
+    /// retiring the subscription ends this.
+    pub fn track_v1_series(&mut self, sub: SubId, entity: EntityId) {
+        self.v1_series.insert(sub, entity);
     }
 
     /// Forgets a subscription whose id will never be used again, and drops whatever of it
@@ -285,17 +311,58 @@ impl Store {
             ServerMessage::NotificationsCount(u) => {
                 apply_as!(Unread, notifications::UnreadCount::new(), u);
             }
-            ServerMessage::Telemetry(t) => {
-                if let SubData::V1(map) = slot(
-                    &mut self.subs,
-                    sub,
-                    |d| matches!(d, SubData::V1(_)),
-                    || SubData::V1(BTreeMap::new()),
-                ) {
-                    keep_newest_v1(map, t);
-                }
-            }
+            ServerMessage::Telemetry(t) => self.apply_v1(sub, t, now_ms),
             ServerMessage::TooManyUpdates(_) | ServerMessage::Unknown(_) => {}
+        }
+    }
+
+    /// A v1 message: an error is recorded; data goes to the history slot the caller made,
+    /// else to latest values (module docs), and to the series when tracked.
+    fn apply_v1(&mut self, sub: SubId, t: &TelemetrySubscriptionUpdate, now_ms: i64) {
+        if t.error_code != 0 {
+            self.errors.insert(
+                sub,
+                entities::SubscriptionError::new(t.error_code, t.error_msg.as_deref(), now_ms),
+            );
+            return;
+        }
+        let empty = BTreeMap::new();
+        let data = t.data.as_ref().unwrap_or(&empty);
+        let is_history = matches!(self.subs.get(&sub), Some(SubData::V1History(_)));
+        if is_history {
+            self.subs
+                .insert(sub, SubData::V1History(Some(v1::history(data))));
+        } else if let SubData::V1(held) = slot(
+            &mut self.subs,
+            sub,
+            |d| matches!(d, SubData::V1(_)),
+            || SubData::V1(BTreeMap::new()),
+        ) {
+            v1::apply_latest(held, data);
+        }
+        let Some(entity) = self.v1_series.get(&sub) else {
+            return;
+        };
+        if is_history {
+            self.series.retain(|(s, _, _), _| *s != sub);
+        }
+        for (key, points) in data {
+            let series_key = (sub, entity.clone(), key.clone());
+            if points.iter().any(TsPoint::is_deleted) {
+                self.series.remove(&series_key);
+            }
+            let numeric = |p: &TsPoint| {
+                p.value()
+                    .and_then(TbValue::as_f64)
+                    .is_some_and(f64::is_finite)
+            };
+            if points.iter().any(numeric) {
+                // The deletion marker is not numeric: the buffer skips it.
+                self.series
+                    .entry(series_key)
+                    .or_insert_with(|| series::SeriesBuffer::new(self.series_limits))
+                    .extend_from_v1(points);
+            }
         }
     }
 
@@ -373,21 +440,6 @@ fn extend_aggregated(
         {
             buffer.remove_range(update.lo, update.hi.saturating_sub(1));
             buffer.push(update.ts, update.value);
-        }
-    }
-}
-
-/// Keeps the newest point per key of a v1 message (its arrays are newest first).
-fn keep_newest_v1(
-    map: &mut BTreeMap<String, TsPoint>,
-    t: &crate::protocol::TelemetrySubscriptionUpdate,
-) {
-    for (key, points) in t.data.iter().flatten() {
-        let Some(p) = points.iter().max_by_key(|p| p.0) else {
-            continue;
-        };
-        if map.get(key).is_none_or(|old| old.0 <= p.0) {
-            map.insert(key.clone(), p.clone());
         }
     }
 }
@@ -777,5 +829,139 @@ mod tests {
         assert_eq!(store.errors[&1].code, 34);
         store.apply(NetEvent::BadFrame { error: "x".into() }, 0);
         assert_eq!(store.bad_frames, 1);
+    }
+
+    const DEVICE_1: &str = "00000000-0000-0000-0000-000000000001";
+
+    /// A v1 message of sub 1 with `data` (JSON object text).
+    fn v1_msg(data: &str) -> NetEvent {
+        msg(&format!(
+            r#"{{"subscriptionId":5,"errorCode":0,"errorMsg":null,"data":{data},"latestValues":{{}}}}"#
+        ))
+    }
+
+    fn v1_latest(store: &Store) -> Vec<(&str, i64, &str)> {
+        let Some(SubData::V1(held)) = store.subs.get(&1) else {
+            panic!("{:?}", store.subs.get(&1))
+        };
+        held.iter()
+            .map(|(k, p)| (k.as_str(), p.0, p.1.as_ref().map_or("", TbValue::as_str)))
+            .collect()
+    }
+
+    fn device_1() -> EntityId {
+        serde_json::from_str(&format!(r#"{{"entityType":"DEVICE","id":"{DEVICE_1}"}}"#)).unwrap()
+    }
+
+    fn v1_series(store: &Store, key: &str) -> Option<Vec<(i64, f64)>> {
+        store
+            .series
+            .get(&(1, device_1(), key.to_owned()))
+            .map(|b| b.points_in(i64::MIN, i64::MAX).collect())
+    }
+
+    #[test]
+    fn v1_latest_values_drop_deleted_and_missing_keys_and_ignore_late_points() {
+        let mut store = Store::new();
+        store.apply(
+            v1_msg(r#"{"a":[[2000,"1"]],"b":[[2000,"x"]],"missing":[[9000,null]]}"#),
+            0,
+        );
+        assert_eq!(v1_latest(&store), [("a", 2000, "1"), ("b", 2000, "x")]);
+        store.apply(v1_msg(r#"{"a":[[1000,"late"]],"b":[[0,""]]}"#), 0);
+        assert_eq!(v1_latest(&store), [("a", 2000, "1")]);
+        store.apply(v1_msg(r#"{"a":[[3000,null]]}"#), 0);
+        assert!(v1_latest(&store).is_empty(), "the key went missing");
+    }
+
+    #[test]
+    fn a_history_reply_replaces_the_slot_made_for_it_whole() {
+        let mut store = Store::new();
+        store.subs.insert(1, SubData::V1History(None));
+        store.apply(
+            v1_msg(r#"{"a":[[3000,"3"],[1000,"1"]],"b":[[1000,"5"]]}"#),
+            0,
+        );
+        store.apply(v1_msg(r#"{"a":[[2000,"2"],[0,""],[4000,null]]}"#), 0);
+        let Some(SubData::V1History(Some(h))) = store.subs.get(&1) else {
+            panic!("{:?}", store.subs.get(&1))
+        };
+        assert_eq!(h.len(), 1, "b is not in the new reply: {h:?}");
+        assert_eq!(h["a"], [TsPoint(2000, Some(TbValue::new("2")))]);
+        // Without the slot, the same message is a live update.
+        let mut store = Store::new();
+        store.apply(v1_msg(r#"{"a":[[3000,"3"],[1000,"1"]]}"#), 0);
+        assert_eq!(v1_latest(&store), [("a", 3000, "3")]);
+    }
+
+    #[test]
+    fn tracked_v1_numbers_feed_the_series_until_the_subscription_is_forgotten() {
+        let mut store = Store::new();
+        store.apply(v1_msg(r#"{"t":[[500,"0.5"]]}"#), 0);
+        store.track_v1_series(1, device_1());
+        store.apply(
+            v1_msg(
+                r#"{"t":[[2000,"2.5"],[1000,"1.5"]],"text":[[1000,"on"]],"none":[[1000,null]]}"#,
+            ),
+            0,
+        );
+        store.apply(v1_msg(r#"{"t":[[1500,"1"]]}"#), 0);
+        assert_eq!(
+            v1_series(&store, "t"),
+            Some(vec![(1000, 1.5), (1500, 1.0), (2000, 2.5)]),
+            "from tracking on, late points in order"
+        );
+        assert!(v1_series(&store, "text").is_none() && v1_series(&store, "none").is_none());
+        // A deleted key's series goes with it; a point after the deletion starts it anew.
+        store.apply(v1_msg(r#"{"t":[[0,""]]}"#), 0);
+        assert_eq!(v1_series(&store, "t"), None);
+        store.apply(v1_msg(r#"{"t":[[3000,"3"],[0,""]]}"#), 0);
+        assert_eq!(v1_series(&store, "t"), Some(vec![(3000, 3.0)]));
+        store.forget(1);
+        store.apply(v1_msg(r#"{"t":[[4000,"4"]]}"#), 0);
+        assert!(store.series.is_empty(), "forgetting ends the tracking");
+        assert_eq!(v1_latest(&store), [("t", 4000, "4")]);
+    }
+
+    #[test]
+    fn a_tracked_history_reply_replaces_the_subscriptions_series() {
+        let mut store = Store::new();
+        store.subs.insert(1, SubData::V1History(None));
+        store.track_v1_series(1, device_1());
+        store.apply(
+            v1_msg(r#"{"a":[[3000,"3"],[1000,"1"]],"b":[[1000,"5"]]}"#),
+            0,
+        );
+        store.apply(v1_msg(r#"{"a":[[2000,"2"]]}"#), 0);
+        assert_eq!(v1_series(&store, "a"), Some(vec![(2000, 2.0)]));
+        assert_eq!(v1_series(&store, "b"), None);
+        store.retire(1);
+        assert!(store.v1_series.is_empty());
+    }
+
+    #[test]
+    fn a_v1_error_is_recorded_and_leaves_the_values_as_they_were() {
+        let mut store = Store::new();
+        store.apply(v1_msg(r#"{"a":[[2000,"1"]]}"#), 0);
+        store.apply(
+            msg(r#"{"subscriptionId":5,"errorCode":3,"errorMsg":"Unauthorized","data":null,"latestValues":{}}"#),
+            7,
+        );
+        assert_eq!(v1_latest(&store), [("a", 2000, "1")]);
+        let e = &store.errors[&1];
+        assert_eq!(
+            (e.code, e.message.as_str(), e.received_at_ms),
+            (3, "Unauthorized", 7)
+        );
+        // A history slot keeps its last reply too.
+        let mut store = Store::new();
+        store.subs.insert(1, SubData::V1History(None));
+        store.apply(v1_msg(r#"{"a":[[2000,"1"]]}"#), 0);
+        store.apply(
+            msg(r#"{"subscriptionId":5,"errorCode":2,"errorMsg":"Keys are empty!","data":null,"latestValues":{}}"#),
+            0,
+        );
+        assert!(matches!(store.subs.get(&1), Some(SubData::V1History(Some(h))) if h.len() == 1));
+        assert_eq!(store.errors[&1].code, 2);
     }
 }

@@ -14,6 +14,7 @@
 pub mod alarms;
 pub mod entities;
 pub mod health;
+pub mod inspector;
 pub mod login;
 pub mod notifications;
 pub mod plots;
@@ -34,7 +35,7 @@ pub enum View {
     Alarms,
     /// The notification inbox.
     Notifications,
-    /// One entity's attributes and telemetry (issue 10).
+    /// One entity's attributes and telemetry.
     Inspector,
     /// Connection health and diagnostics.
     Health,
@@ -65,20 +66,6 @@ impl View {
             View::Inspector => "Inspector",
             View::Health => "Connection",
             View::Settings => "Settings",
-        }
-    }
-
-    /// The issue that builds a view not built yet.
-    #[must_use]
-    pub fn planned_in(self) -> Option<u32> {
-        match self {
-            View::Inspector => Some(10),
-            View::Entities
-            | View::Plots
-            | View::Alarms
-            | View::Notifications
-            | View::Health
-            | View::Settings => None,
         }
     }
 }

@@ -476,6 +476,12 @@ fn details_ui(
                 });
         }
     }
+    if ui.button("Open the originator in the Inspector").clicked() {
+        effect = Some(Effect::Open(
+            crate::ui::View::Inspector,
+            row.originator.clone(),
+        ));
+    }
     if ui
         .button("Plot the originator around the alarm's start")
         .clicked()

@@ -312,10 +312,7 @@ impl Live {
                 self.alarms.show_alarm(alarm, about);
                 self.view = View::Alarms;
             }
-            Target::Entity(entity) => {
-                self.focus = Some(entity);
-                self.view = View::Inspector;
-            }
+            Target::Entity(entity) => self.open(View::Inspector, entity),
             Target::Url(url) => ctx.open_url(egui::OpenUrl::new_tab(url)),
         }
         self.tray_open = false;
