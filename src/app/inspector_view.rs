@@ -88,6 +88,8 @@ struct HistoryForm {
     limit: i32,
     /// What the last fetch asked for (shown above the table).
     asked: Option<String>,
+    /// The last fetch's raw limit per key (`None` when it aggregated).
+    raw_limit: Option<i32>,
 }
 
 /// Results of an entity search.
@@ -99,6 +101,8 @@ enum Reply {
     Found(String, Found),
     /// The name of an entity opened by id only.
     Name(EntityId, String),
+    /// What became of an export (for the status bar).
+    Notice(String),
 }
 
 /// The Inspector view.
@@ -156,6 +160,7 @@ impl InspectorView {
                 interval_ms: 60_000,
                 limit: 1_000,
                 asked: None,
+                raw_limit: None,
             },
             table: None,
             changed: std::collections::HashMap::new(),
@@ -295,8 +300,10 @@ impl InspectorView {
     /// Keeps the plot's subscription in step with the ticked keys and the window; takes
     /// search results.
     pub fn logic(&mut self, store: &mut Store, now_ms: i64) -> Vec<Effect> {
+        let mut effects = Vec::new();
         while let Ok(reply) = self.rx.try_recv() {
             match reply {
+                Reply::Notice(text) => effects.push(Effect::Notice(text)),
                 Reply::Found(asked, found) => {
                     if asked == self.search.trim() {
                         self.found = Some(found);
@@ -312,7 +319,6 @@ impl InspectorView {
                 }
             }
         }
-        let mut effects = Vec::new();
         let Some((entity, _)) = self.entity.clone() else {
             return effects;
         };
@@ -402,6 +408,7 @@ impl InspectorView {
                 )
             }
         ));
+        self.history.raw_limit = (agg == AggFn::None).then_some(cmd.limit);
         effects.push(subscribe(sub, SubSpec::History(cmd)));
         self.subs.history = Some(sub);
         effects

@@ -193,6 +193,12 @@ impl Live {
         &self.alarms
     }
 
+    /// The Inspector (for tests and diagnostics).
+    #[must_use]
+    pub fn inspector(&self) -> &super::inspector_view::InspectorView {
+        &self.inspector
+    }
+
     /// The Plots view (for tests and diagnostics).
     #[must_use]
     pub fn plots(&self) -> &PlotsView {

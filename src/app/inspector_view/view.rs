@@ -384,6 +384,19 @@ impl InspectorView {
                 }
             }
         });
+        ui.horizontal(|ui| {
+            ui.label("Range:");
+            for (ms, word) in [
+                (3_600_000, "Last hour"),
+                (86_400_000, "Last 24 hours"),
+                (7 * 86_400_000, "Last 7 days"),
+            ] {
+                if ui.small_button(word).clicked() {
+                    self.history.from = self.zone.format(now_ms.saturating_sub(ms));
+                    self.history.to = self.zone.format(now_ms);
+                }
+            }
+        });
         let range = self.history_form_ui(ui);
         ui.horizontal(|ui| {
             let ready = !self.history.picked.is_empty() && range.is_ok();
@@ -399,7 +412,7 @@ impl InspectorView {
             if self.table.as_ref().is_some_and(|(_, t)| t.rows() > 0)
                 && ui.button("Export CSV").clicked()
             {
-                self.export_csv(store, session.1, ui.ctx(), &mut effects);
+                self.export_csv(store, session.1);
             }
         });
         if let Some(asked) = &self.history.asked {
@@ -420,6 +433,15 @@ impl InspectorView {
                     "{} rows",
                     crate::ui::thousands(i64::try_from(table.rows()).unwrap_or(i64::MAX))
                 ));
+                if let Some(key) = self.limit_reached(store) {
+                    ui.colored_label(
+                        theme::PENDING,
+                        format!(
+                            "{key} has as many points as the limit: older ones in the range \
+                             were not fetched (raise the limit or aggregate)"
+                        ),
+                    );
+                }
                 table.ui(ui, &self.zone);
             }
             None if self.subs.history.is_some() => {
@@ -492,6 +514,18 @@ impl InspectorView {
         Ok((from, to))
     }
 
+    /// A key whose raw history filled the limit (the server returns the newest points).
+    fn limit_reached(&self, store: &Store) -> Option<String> {
+        let limit = usize::try_from(self.history.raw_limit?).ok()?;
+        let sub = self.subs.history?;
+        let Some(SubData::V1History(Some(data))) = store.subs.get(&sub) else {
+            return None;
+        };
+        data.iter()
+            .find(|(_, points)| points.len() >= limit)
+            .map(|(key, _)| key.clone())
+    }
+
     /// Builds the table of the last history reply, once per reply.
     fn refresh_table(&mut self, store: &Store) {
         let Some(sub) = self.subs.history else {
@@ -508,13 +542,7 @@ impl InspectorView {
         }
     }
 
-    fn export_csv(
-        &mut self,
-        store: &Store,
-        runtime: &tokio::runtime::Handle,
-        ctx: &egui::Context,
-        effects: &mut Vec<Effect>,
-    ) {
+    fn export_csv(&mut self, store: &Store, runtime: &tokio::runtime::Handle) {
         let Some(sub) = self.subs.history else {
             return;
         };
@@ -533,11 +561,11 @@ impl InspectorView {
             bytes: csv.into_bytes(),
             what: "history",
         };
-        let ctx = ctx.clone();
-        let _ = effects;
+        let tx = self.tx.clone();
         runtime.spawn(async move {
-            crate::app::save_file_as(request).await;
-            ctx.request_repaint();
+            if let Some(notice) = crate::app::save_file_as(request).await {
+                tx.send(super::Reply::Notice(notice)).await.ok();
+            }
         });
     }
 }
@@ -647,5 +675,40 @@ fn scope_words(scope: &AttributeScope) -> &'static str {
         AttributeScope::Shared => "Shared attributes",
         AttributeScope::Server => "Server attributes",
         AttributeScope::Unknown(_) => "Attributes",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeMap;
+
+    use super::history_csv;
+    use crate::protocol::{TbValue, TsPoint};
+
+    fn p(ts: i64, v: &str) -> TsPoint {
+        TsPoint(ts, Some(TbValue::from(v)))
+    }
+
+    #[test]
+    fn history_csv_has_one_row_per_timestamp_oldest_first_with_gaps_empty() {
+        let data = BTreeMap::from([
+            ("a".to_owned(), vec![p(1, "1.5"), p(3, "3.5")]),
+            ("b".to_owned(), vec![p(2, "x"), p(3, "y")]),
+        ]);
+        let csv = history_csv(&data, |ts| format!("T{ts}"));
+        assert_eq!(csv, "time,epoch_ms,a,b\nT1,1,1.5,\nT2,2,,x\nT3,3,3.5,y\n");
+    }
+
+    #[test]
+    fn history_csv_quotes_commas_quotes_and_line_breaks() {
+        let data = BTreeMap::from([(
+            "odd,key".to_owned(),
+            vec![p(5, r#"{"a":1,"b":"say ""hi"""}"#), p(6, "two\nlines")],
+        )]);
+        let csv = history_csv(&data, |ts| ts.to_string());
+        assert_eq!(
+            csv,
+            "time,epoch_ms,\"odd,key\"\n5,5,\"{\"\"a\"\":1,\"\"b\"\":\"\"say \"\"\"\"hi\"\"\"\"\"\"}\"\n6,6,\"two\nlines\"\n"
+        );
     }
 }
