@@ -319,3 +319,49 @@ fn new_notifications_become_grouped_notices_and_those_unread_at_login_none() {
     assert_eq!(single.body, "About Late arrival");
     assert_eq!((single.ids.clone(), single.focus), (vec![late], Some(late)));
 }
+
+#[test]
+fn a_device_activity_notifications_button_opens_that_device_in_the_inspector() {
+    let rt = ui::runtime();
+    let (mut h, _control) = center_app(&rt, |_| {});
+    // The demo seeds one unread "became inactive" notification per user.
+    step_until(&mut h, "the seeded device activity notification", |h| {
+        tray(h).is_some_and(|i| {
+            i.notifications().iter().any(|n| {
+                n.notification_type == tb_monitor::protocol::NotificationType::DeviceActivity
+            })
+        })
+    });
+    let (subject, device) = {
+        let inbox = tray(&h).unwrap();
+        let n = inbox
+            .notifications()
+            .iter()
+            .find(|n| n.notification_type == tb_monitor::protocol::NotificationType::DeviceActivity)
+            .unwrap();
+        let id = n.info.as_ref().unwrap().other["deviceId"]
+            .as_str()
+            .unwrap()
+            .parse::<uuid::Uuid>()
+            .unwrap();
+        (
+            n.subject.clone().unwrap(),
+            EntityId::new(EntityType::Device, id),
+        )
+    };
+
+    let bell = format!("Unread {}", badge(&h).unwrap());
+    h.get_by_label(&bell).click();
+    h.run_steps(2);
+    assert!(h.query_by_label(&subject).is_some());
+    h.get_by_role_and_label(Role::Button, "Open device").click();
+    h.run_steps(2);
+
+    assert_eq!(live(&h).view(), View::Inspector);
+    step_until(&mut h, "the device in the Inspector, with its name", |h| {
+        live(h)
+            .inspector()
+            .entity()
+            .is_some_and(|(id, name)| *id == device && subject.contains(name.as_str()))
+    });
+}
