@@ -1,5 +1,12 @@
 //! The `tb-monitor` binary.
 
+// Windows release builds are GUI programs: no console window opens beside the app when it
+// is started from the Start menu or Explorer. What that means for the subcommands' output in
+// a terminal is in packaging/windows/README.md. Debug builds keep the console.
+#![cfg_attr(
+    all(target_os = "windows", not(debug_assertions)),
+    windows_subsystem = "windows"
+)]
 // A command-line entry point talks to its terminal.
 #![allow(clippy::print_stdout, clippy::print_stderr)]
 
@@ -101,6 +108,8 @@ fn log_level(text: &str) -> Result<String, String> {
 }
 
 fn main() -> ExitCode {
+    #[cfg(all(target_os = "windows", not(debug_assertions)))]
+    attach_parent_console();
     let cli = Cli::parse();
     // Only the desktop app keeps a log file; the subcommands log to stderr.
     let log_dir = cli
@@ -380,7 +389,9 @@ fn run_app(start: Start, log_problem: Option<String>) -> ExitCode {
     let handle = rt.handle().clone();
     let mut viewport = egui::ViewportBuilder::default()
         .with_title("tb-monitor")
-        .with_app_id("tb-monitor")
+        // The desktop entry's id (packaging/linux): Wayland matches the window to it; on X11
+        // it is the window class the entry's StartupWMClass names.
+        .with_app_id("io.tb_monitor.tb_monitor")
         .with_inner_size([1200.0, 760.0])
         .with_min_inner_size([640.0, 400.0]);
     match eframe::icon_data::from_png_bytes(include_bytes!("../assets/icon.png")) {
@@ -389,6 +400,9 @@ fn run_app(start: Start, log_problem: Option<String>) -> ExitCode {
     }
     let options = eframe::NativeOptions {
         viewport,
+        // The window state stays where it always was (eframe would otherwise name the
+        // folder after the app id): `tb-monitor/data/app.ron` in the platform data dir.
+        persistence_path: eframe::storage_dir("tb-monitor").map(|dir| dir.join("app.ron")),
         ..eframe::NativeOptions::default()
     };
     let result = eframe::run_native(
@@ -402,5 +416,22 @@ fn run_app(start: Start, log_problem: Option<String>) -> ExitCode {
             eprintln!("tb-monitor: cannot open the window: {e}");
             ExitCode::FAILURE
         }
+    }
+}
+
+/// Attaches a Windows release build to the console of the terminal that started it.
+///
+/// Release builds use the `windows` subsystem, so they start without a console: started from
+/// cmd or PowerShell, `--help`, `--version`, `watch` and `demo-server` would print nothing.
+/// Standard handles the parent redirected (a pipe, a file) stay as they are. Started from
+/// Explorer or the Start menu there is no parent console, and this does nothing.
+#[cfg(all(target_os = "windows", not(debug_assertions)))]
+#[allow(unsafe_code)]
+fn attach_parent_console() {
+    use windows_sys::Win32::System::Console::{ATTACH_PARENT_PROCESS, AttachConsole};
+    // SAFETY: `AttachConsole` takes a process id by value and touches no memory of ours. It
+    // fails (returns 0) when the parent has no console, which leaves the process as it was.
+    unsafe {
+        AttachConsole(ATTACH_PARENT_PROCESS);
     }
 }

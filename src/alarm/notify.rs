@@ -552,17 +552,53 @@ fn plural(n: usize, word: &str) -> String {
     }
 }
 
+/// The app's identity on the desktop: the bundle id (macOS) and the `AppUserModelID` the
+/// installers give the Start-menu shortcut (Windows).
+pub const APP_ID: &str = "io.tb-monitor.tb-monitor";
+
+/// A desktop notification carrying the app's name and, where the platform needs it, its
+/// identity: on macOS the bundle id (outside an installed bundle that fails and notices come
+/// from the default sender), on Windows the shortcut's id when the installers made one
+/// (otherwise Windows would name the notices after PowerShell's id anyway).
+#[must_use]
+pub fn desktop_notification() -> notify_rust::Notification {
+    let mut desktop = notify_rust::Notification::new();
+    desktop.appname("tb-monitor");
+    #[cfg(target_os = "macos")]
+    {
+        static IDENTITY: std::sync::Once = std::sync::Once::new();
+        IDENTITY.call_once(|| {
+            notify_rust::set_application(APP_ID).ok();
+        });
+    }
+    #[cfg(target_os = "windows")]
+    if start_menu_shortcut_exists() {
+        desktop.app_id(APP_ID);
+    }
+    desktop
+}
+
+/// Whether an installer made the Start-menu shortcut that carries [`APP_ID`].
+#[cfg(target_os = "windows")]
+fn start_menu_shortcut_exists() -> bool {
+    ["APPDATA", "ProgramData"]
+        .into_iter()
+        .filter_map(std::env::var_os)
+        .any(|base| {
+            std::path::PathBuf::from(base)
+                .join(r"Microsoft\Windows\Start Menu\Programs\tb-monitor\tb-monitor.lnk")
+                .exists()
+        })
+}
+
 /// Shows a notice on the desktop (notify-rust), blocking: call it from a blocking task.
 ///
 /// # Errors
 /// The notification service's error as text (no notification daemon, no D-Bus): the app
 /// then keeps the in-app toast and logs once.
 pub fn show_on_desktop(notice: &Notice) -> Result<(), String> {
-    let mut desktop = notify_rust::Notification::new();
-    desktop
-        .appname("tb-monitor")
-        .summary(&notice.title)
-        .body(&notice.body);
+    let mut desktop = desktop_notification();
+    desktop.summary(&notice.title).body(&notice.body);
     if notice.sound {
         desktop.sound_name("message-new-instant");
     }

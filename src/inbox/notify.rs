@@ -489,11 +489,8 @@ pub fn show_on_desktop(
     notice: &InboxNotice,
     on_click: Option<Box<dyn FnOnce() + Send>>,
 ) -> Result<(), String> {
-    let mut desktop = notify_rust::Notification::new();
-    desktop
-        .appname("tb-monitor")
-        .summary(&notice.title)
-        .body(&notice.body);
+    let mut desktop = crate::alarm::notify::desktop_notification();
+    desktop.summary(&notice.title).body(&notice.body);
     if notice.sound {
         desktop.sound_name("message-new-instant");
     }
