@@ -214,15 +214,8 @@ impl InspectorView {
                     if let Some(e) = store.errors.get(&sub) {
                         ui.colored_label(theme::DOWN, &e.message);
                     }
-                    let rows = key_rows(store, sub);
-                    let rows: Vec<KeyRow<'_>> = rows
-                        .iter()
-                        .map(|(k, ts, v)| KeyRow {
-                            key: k,
-                            ts: *ts,
-                            value: v,
-                        })
-                        .collect();
+                    let owned = key_rows(store, sub);
+                    let rows = borrowed(&owned);
                     let changed = |key: &str| self.changed.get(&(sub, key.to_owned())).map(|c| c.1);
                     let mut options = KeysTableOptions::new(now_ms, NO_ATTRIBUTES);
                     options.filter = &self.filter;
@@ -251,15 +244,8 @@ impl InspectorView {
         if let Some(e) = store.errors.get(&sub) {
             ui.colored_label(theme::DOWN, &e.message);
         }
-        let rows = key_rows(store, sub);
-        let rows: Vec<KeyRow<'_>> = rows
-            .iter()
-            .map(|(k, ts, v)| KeyRow {
-                key: k,
-                ts: *ts,
-                value: v,
-            })
-            .collect();
+        let owned = key_rows(store, sub);
+        let rows = borrowed(&owned);
         let changed = |key: &str| self.changed.get(&(sub, key.to_owned())).map(|c| c.1);
         let mut options = KeysTableOptions::new(now_ms, NO_TELEMETRY);
         options.filter = &self.filter;
@@ -602,6 +588,17 @@ fn key_rows(store: &Store, sub: crate::net::SubId) -> Vec<(String, i64, String)>
             .collect(),
         _ => Vec::new(),
     }
+}
+
+/// The rows as the keys table takes them.
+fn borrowed(rows: &[(String, i64, String)]) -> Vec<KeyRow<'_>> {
+    rows.iter()
+        .map(|(key, ts, value)| KeyRow {
+            key,
+            ts: *ts,
+            value,
+        })
+        .collect()
 }
 
 /// The history as CSV: `time,epoch_ms,<key>…`, one row per timestamp, oldest first, the
