@@ -452,8 +452,10 @@ impl Live {
             let wait = u64::try_from(due.saturating_sub(now).max(50)).unwrap_or(50);
             ctx.request_repaint_after(Duration::from_millis(wait));
         }
-        if !self.toasts.is_empty() {
-            ctx.request_repaint_after(Duration::from_millis(500));
+        // A toast shows no countdown: wake only when the oldest one is due to go.
+        if let Some(first) = self.toasts.iter().map(|(_, at)| *at).min() {
+            let left = first.saturating_add(TOAST_MS).saturating_sub(now).max(50);
+            ctx.request_repaint_after(Duration::from_millis(u64::try_from(left).unwrap_or(50)));
         }
     }
 
