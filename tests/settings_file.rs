@@ -59,6 +59,7 @@ fn everything_set() -> Settings {
         last_profile: Some("plant".to_owned()),
         auto_login: false,
         theme: ThemePref::Light,
+        max_frame_rate: 30,
         time_zone: TimeZonePref::Utc,
         default_window: TimeWindowPref::Hour6,
         notifications: NotificationPrefs {
@@ -179,6 +180,7 @@ fn defaults_are_the_documented_ones() {
     assert_eq!(s.default_window.minutes(), 15);
     assert!(s.notifications.desktop);
     assert_eq!(s.inbox.tray_limit, 20);
+    assert_eq!(s.max_frame_rate, 10);
     assert!(s.inbox.desktop && s.inbox.tray_icon && !s.inbox.close_to_tray);
     assert!(s.inbox.muted_types.is_empty());
     assert_eq!(s.limits.points_per_series, SeriesLimits::DEFAULT_MAX_POINTS);
@@ -778,4 +780,18 @@ fn muting_a_type_twice_lists_it_once_and_unmuting_removes_it() {
         !prefs.pops_up(&NotificationType::Alarm),
         "desktop off mutes all"
     );
+}
+
+#[test]
+fn a_frame_rate_cap_out_of_range_is_clamped_with_a_notice() {
+    for (written, expected) in [("0", 1), ("1000", 120), ("24", 24)] {
+        let (_dir, file) = file_holding(format!("max_frame_rate = {written}\n"));
+        let loaded = file.load();
+        assert_eq!(loaded.settings.max_frame_rate, expected, "{written}");
+        assert_eq!(
+            loaded.notice.is_some(),
+            expected.to_string() != written,
+            "{written}"
+        );
+    }
 }

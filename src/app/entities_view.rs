@@ -339,6 +339,7 @@ impl EntitiesView {
         self.table
             .set_paging(self.query.page_link.page, self.query.page_link.page_size);
         self.table.set_active_alarms(self.active_by_status(store));
+        self.table.set_frame_rate(settings.max_frame_rate);
         let action = egui::CentralPanel::default()
             .show(ui, |ui| {
                 self.table

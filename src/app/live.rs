@@ -60,6 +60,8 @@ pub struct Live {
     session: Session,
     net: NetHandle,
     queue: EventQueue,
+    /// Wakes the UI for network events, at most at the settings' frame rate.
+    waker: EguiWaker,
     store: Store,
     view: View,
     entities: EntitiesView,
@@ -112,7 +114,8 @@ impl Live {
         remember: Option<Remember>,
         settings: &Settings,
     ) -> Self {
-        let queue = EventQueue::new(10_000, Arc::new(EguiWaker(ctx.clone())));
+        let waker = EguiWaker::new(ctx.clone(), settings.max_frame_rate);
+        let queue = EventQueue::new(10_000, Arc::new(waker.clone()));
         let net = crate::net::spawn(
             runtime,
             session.rest.clone(),
@@ -144,6 +147,7 @@ impl Live {
             session,
             net,
             queue,
+            waker,
             store: {
                 let mut store = Store::new();
                 // The tray's inbox keeps as many notifications as its subscription asks for.
@@ -340,6 +344,7 @@ impl Live {
         self.notifier
             .set_zone(crate::plot::window::Zone::from_pref(settings.time_zone));
         self.apply_center_settings(settings);
+        self.waker.set_frame_rate(settings.max_frame_rate);
         self.inspector.apply_settings(settings);
         self.store
             .set_series_limits(crate::store::series::SeriesLimits {
@@ -666,7 +671,9 @@ impl Live {
                 }
                 // Following live data: redraw as time passes even without new points.
                 if let Some(every) = self.plots.follow_tick(now) {
-                    ui.ctx().request_repaint_after(every);
+                    let cap =
+                        Duration::from_millis(1_000 / u64::from(settings.max_frame_rate.max(1)));
+                    ui.ctx().request_repaint_after(every.max(cap));
                 }
             }
             View::Alarms => {

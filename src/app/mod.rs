@@ -15,6 +15,7 @@ pub mod tray;
 
 pub use shell::{AppConfig, Start, TbApp};
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use crate::demo::{DemoConfig, DemoServer};
@@ -32,17 +33,40 @@ pub const UNREAD_SUB: SubId = 3;
 
 /// How long `logic` may spend applying events before it yields the frame.
 pub const DRAIN_BUDGET: Duration = Duration::from_millis(8);
-/// Repaint delay after network events: coalesces a burst into one frame (≤ 20 frames/s), which
-/// keeps software-rendered machines idle enough (toolchain.md §7).
-pub const REPAINT_AFTER: Duration = Duration::from_millis(50);
 
-/// Wakes egui when network events arrive.
+/// Wakes egui when network events arrive, at most as often as the frame-rate cap allows
+/// (Settings → Appearance; changed live through [`EguiWaker::set_frame_rate`]).
 #[derive(Debug, Clone)]
-pub struct EguiWaker(pub egui::Context);
+pub struct EguiWaker {
+    ctx: egui::Context,
+    /// The delay after an event before the frame that shows it (ms).
+    delay_ms: Arc<std::sync::atomic::AtomicU64>,
+}
+
+impl EguiWaker {
+    /// A waker of `ctx` capped at `frames_per_second`.
+    #[must_use]
+    pub fn new(ctx: egui::Context, frames_per_second: u32) -> Self {
+        let waker = Self {
+            ctx,
+            delay_ms: Arc::default(),
+        };
+        waker.set_frame_rate(frames_per_second);
+        waker
+    }
+
+    /// Caps the frames that network events cause at `frames_per_second` (at least 1).
+    pub fn set_frame_rate(&self, frames_per_second: u32) {
+        let delay = 1_000 / u64::from(frames_per_second.max(1));
+        self.delay_ms
+            .store(delay, std::sync::atomic::Ordering::Relaxed);
+    }
+}
 
 impl UiWaker for EguiWaker {
     fn wake(&self) {
-        self.0.request_repaint_after(REPAINT_AFTER);
+        let delay = self.delay_ms.load(std::sync::atomic::Ordering::Relaxed);
+        self.ctx.request_repaint_after(Duration::from_millis(delay));
     }
 }
 
@@ -247,6 +271,17 @@ pub(crate) async fn save_file_as(request: SaveRequest) -> Option<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_waker_delays_frames_by_the_frame_rate_cap_and_never_below_one_a_second() {
+        let waker = EguiWaker::new(egui::Context::default(), 10);
+        let delay = || waker.delay_ms.load(std::sync::atomic::Ordering::Relaxed);
+        assert_eq!(delay(), 100);
+        waker.set_frame_rate(60);
+        assert_eq!(delay(), 16);
+        waker.set_frame_rate(0);
+        assert_eq!(delay(), 1_000);
+    }
 
     #[test]
     fn the_default_subscriptions_are_the_table_the_alarm_badge_and_the_bell() {

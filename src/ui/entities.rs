@@ -115,6 +115,8 @@ pub struct EntitiesPanel {
     /// Entities `ALARM_STATUS` reports an active alarm for (a badge even before the
     /// alarm list knows its severity).
     active: std::collections::HashSet<EntityId>,
+    /// The shortest wait between the repaints the table asks for (the frame-rate cap).
+    min_wake_ms: i64,
 }
 
 impl Default for EntitiesPanel {
@@ -128,11 +130,19 @@ impl Default for EntitiesPanel {
             scroll_to_top: false,
             visible: Vec::new(),
             active: std::collections::HashSet::new(),
+            min_wake_ms: FADE_REPAINT_MS,
         }
     }
 }
 
 impl EntitiesPanel {
+    /// Caps the repaints the table asks for itself (fading highlights, values turning stale)
+    /// at `frames_per_second`, and at most [`FADE_REPAINT_MS`] apart.
+    pub fn set_frame_rate(&mut self, frames_per_second: u32) {
+        let interval = 1_000 / i64::from(frames_per_second.max(1));
+        self.min_wake_ms = interval.max(FADE_REPAINT_MS);
+    }
+
     /// Tells the panel the page number (0-based) and page size of the running query, for
     /// "page 3 of 12" and the page size choice. The panel also tracks what it asked for
     /// (a `Sort` or `PageSize` goes back to page 0), so calling this every frame with the
@@ -208,7 +218,7 @@ impl EntitiesPanel {
                 action = Some(table_action);
             }
             if let Some(ms) = frame.wake_in_ms {
-                let ms = u64::try_from(ms.max(1)).unwrap_or(1);
+                let ms = u64::try_from(ms.max(self.min_wake_ms)).unwrap_or(1);
                 ui.ctx().request_repaint_after(Duration::from_millis(ms));
             }
         }

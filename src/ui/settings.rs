@@ -80,6 +80,20 @@ fn appearance_ui(ui: &mut egui::Ui, settings: &mut Settings) -> bool {
     if changed {
         apply_theme(ui.ctx(), settings.theme);
     }
+    egui::ComboBox::from_label("Highest frame rate while data streams")
+        .selected_text(format!("{} frames/s", settings.max_frame_rate))
+        .show_ui(ui, |ui| {
+            for rate in Settings::FRAME_RATES {
+                changed |= ui
+                    .selectable_value(
+                        &mut settings.max_frame_rate,
+                        rate,
+                        format!("{rate} frames/s"),
+                    )
+                    .changed();
+            }
+        });
+    ui.weak("Lower saves CPU and battery; clicks and typing always redraw at once");
     changed
 }
 
