@@ -620,6 +620,8 @@ impl Session {
         }
         socket.got_message = true;
         self.backoff.reset();
+        // Marks "live data" in the log (the start-up measure reads it).
+        tracing::info!("socket live: first message received");
         self.events.push(NetEvent::Connection(ConnState::Live));
         if let Some(from_ms) = self.down_since_ms.take() {
             let to_ms = now_ms();
