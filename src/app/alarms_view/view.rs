@@ -396,13 +396,14 @@ fn details_ui(
     latest: Option<&Result<Vec<super::LatestValue>, String>>,
     zone: &crate::plot::window::Zone,
 ) -> Option<Effect> {
-    let mut effect = None;
     ui.heading(&row.alarm_type);
     ui.label(
         RichText::new(severity_word(&row.severity))
             .color(crate::ui::alarms::severity_color(&row.severity))
             .strong(),
     );
+    let effect = details_actions_ui(ui, row);
+    ui.separator();
     let time = |ts: i64| {
         if ts > 0 {
             zone.format(ts)
@@ -476,28 +477,36 @@ fn details_ui(
                 });
         }
     }
-    if ui.button("Open the originator in the Inspector").clicked() {
-        effect = Some(Effect::Open(
-            crate::ui::View::Inspector,
-            row.originator.clone(),
-        ));
-    }
-    if ui
-        .button("Plot the originator around the alarm's start")
-        .clicked()
-    {
-        effect = Some(Effect::PlotAround {
-            entity: row.originator.clone(),
-            name: originator(row),
-            at_ms: if row.start_ts > 0 {
-                row.start_ts
-            } else {
-                row.created_time
-            },
-        });
-    }
-    if ui.button("Copy alarm id").clicked() {
-        effect = Some(Effect::Copy(row.id.id.to_string()));
-    }
+    effect
+}
+
+/// The details pane's actions, at its top so they never scroll out of reach.
+fn details_actions_ui(ui: &mut Ui, row: &AlarmData) -> Option<Effect> {
+    let mut effect = None;
+    ui.horizontal_wrapped(|ui| {
+        if ui
+            .button("Plot the originator around the alarm's start")
+            .clicked()
+        {
+            effect = Some(Effect::PlotAround {
+                entity: row.originator.clone(),
+                name: originator(row),
+                at_ms: if row.start_ts > 0 {
+                    row.start_ts
+                } else {
+                    row.created_time
+                },
+            });
+        }
+        if ui.button("Open the originator in the Inspector").clicked() {
+            effect = Some(Effect::Open(
+                crate::ui::View::Inspector,
+                row.originator.clone(),
+            ));
+        }
+        if ui.button("Copy alarm id").clicked() {
+            effect = Some(Effect::Copy(row.id.id.to_string()));
+        }
+    });
     effect
 }
