@@ -18,7 +18,7 @@ use crate::inbox::look::look;
 use crate::net::NetCommand;
 use crate::net::rest::{NotificationQuery, RestClient};
 use crate::plot::window::Zone;
-use crate::protocol::{Notification, NotificationStatus, PageData};
+use crate::protocol::{Notification, PageData};
 use crate::ui::notifications::{RowAction, RowButtons, RowContext, notification_ui};
 use crate::ui::theme;
 
@@ -422,22 +422,20 @@ impl InboxView {
             .auto_shrink([false, false])
             .show(ui, |ui| {
                 for n in rows {
-                    let mut shown = n.clone();
-                    if self.read_here.contains(&n.id.id) {
-                        shown.status = Some(NotificationStatus::Read);
-                    }
+                    let buttons = RowButtons {
+                        delete: true,
+                        read_here: self.read_here.contains(&n.id.id),
+                    };
                     let highlight = self.focus == Some(n.id.id);
                     let frame = if highlight {
                         egui::Frame::group(ui.style()).stroke(egui::Stroke::new(1.5, theme::ACCENT))
                     } else {
                         egui::Frame::NONE
                     };
-                    let look = look(&shown, &self.base_url);
+                    let look = look(n, &self.base_url);
                     frame.show(ui, |ui| {
-                        if let Some(a) =
-                            notification_ui(ui, &shown, &look, cx, RowButtons { delete: true })
-                        {
-                            action = Some((a, shown.subject.clone().unwrap_or_default()));
+                        if let Some(a) = notification_ui(ui, n, &look, cx, buttons) {
+                            action = Some((a, n.subject.clone().unwrap_or_default()));
                         }
                     });
                     ui.separator();

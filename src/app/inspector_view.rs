@@ -118,7 +118,7 @@ pub struct InspectorView {
     /// The history table built from the last reply, and the fetch it answers.
     table: Option<(SubId, crate::ui::inspector::HistoryTable)>,
     /// Per subscription and key: the point's time last seen, and when (local ms) it changed.
-    changed: std::collections::HashMap<(SubId, String), (i64, i64)>,
+    changed: std::collections::HashMap<SubId, std::collections::HashMap<String, (i64, i64)>>,
     search: String,
     search_type: EntityType,
     found: Option<Found>,

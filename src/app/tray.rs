@@ -117,7 +117,16 @@ fn list_ui(
         .show(ui, |ui| {
             for n in inbox.notifications() {
                 let look = look(n, base_url);
-                match notification_ui(ui, n, &look, cx, RowButtons { delete: false }) {
+                match notification_ui(
+                    ui,
+                    n,
+                    &look,
+                    cx,
+                    RowButtons {
+                        delete: false,
+                        read_here: false,
+                    },
+                ) {
                     Some(RowAction::MarkRead(id)) => action = Some(TrayAction::MarkRead(id)),
                     Some(RowAction::Open(target, about)) => {
                         action = Some(TrayAction::Follow(target, about));

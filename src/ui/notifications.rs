@@ -30,6 +30,8 @@ pub enum RowAction {
 pub struct RowButtons {
     /// "Delete" (the inbox; the tray lists unread ones only).
     pub delete: bool,
+    /// Marked read here, the server not yet having said so: shown as read.
+    pub read_here: bool,
 }
 
 /// Where and when the rows are drawn.
@@ -50,11 +52,12 @@ pub fn notification_ui(
     buttons: RowButtons,
 ) -> Option<RowAction> {
     let mut action = None;
+    let unread = n.is_unread() && !buttons.read_here;
     ui.horizontal(|ui| {
         type_icon(ui, n, look);
         ui.vertical(|ui| {
             ui.horizontal(|ui| {
-                if n.is_unread() {
+                if unread {
                     theme::dot(ui, theme::ACCENT);
                 }
                 ui.label(
@@ -77,7 +80,7 @@ pub fn notification_ui(
                 .as_deref()
                 .filter(|s| !s.trim().is_empty())
                 .unwrap_or("(no subject)");
-            let subject = if n.is_unread() {
+            let subject = if unread {
                 RichText::new(subject).strong()
             } else {
                 RichText::new(subject)
@@ -95,7 +98,7 @@ pub fn notification_ui(
                 {
                     action = Some(RowAction::Open(button.target.clone(), originator(n)));
                 }
-                if n.is_unread() && ui.small_button("Mark read").clicked() {
+                if unread && ui.small_button("Mark read").clicked() {
                     action = Some(RowAction::MarkRead(n.id.id));
                 }
                 if buttons.delete && ui.small_button("Delete").clicked() {

@@ -214,9 +214,8 @@ impl InspectorView {
                     if let Some(e) = store.errors.get(&sub) {
                         ui.colored_label(theme::DOWN, &e.message);
                     }
-                    let owned = key_rows(store, sub);
-                    let rows = borrowed(&owned);
-                    let changed = |key: &str| self.changed.get(&(sub, key.to_owned())).map(|c| c.1);
+                    let rows = key_rows(store, sub);
+                    let changed = changed_at(&self.changed, sub);
                     let mut options = KeysTableOptions::new(now_ms, NO_ATTRIBUTES);
                     options.filter = &self.filter;
                     options.zone = Some(&self.zone);
@@ -244,9 +243,8 @@ impl InspectorView {
         if let Some(e) = store.errors.get(&sub) {
             ui.colored_label(theme::DOWN, &e.message);
         }
-        let owned = key_rows(store, sub);
-        let rows = borrowed(&owned);
-        let changed = |key: &str| self.changed.get(&(sub, key.to_owned())).map(|c| c.1);
+        let rows = key_rows(store, sub);
+        let changed = changed_at(&self.changed, sub);
         let mut options = KeysTableOptions::new(now_ms, NO_TELEMETRY);
         options.filter = &self.filter;
         options.zone = Some(&self.zone);
@@ -340,15 +338,10 @@ impl InspectorView {
         now_ms: i64,
     ) -> Vec<Effect> {
         let mut effects = Vec::new();
-        let keys: Vec<String> = self
+        let keys: Vec<&str> = self
             .subs
             .latest
-            .map(|sub| {
-                key_rows(store, sub)
-                    .into_iter()
-                    .map(|(k, _, _)| k)
-                    .collect()
-            })
+            .map(|sub| key_rows(store, sub).into_iter().map(|r| r.key).collect())
             .unwrap_or_default();
         if self.history.from.is_empty() {
             self.history.from = self.zone.format(now_ms.saturating_sub(3_600_000));
@@ -359,11 +352,11 @@ impl InspectorView {
             if keys.is_empty() {
                 ui.weak("no telemetry keys");
             }
-            for key in &keys {
+            for &key in &keys {
                 let mut on = self.history.picked.contains(key);
                 if ui.checkbox(&mut on, key).changed() {
                     if on {
-                        self.history.picked.insert(key.clone());
+                        self.history.picked.insert(key.to_owned());
                     } else {
                         self.history.picked.remove(key);
                     }
@@ -558,47 +551,53 @@ impl InspectorView {
 
 impl InspectorView {
     /// Remembers when each key's value last changed on this screen (for the highlight).
+    /// A key is copied only the first time it is seen.
     fn note_changes(&mut self, store: &Store, sub: crate::net::SubId, now_ms: i64) {
         let Some(SubData::V1(map)) = store.subs.get(&sub) else {
             return;
         };
+        let seen = self.changed.entry(sub).or_default();
         for (key, point) in map {
-            let entry = self.changed.entry((sub, key.clone()));
-            match entry {
-                std::collections::hash_map::Entry::Occupied(mut e) => {
-                    if e.get().0 != point.ts() {
-                        *e.get_mut() = (point.ts(), now_ms);
-                    }
-                }
+            match seen.get_mut(key.as_str()) {
+                Some(held) if held.0 != point.ts() => *held = (point.ts(), now_ms),
+                Some(_) => {}
                 // First sight is not a change.
-                std::collections::hash_map::Entry::Vacant(e) => {
-                    e.insert((point.ts(), i64::MIN));
+                None => {
+                    seen.insert(key.clone(), (point.ts(), i64::MIN));
                 }
             }
         }
     }
 }
 
-/// The keys of a v1 latest-values subscription: key, time, value text.
-fn key_rows(store: &Store, sub: crate::net::SubId) -> Vec<(String, i64, String)> {
+/// When each key of `sub` last changed (local ms), for the keys table's highlight.
+fn changed_at(
+    changed: &std::collections::HashMap<
+        crate::net::SubId,
+        std::collections::HashMap<String, (i64, i64)>,
+    >,
+    sub: crate::net::SubId,
+) -> impl Fn(&str) -> Option<i64> + '_ {
+    let seen = changed.get(&sub);
+    move |key| seen?.get(key).map(|c| c.1)
+}
+
+/// The keys of a v1 latest-values subscription as the keys table takes them, borrowed from
+/// the store (nothing copied per frame).
+fn key_rows(store: &Store, sub: crate::net::SubId) -> Vec<KeyRow<'_>> {
     match store.subs.get(&sub) {
         Some(SubData::V1(map)) => map
             .iter()
-            .filter_map(|(k, p)| Some((k.clone(), p.ts(), p.value()?.as_str().to_owned())))
+            .filter_map(|(key, p)| {
+                Some(KeyRow {
+                    key,
+                    ts: p.ts(),
+                    value: p.value()?.as_str(),
+                })
+            })
             .collect(),
         _ => Vec::new(),
     }
-}
-
-/// The rows as the keys table takes them.
-fn borrowed(rows: &[(String, i64, String)]) -> Vec<KeyRow<'_>> {
-    rows.iter()
-        .map(|(key, ts, value)| KeyRow {
-            key,
-            ts: *ts,
-            value,
-        })
-        .collect()
 }
 
 /// The history as CSV: `time,epoch_ms,<key>…`, one row per timestamp, oldest first, the
