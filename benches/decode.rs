@@ -353,6 +353,10 @@ fn notification_update(
 /// `valgrind --tool=callgrind` this gives exact instruction counts (see
 /// `benches/decode_instructions.sh`), which are stable on a shared, noisy machine.
 fn decode_once(mode: &str) {
+    if let Some(kind) = mode.strip_prefix("mixed") {
+        decode_mixed_once(kind.trim_start_matches(':'));
+        return;
+    }
     let messages = corpus(10_000);
     let ok: usize = match mode {
         "typed" => messages
@@ -366,6 +370,37 @@ fn decode_once(mode: &str) {
         _ => messages.len(),
     };
     eprintln!("decoded {ok} of {} messages ({mode})", messages.len());
+}
+
+/// `TB_DECODE_ONCE=mixed[:Kind]`: decodes the mixed corpus (or its messages of one [`Kind`],
+/// by its `Debug` name) typed, `TB_DECODE_REPEAT` times (default once): for callgrind, or
+/// for `perf record` with a larger repeat. `mixed:none` only builds the corpus.
+fn decode_mixed_once(kind: &str) {
+    let corpus = mixed_corpus(10_000);
+    let repeat: usize = std::env::var("TB_DECODE_REPEAT")
+        .ok()
+        .and_then(|r| r.parse().ok())
+        .unwrap_or(1);
+    if kind == "none" {
+        eprintln!("built {} messages", corpus.len());
+        return;
+    }
+    let messages: Vec<&str> = corpus
+        .iter()
+        .filter(|(k, _)| kind.is_empty() || format!("{k:?}") == kind)
+        .map(|(_, m)| m.as_str())
+        .collect();
+    let mut ok = 0;
+    for _ in 0..repeat {
+        ok += messages
+            .iter()
+            .filter(|m| ServerMessage::from_json(black_box(m)).is_ok())
+            .count();
+    }
+    eprintln!(
+        "decoded {ok} of {} messages ({kind})",
+        messages.len() * repeat
+    );
 }
 
 /// With `TB_DECODE_KINDS=1`: where the mixed corpus's time goes, per kind of message, typed

@@ -121,50 +121,182 @@ pub struct NotificationInfo {
     pub other: serde_json::Map<String, serde_json::Value>,
 }
 
-/// Removes `key` and decodes it as `T`; a value of another shape is put back.
-fn take<T: serde::de::DeserializeOwned>(
-    map: &mut serde_json::Map<String, serde_json::Value>,
-    key: &str,
-) -> Option<T> {
-    let value = map.remove(key)?;
-    if value.is_null() {
-        return None;
+/// The typed fields of [`NotificationInfo`], by wire name.
+#[derive(Clone, Copy)]
+enum InfoField {
+    Type,
+    AlarmType,
+    Action,
+    AlarmId,
+    AlarmOriginator,
+    AlarmOriginatorName,
+    AlarmOriginatorLabel,
+    AlarmSeverity,
+    AlarmStatus,
+    Acknowledged,
+    Cleared,
+    AlarmCustomerId,
+}
+
+impl InfoField {
+    const ALL: [(&'static str, InfoField); 12] = [
+        ("type", InfoField::Type),
+        ("alarmType", InfoField::AlarmType),
+        ("action", InfoField::Action),
+        ("alarmId", InfoField::AlarmId),
+        ("alarmOriginator", InfoField::AlarmOriginator),
+        ("alarmOriginatorName", InfoField::AlarmOriginatorName),
+        ("alarmOriginatorLabel", InfoField::AlarmOriginatorLabel),
+        ("alarmSeverity", InfoField::AlarmSeverity),
+        ("alarmStatus", InfoField::AlarmStatus),
+        ("acknowledged", InfoField::Acknowledged),
+        ("cleared", InfoField::Cleared),
+        ("alarmCustomerId", InfoField::AlarmCustomerId),
+    ];
+
+    fn name(self) -> &'static str {
+        Self::ALL[self as usize].0
     }
-    if let Ok(v) = T::deserialize(&value) {
-        Some(v)
-    } else {
-        map.insert(key.to_owned(), value);
-        None
+}
+
+/// A key of an info object: a typed field, or any other name (kept in `other`).
+enum InfoKey {
+    Typed(InfoField),
+    Other(String),
+}
+
+impl<'de> Deserialize<'de> for InfoKey {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct KeyVisitor;
+        impl serde::de::Visitor<'_> for KeyVisitor {
+            type Value = InfoKey;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a field name")
+            }
+            fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<InfoKey, E> {
+                Ok(InfoField::ALL
+                    .iter()
+                    .find(|(name, _)| *name == v)
+                    .map_or_else(|| InfoKey::Other(v.to_owned()), |(_, f)| InfoKey::Typed(*f)))
+            }
+        }
+        deserializer.deserialize_identifier(KeyVisitor)
+    }
+}
+
+/// Reads one typed field's value into `info`; a value of another shape goes to `other`.
+fn set_typed(info: &mut NotificationInfo, field: InfoField, value: serde_json::Value) {
+    use serde_json::Value;
+    let kept = match (field, value) {
+        (_, Value::Null) => None,
+        (InfoField::AlarmType, Value::String(s)) => {
+            info.alarm_type = Some(s);
+            None
+        }
+        (InfoField::Action, Value::String(s)) => {
+            info.action = Some(s);
+            None
+        }
+        (InfoField::AlarmOriginatorName, Value::String(s)) => {
+            info.alarm_originator_name = Some(s);
+            None
+        }
+        (InfoField::AlarmOriginatorLabel, Value::String(s)) => {
+            info.alarm_originator_label = Some(s);
+            None
+        }
+        (InfoField::AlarmSeverity, Value::String(s)) => {
+            info.alarm_severity = Some(AlarmSeverity::from_wire(&s));
+            None
+        }
+        (InfoField::AlarmStatus, Value::String(s)) => {
+            info.alarm_status = Some(AlarmStatus::from_wire(&s));
+            None
+        }
+        (InfoField::Acknowledged, Value::Bool(b)) => {
+            info.acknowledged = Some(b);
+            None
+        }
+        (InfoField::Cleared, Value::Bool(b)) => {
+            info.cleared = Some(b);
+            None
+        }
+        (InfoField::AlarmId, Value::String(s)) => match Uuid::parse_str(&s) {
+            Ok(id) => {
+                info.alarm_id = Some(id);
+                None
+            }
+            Err(_) => Some(Value::String(s)),
+        },
+        (InfoField::AlarmOriginator | InfoField::AlarmCustomerId, value) => {
+            match EntityId::deserialize(&value) {
+                Ok(id) if matches!(field, InfoField::AlarmOriginator) => {
+                    info.alarm_originator = Some(id);
+                    None
+                }
+                Ok(id) => {
+                    info.alarm_customer_id = Some(id);
+                    None
+                }
+                Err(_) => Some(value),
+            }
+        }
+        (_, value) => Some(value),
+    };
+    if let Some(value) = kept {
+        info.other.insert(field.name().to_owned(), value);
     }
 }
 
 impl<'de> Deserialize<'de> for NotificationInfo {
+    /// One pass over the object: typed fields are read as they come (no intermediate map),
+    /// everything else is kept verbatim in `other`.
     fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        let mut map = serde_json::Map::<String, serde_json::Value>::deserialize(deserializer)?;
-        let kind = match map.remove("type") {
-            Some(serde_json::Value::String(name)) => NotificationInfoKind::from_wire(&name),
-            Some(_) => {
-                return Err(serde::de::Error::custom(
-                    "`type` of a notification info must be a string",
-                ));
+        struct InfoVisitor;
+        impl<'de> serde::de::Visitor<'de> for InfoVisitor {
+            type Value = NotificationInfo;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a notification info object")
             }
-            None => return Err(serde::de::Error::missing_field("type")),
-        };
-        Ok(Self {
-            kind,
-            alarm_type: take(&mut map, "alarmType"),
-            action: take(&mut map, "action"),
-            alarm_id: take(&mut map, "alarmId"),
-            alarm_originator: take(&mut map, "alarmOriginator"),
-            alarm_originator_name: take(&mut map, "alarmOriginatorName"),
-            alarm_originator_label: take(&mut map, "alarmOriginatorLabel"),
-            alarm_severity: take(&mut map, "alarmSeverity"),
-            alarm_status: take(&mut map, "alarmStatus"),
-            acknowledged: take(&mut map, "acknowledged"),
-            cleared: take(&mut map, "cleared"),
-            alarm_customer_id: take(&mut map, "alarmCustomerId"),
-            other: map,
-        })
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<NotificationInfo, A::Error> {
+                let mut kind = None;
+                let mut info = NotificationInfo {
+                    kind: NotificationInfoKind::General,
+                    alarm_type: None,
+                    action: None,
+                    alarm_id: None,
+                    alarm_originator: None,
+                    alarm_originator_name: None,
+                    alarm_originator_label: None,
+                    alarm_severity: None,
+                    alarm_status: None,
+                    acknowledged: None,
+                    cleared: None,
+                    alarm_customer_id: None,
+                    other: serde_json::Map::new(),
+                };
+                while let Some(key) = map.next_key::<InfoKey>()? {
+                    match key {
+                        InfoKey::Typed(InfoField::Type) => {
+                            // A wire enum reads any string, escaped or not, and refuses
+                            // every other shape.
+                            kind = Some(map.next_value::<NotificationInfoKind>()?);
+                        }
+                        InfoKey::Typed(field) => set_typed(&mut info, field, map.next_value()?),
+                        InfoKey::Other(name) => {
+                            let value = map.next_value()?;
+                            info.other.insert(name, value);
+                        }
+                    }
+                }
+                info.kind = kind.ok_or_else(|| serde::de::Error::missing_field("type"))?;
+                Ok(info)
+            }
+        }
+        deserializer.deserialize_map(InfoVisitor)
     }
 }
 
@@ -208,5 +340,42 @@ impl NotificationInfo {
                 | NotificationInfoKind::AlarmComment
                 | NotificationInfoKind::AlarmAssignment
         )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const ALARM_CLASS: &str =
+        "org.thingsboard.server.common.data.notification.info.AlarmNotificationInfo";
+
+    #[test]
+    fn an_info_decodes_the_same_from_text_and_from_a_parsed_value() {
+        let text = format!(
+            r#"{{"type":"{ALARM_CLASS}","alarmType":"High \"temp\"","action":"created","alarmId":"a1b2c3d4-0000-4000-8000-000000000001","alarmOriginator":{{"entityType":"DEVICE","id":"a1b2c3d4-0000-4000-8000-000000000002"}},"alarmSeverity":"MAJOR","alarmStatus":"ACTIVE_UNACK","acknowledged":false,"cleared":"no","alarmCustomerId":null,"details":{{"k":"v"}}}}"#
+        );
+        let from_text: NotificationInfo = serde_json::from_str(&text).expect("from text");
+        let value: serde_json::Value = serde_json::from_str(&text).expect("value");
+        let from_value = NotificationInfo::deserialize(&value).expect("from value");
+        assert_eq!(from_text, from_value);
+        assert_eq!(from_text.kind, NotificationInfoKind::Alarm);
+        assert_eq!(from_text.alarm_type.as_deref(), Some("High \"temp\""));
+        assert_eq!(from_text.alarm_severity, Some(AlarmSeverity::Major));
+        assert_eq!(from_text.acknowledged, Some(false));
+        // A typed field of another shape is kept verbatim; a null one is simply absent.
+        assert_eq!(from_text.cleared, None);
+        assert_eq!(from_text.other.get("cleared"), Some(&serde_json::json!("no")));
+        assert!(!from_text.other.contains_key("alarmCustomerId"));
+        assert_eq!(from_text.other.get("details"), Some(&serde_json::json!({"k": "v"})));
+    }
+
+    #[test]
+    fn an_escaped_class_name_is_read_and_a_type_that_is_not_a_string_is_refused() {
+        let escaped = r#"{"type":"org.thingsboard.server.common.data.notification.info.General\u004eotificationInfo"}"#;
+        let info: NotificationInfo = serde_json::from_str(escaped).expect("escaped");
+        assert_eq!(info.kind, NotificationInfoKind::General);
+        assert!(serde_json::from_str::<NotificationInfo>(r#"{"type":7}"#).is_err());
+        assert!(serde_json::from_str::<NotificationInfo>(r#"{"action":"created"}"#).is_err());
     }
 }

@@ -207,7 +207,7 @@ fn update_type_hint(text: &str) -> Hint {
     let bytes = text.as_bytes();
     // Jackson writes `cmdUpdateType` last: look at the tail first, then everywhere.
     let tail_start = bytes.len().saturating_sub(64);
-    let found = memchr::memmem::rfind(&bytes[tail_start..], KEY)
+    let found = rfind_quoted(&bytes[tail_start..], KEY)
         .map(|at| at + tail_start)
         .or_else(|| memchr::memmem::rfind(bytes, KEY));
     let Some(at) = found else {
@@ -246,6 +246,20 @@ fn update_type_hint(text: &str) -> Hint {
         Ok(name) if i < rest.len() => Hint::Type(CmdUpdateType::from_wire(name)),
         _ => Hint::Undecided,
     }
+}
+
+/// The last occurrence of `needle`, which starts with `"`, in a short `haystack`: a backward
+/// walk over its quotes. For the 64-byte tail this costs a few dozen instructions where
+/// `memmem::rfind` spends hundreds building its searcher on every call.
+fn rfind_quoted(haystack: &[u8], needle: &[u8]) -> Option<usize> {
+    let mut end = haystack.len();
+    while let Some(at) = memchr::memrchr(b'"', &haystack[..end]) {
+        if haystack[at..].starts_with(needle) {
+            return Some(at);
+        }
+        end = at;
+    }
+    None
 }
 
 fn fast_decode(text: &str) -> Option<ServerMessage> {
@@ -346,5 +360,21 @@ impl<'de> Deserialize<'de> for ServerMessage {
     fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
         let value = serde_json::Value::deserialize(deserializer)?;
         from_value(value).map_err(serde::de::Error::custom)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::rfind_quoted;
+
+    #[test]
+    fn rfind_quoted_finds_the_last_occurrence_and_nothing_in_a_text_without_it() {
+        let key = b"\"k\"";
+        assert_eq!(rfind_quoted(br#"{"k":1,"k":2}"#, key), Some(7));
+        assert_eq!(rfind_quoted(br#"{"kk":1,"x":"k2"}"#, key), None);
+        // A byte search like `memmem::rfind`: the caller checks what follows.
+        assert_eq!(rfind_quoted(br#"{"x":"k"}"#, key), Some(5));
+        assert_eq!(rfind_quoted(b"", key), None);
+        assert_eq!(rfind_quoted(b"\"", key), None);
     }
 }
