@@ -312,6 +312,10 @@ async fn login(target: Target) -> Result<(RestClient, Option<DemoServer>), Strin
             password_stdin,
             trust,
         } => {
+            // Before the password goes out, not after.
+            if let Some(warning) = tb_monitor::settings::cleartext_warning(&url) {
+                tracing::warn!("{url}: {warning}");
+            }
             let rest = RestClient::new(&url, trust).map_err(|e| e.to_string())?;
             let mut lines = std::io::stdin().lines();
             let password = if password_stdin {

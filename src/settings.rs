@@ -100,6 +100,43 @@ impl Profile {
     }
 }
 
+/// The warning shown for a server reached in clear text.
+pub const CLEARTEXT_WARNING: &str = "Not encrypted: the password and all data travel in clear \
+     text. Use https:// unless this network is trusted.";
+
+/// [`CLEARTEXT_WARNING`] when `url` reaches another machine in clear text: `http`/`ws` to a
+/// host that is not loopback. The login form shows it under the URL and `tb-monitor watch`
+/// prints it before logging in, but neither refuses the URL (a trusted lab network is a fair
+/// choice). This machine is `localhost` (any case, trailing dot or not), 127.0.0.0/8 and
+/// `::1` (also as `::ffff:127.x.y.z`): traffic to them never leaves it. `None` for
+/// `https`/`wss`, loopback, and text that is not a URL (validation reports that).
+#[must_use]
+pub fn cleartext_warning(url: &str) -> Option<&'static str> {
+    let parsed = reqwest::Url::parse(url.trim()).ok()?;
+    if !matches!(parsed.scheme(), "http" | "ws") {
+        return None;
+    }
+    // `host_str` is the parser's canonical text: IPv4 as dotted decimal (`127.1` becomes
+    // `127.0.0.1`), IPv6 in brackets, domains lower-cased.
+    let host = parsed.host_str()?;
+    let ip = host
+        .strip_prefix('[')
+        .and_then(|h| h.strip_suffix(']'))
+        .unwrap_or(host)
+        .parse::<std::net::IpAddr>();
+    let loopback = match ip {
+        Ok(std::net::IpAddr::V4(v4)) => v4.is_loopback(),
+        Ok(std::net::IpAddr::V6(v6)) => {
+            v6.is_loopback() || v6.to_ipv4_mapped().is_some_and(|v4| v4.is_loopback())
+        }
+        Err(_) => host
+            .strip_suffix('.')
+            .unwrap_or(host)
+            .eq_ignore_ascii_case("localhost"),
+    };
+    (!loopback).then_some(CLEARTEXT_WARNING)
+}
+
 /// Checks a server URL: `http` or `https`, a host, no password in it.
 fn validate_url(text: &str) -> Result<(), String> {
     let text = text.trim();
@@ -975,5 +1012,41 @@ fn plain_io(err: &io::Error) -> String {
         io::ErrorKind::ReadOnlyFilesystem => "the disk is read-only".to_owned(),
         io::ErrorKind::StorageFull => "the disk is full".to_owned(),
         _ => err.to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cleartext_to_another_machine_warns_and_loopback_or_tls_does_not() {
+        for url in [
+            "http://tb.example.com",
+            "http://10.0.0.5:8080",
+            "ws://host",
+            "HTTP://tb.example.com/",
+            "http://[2001:db8::1]:8080",
+            "http://localhost.example.com",
+            "http://128.0.0.1",
+        ] {
+            assert_eq!(cleartext_warning(url), Some(CLEARTEXT_WARNING), "{url}");
+        }
+        for url in [
+            "http://127.0.0.1:8080",
+            "http://127.1.2.3",
+            "http://127.1",
+            "http://localhost",
+            "http://LOCALHOST.",
+            "http://[::1]:9090",
+            "http://[::ffff:127.0.0.1]",
+            "ws://localhost:8080/api/ws",
+            "https://tb.example.com",
+            "wss://tb.example.com",
+            "not a url",
+            "",
+        ] {
+            assert_eq!(cleartext_warning(url), None, "{url}");
+        }
     }
 }

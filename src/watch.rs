@@ -6,6 +6,8 @@
 //! Every event is one line: `{"event":"message","sub":0,"msg":{…the server's message…}}`,
 //! `{"event":"connection","state":"live"}`, `{"event":"closed","code":1006,"reason":"…"}`, …
 //! The session underneath is the app's: it reconnects, replays and backfills the same way.
+//! A clear-text server URL to another machine gets one warning in the log (stderr) before
+//! the login ([`crate::settings::cleartext_warning`], in `main.rs`); stdout stays JSON lines.
 
 use std::io::Write;
 use std::sync::Arc;

@@ -1,7 +1,8 @@
 //! The login screen in `egui_kittest` against the in-process demo server: the form logs in
 //! and saves the profile, errors read in plain words, a missing keychain does not stop a
 //! login, 2FA asks for the code, a remembered login comes back without a password and
-//! logout forgets its refresh token, a self-signed server is pinned by its fingerprint.
+//! logout forgets its refresh token, a self-signed server is pinned by its fingerprint, a
+//! clear-text URL to another machine is warned about without blocking the login.
 
 // Tests fail by panicking.
 #![allow(clippy::expect_used, clippy::unwrap_used)]
@@ -427,4 +428,46 @@ fn a_server_that_is_not_thingsboard_is_named_as_such() {
         "x",
         "does not answer like a ThingsBoard server",
     );
+}
+
+/// The login form's "Log in" button.
+fn log_in_button<'h>(h: &'h Harness<'_, TbApp>) -> egui_kittest::Node<'h> {
+    h.get_all_by_label("Log in")
+        .find(|n| n.accesskit_node().role() == Role::Button)
+        .unwrap()
+}
+
+#[test]
+fn an_http_url_to_another_host_shows_a_cleartext_warning_that_does_not_block_the_login() {
+    let rt = runtime();
+    let (_dir, file) = settings_dir();
+    let mut h = app(
+        &rt,
+        config(Start::LoginScreen, &file, Arc::new(MemoryStore::new())),
+    );
+    assert!(h.query_by_label_contains("Not encrypted").is_none());
+    fill_in(
+        &mut h,
+        "http://tb.example.com",
+        "tenant@thingsboard.org",
+        "x",
+    );
+    h.get_by_label(tb_monitor::settings::CLEARTEXT_WARNING);
+    assert!(!log_in_button(&h).accesskit_node().is_disabled());
+}
+
+#[test]
+fn the_demo_servers_loopback_url_shows_no_cleartext_warning() {
+    let rt = runtime();
+    let demo = start_demo(&rt);
+    let (_dir, file) = settings_dir();
+    let mut h = app(
+        &rt,
+        config(Start::LoginScreen, &file, Arc::new(MemoryStore::new())),
+    );
+    let url = demo.base_url();
+    assert!(url.starts_with("http://127.0.0.1:"), "{url}");
+    fill_in(&mut h, &url, "tenant@thingsboard.org", "tenant");
+    assert!(!log_in_button(&h).accesskit_node().is_disabled());
+    assert!(h.query_by_label_contains("Not encrypted").is_none());
 }

@@ -1,6 +1,9 @@
 //! The login screen: pick or edit a server profile, type the password, answer the second
 //! factor. It draws a [`LoginForm`] and reports what the user asked for as a
 //! [`LoginAction`]; the app runs the login off the UI thread.
+//!
+//! A clear-text URL to another machine gets a warning under the field
+//! ([`crate::settings::cleartext_warning`]) as it is typed; it never blocks the login.
 
 use crate::protocol::{TwoFaProviderInfo, TwoFaProviderType};
 use crate::settings::Profile;
@@ -302,6 +305,12 @@ fn credentials_ui(ui: &mut egui::Ui, form: &mut LoginForm) -> bool {
                 false,
                 "https://thingsboard.example.com",
             );
+            if let Some(warning) = crate::settings::cleartext_warning(&profile.url) {
+                ui.label("");
+                let color = ui.visuals().warn_fg_color;
+                ui.add(egui::Label::new(egui::RichText::new(warning).color(color)).wrap());
+                ui.end_row();
+            }
             field(
                 ui,
                 "E-mail",
