@@ -124,6 +124,12 @@ fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
+    tb_monitor::logging::install_panic_hook();
+    // The crash-report test's way in: a debug build panics on purpose when asked.
+    #[cfg(debug_assertions)]
+    if let Ok(message) = std::env::var("TB_MONITOR_TEST_PANIC") {
+        panic!("{message}");
+    }
     match cli.command {
         Some(Command::DemoServer {
             bind,
