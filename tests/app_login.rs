@@ -1,7 +1,8 @@
 //! The login screen in `egui_kittest` against the in-process demo server: the form logs in
 //! and saves the profile, errors read in plain words, a missing keychain does not stop a
 //! login, 2FA asks for the code, a remembered login comes back without a password and
-//! logout forgets its refresh token, a self-signed server is pinned by its fingerprint, a
+//! logout forgets its refresh token, a self-signed server is pinned by its fingerprint (and a
+//! pinned server presenting another certificate is warned about before any re-pin), a
 //! clear-text URL to another machine is warned about without blocking the login.
 
 // Tests fail by panicking.
@@ -11,6 +12,8 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+#[path = "common/tls.rs"]
+mod tls;
 #[path = "common/ui.rs"]
 mod ui;
 
@@ -21,6 +24,8 @@ use tb_monitor::app::{AppConfig, Start, TbApp};
 use tb_monitor::demo::{DemoConfig, DemoServer};
 use tb_monitor::secrets::{MemoryStore, SecretError, SecretKind, SecretStore};
 use tb_monitor::settings::{Settings, SettingsFile};
+use tb_monitor::ui::login::PIN_CHANGED_WARNING;
+use tls::{Pki, TlsFront};
 use ui::{DEADLINE, click, runtime, step_until, type_into};
 
 fn quiet_demo() -> DemoConfig {
@@ -277,70 +282,37 @@ fn try_the_demo_server_logs_in_to_the_embedded_server() {
     );
 }
 
-/// A TLS front for `backend` (a plain TCP address) with the self-signed test certificate
-/// (tests/fixtures/tls); returns its port.
-fn tls_front(rt: &tokio::runtime::Runtime, backend: std::net::SocketAddr) -> u16 {
-    use rustls::pki_types::pem::PemObject as _;
-    use rustls::pki_types::{CertificateDer, PrivateKeyDer};
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/tls");
-    let cert = CertificateDer::from_pem_file(dir.join("selfsigned.crt")).unwrap();
-    let key = PrivateKeyDer::from_pem_file(dir.join("selfsigned.key")).unwrap();
-    let config = rustls::ServerConfig::builder_with_provider(Arc::new(
-        rustls::crypto::aws_lc_rs::default_provider(),
-    ))
-    .with_safe_default_protocol_versions()
-    .unwrap()
-    .with_no_client_auth()
-    .with_single_cert(vec![cert], key)
-    .unwrap();
-    let acceptor = tokio_rustls::TlsAcceptor::from(Arc::new(config));
-    let listener = rt
-        .block_on(tokio::net::TcpListener::bind("127.0.0.1:0"))
-        .unwrap();
-    let port = listener.local_addr().unwrap().port();
-    rt.spawn(async move {
-        while let Ok((tcp, _)) = listener.accept().await {
-            let acceptor = acceptor.clone();
-            tokio::spawn(async move {
-                let Ok(mut tls) = acceptor.accept(tcp).await else {
-                    return;
-                };
-                let Ok(mut plain) = tokio::net::TcpStream::connect(backend).await else {
-                    return;
-                };
-                tokio::io::copy_bidirectional(&mut tls, &mut plain)
-                    .await
-                    .ok();
-            });
-        }
-    });
-    port
+/// The app at the login screen with nothing saved, and the quiet demo server behind a TLS
+/// front serving `identity`.
+fn login_screen_before_tls_demo<'a>(
+    rt: &tokio::runtime::Runtime,
+    identity: &tls::Identity,
+) -> (
+    Harness<'a, TbApp>,
+    DemoServer,
+    TlsFront,
+    tempfile::TempDir,
+    PathBuf,
+) {
+    let demo = start_demo(rt);
+    let front = rt.block_on(TlsFront::start(tls::demo_addr(&demo), identity));
+    let (dir, file) = settings_dir();
+    let h = app(
+        rt,
+        config(Start::LoginScreen, &file, Arc::new(MemoryStore::new())),
+    );
+    (h, demo, front, dir, file)
 }
 
 #[test]
 fn a_self_signed_server_shows_its_fingerprint_and_once_trusted_logs_in_pinned() {
     let rt = runtime();
-    let demo = start_demo(&rt);
-    let backend: std::net::SocketAddr = demo
-        .base_url()
-        .trim_start_matches("http://")
-        .parse()
-        .unwrap();
-    let port = tls_front(&rt, backend);
-    let (_dir, file) = settings_dir();
-    let mut h = app(
-        &rt,
-        config(Start::LoginScreen, &file, Arc::new(MemoryStore::new())),
-    );
-    fill_in(
-        &mut h,
-        &format!("https://127.0.0.1:{port}"),
-        "tenant@thingsboard.org",
-        "tenant",
-    );
+    let pki = Pki::new();
+    let (mut h, _demo, front, _dir, file) = login_screen_before_tls_demo(&rt, &pki.self_signed);
+    fill_in(&mut h, &front.url(), "tenant@thingsboard.org", "tenant");
     click(&mut h, "Log in");
     step_until(&mut h, "the certificate's fingerprint", |h| {
-        h.query_by_label_contains("certificate is not trusted")
+        h.query_by_label_contains("The certificate of 127.0.0.1 is not trusted")
             .is_some()
             && h.query_by_label("Trust this certificate and log in")
                 .is_some()
@@ -349,14 +321,11 @@ fn a_self_signed_server_shows_its_fingerprint_and_once_trusted_logs_in_pinned() 
         h.state().live().is_none(),
         "an untrusted server is not logged in to"
     );
-    let expected = {
-        use rustls::pki_types::pem::PemObject as _;
-        let der = rustls::pki_types::CertificateDer::from_pem_file(
-            Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/tls/selfsigned.crt"),
-        )
-        .unwrap();
-        tb_monitor::net::tls::format_fingerprint(&tb_monitor::net::tls::fingerprint(&der))
-    };
+    assert!(
+        h.query_by_label_contains("not the certificate you pinned")
+            .is_none()
+    );
+    let expected = pki.self_signed.fingerprint();
     h.get_by_label(&expected);
 
     click(&mut h, "Trust this certificate and log in");
@@ -366,6 +335,40 @@ fn a_self_signed_server_shows_its_fingerprint_and_once_trusted_logs_in_pinned() 
     });
     let profile = saved(&file).profiles.remove(0);
     assert_eq!(profile.pinned_sha256.as_deref(), Some(expected.as_str()));
+}
+
+#[test]
+fn a_pinned_server_presenting_another_certificate_warns_of_interception_before_any_re_pin() {
+    let rt = runtime();
+    let pki = Pki::new();
+    // The server now presents the impostor's certificate; the form pins the old one.
+    let (mut h, _demo, front, _dir, file) = login_screen_before_tls_demo(&rt, &pki.impostor);
+    let (pinned, presented) = (pki.self_signed.fingerprint(), pki.impostor.fingerprint());
+    fill_in(&mut h, &front.url(), "tenant@thingsboard.org", "tenant");
+    click(&mut h, "Security (TLS)");
+    type_into(&mut h, "Pinned SHA-256", &pinned);
+    click(&mut h, "Log in");
+    step_until(&mut h, "the changed-certificate warning", |h| {
+        h.query_by_label(PIN_CHANGED_WARNING).is_some()
+    });
+    h.get_by_label(&format!(
+        "The certificate of 127.0.0.1 changed since you trusted it: you pinned {pinned}, but \
+         the server presented {presented}. Someone may be intercepting the connection. Trust \
+         the new certificate only if your administrator confirms that it replaced the old one."
+    ));
+    h.get_by_label(&presented);
+    // No quiet one-click trust: the button says it replaces the pin.
+    assert!(
+        h.query_by_label("Trust this certificate and log in")
+            .is_none()
+    );
+    assert!(h.state().live().is_none());
+    assert!(saved(&file).profiles.is_empty(), "nothing was pinned");
+
+    click(&mut h, "Replace the pinned certificate and log in");
+    step_until(&mut h, "the live view", |h| h.state().live().is_some());
+    let profile = saved(&file).profiles.remove(0);
+    assert_eq!(profile.pinned_sha256.as_deref(), Some(presented.as_str()));
 }
 
 #[test]

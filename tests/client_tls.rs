@@ -1,145 +1,227 @@
-//! TLS trust against a real TLS server on loopback: a self-signed server is refused by the
-//! system roots, accepted only by its pinned fingerprint, and a company CA file is honoured.
-//! The certificates are test fixtures (tests/fixtures/tls/README.md).
+//! TLS trust against the demo server behind a real TLS front on loopback, with certificates
+//! made at test time (tests/common/tls.rs). Verification is always on: the system roots
+//! refuse a self-signed or privately signed server; a company CA file lets REST and the
+//! WebSocket through but not the CA's expired certificate nor one for another host name; a
+//! pinned server goes live until it presents another certificate, which is refused with both
+//! fingerprints named. Each refusal is checked in the words the login screen shows.
 
 // Tests fail by panicking.
 #![allow(clippy::expect_used, clippy::unwrap_used)]
 
-use std::path::{Path, PathBuf};
+#[path = "common/session.rs"]
+mod session;
+#[path = "common/tls.rs"]
+mod tls;
+
+use std::collections::VecDeque;
 use std::sync::Arc;
 
-use rustls::pki_types::pem::PemObject as _;
-use rustls::pki_types::{CertificateDer, PrivateKeyDer};
-use tb_monitor::net::NetError;
-use tb_monitor::net::rest::RestClient;
-use tb_monitor::net::tls::{TlsTrust, fetch_fingerprint, fingerprint, format_fingerprint};
-use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
+use session::{Client, DEADLINE, NotifyWaker, fast, is_page, latest_spec};
+use tb_monitor::app::login::explain;
+use tb_monitor::demo::{DemoConfig, DemoServer};
+use tb_monitor::net::rest::{LoginOutcome, RestClient};
+use tb_monitor::net::tls::{TlsTrust, fetch_fingerprint, format_fingerprint};
+use tb_monitor::net::{ConnState, EventQueue, NetCommand, NetError, NetEvent};
+use tls::{Identity, Pki, TlsFront, demo_addr};
 
-fn fixture(name: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("tests/fixtures/tls")
-        .join(name)
-}
-
-fn cert(name: &str) -> CertificateDer<'static> {
-    CertificateDer::from_pem_file(fixture(name)).unwrap()
-}
-
-/// An HTTPS server on a free loopback port that answers every request with ThingsBoard's
-/// 401 body; returns its port.
-async fn https_server(cert_file: &str, key_file: &str) -> u16 {
-    let certs = vec![cert(cert_file)];
-    let key = PrivateKeyDer::from_pem_file(fixture(key_file)).unwrap();
-    let config = rustls::ServerConfig::builder_with_provider(Arc::new(
-        rustls::crypto::aws_lc_rs::default_provider(),
-    ))
-    .with_safe_default_protocol_versions()
-    .unwrap()
-    .with_no_client_auth()
-    .with_single_cert(certs, key)
+/// A quiet demo server behind a TLS front serving `identity`.
+async fn demo_behind_tls(identity: &Identity) -> (DemoServer, TlsFront) {
+    let server = DemoServer::start(DemoConfig {
+        devices: 8,
+        simulate: false,
+        ..DemoConfig::default()
+    })
+    .await
     .unwrap();
-    let acceptor = tokio_rustls::TlsAcceptor::from(Arc::new(config));
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let port = listener.local_addr().unwrap().port();
-    tokio::spawn(async move {
-        loop {
-            let Ok((tcp, _)) = listener.accept().await else {
-                return;
-            };
-            let acceptor = acceptor.clone();
-            tokio::spawn(async move {
-                let Ok(mut tls) = acceptor.accept(tcp).await else {
-                    return;
-                };
-                let mut buf = vec![0u8; 8192];
-                let mut got = Vec::new();
-                while !got.windows(4).any(|w| w == b"\r\n\r\n") {
-                    match tls.read(&mut buf).await {
-                        Ok(0) | Err(_) => return,
-                        Ok(n) => got.extend_from_slice(&buf[..n]),
-                    }
-                }
-                let body = r#"{"status":401,"message":"Invalid username or password","errorCode":10,"timestamp":0}"#;
-                let resp = format!(
-                    "HTTP/1.1 401 Unauthorized\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}",
-                    body.len()
-                );
-                tls.write_all(resp.as_bytes()).await.ok();
-                tls.shutdown().await.ok();
-            });
-        }
-    });
-    port
+    let front = TlsFront::start(demo_addr(&server), identity).await;
+    (server, front)
 }
 
-async fn login_error(port: u16, trust: TlsTrust) -> NetError {
-    let client = RestClient::new(&format!("https://localhost:{port}"), trust).unwrap();
-    client
-        .login("tenant@thingsboard.org", "tenant")
+/// Logs the tenant administrator in at `url`, trusting as `trust`.
+async fn login(url: &str, trust: TlsTrust) -> Result<RestClient, NetError> {
+    let rest = RestClient::new(url, trust)?;
+    let outcome = tokio::time::timeout(DEADLINE, rest.login("tenant@thingsboard.org", "tenant"))
         .await
-        .unwrap_err()
+        .expect("the login ends in time")?;
+    assert!(
+        matches!(outcome, LoginOutcome::LoggedIn(_)),
+        "no 2FA expected"
+    );
+    Ok(rest)
 }
 
-fn reached_the_server(err: &NetError) -> bool {
-    matches!(err, NetError::Server { status: 401, .. })
+/// The TLS error of a login that must be refused, and what the login screen says of it.
+async fn refused(url: &str, trust: TlsTrust) -> (String, String) {
+    match login(url, trust).await {
+        Err(NetError::Tls(detail)) => {
+            let said = explain(&NetError::Tls(detail.clone()), url);
+            (detail, said)
+        }
+        Err(other) => panic!("expected a TLS refusal, got {other:?}"),
+        Ok(_) => panic!("the login went through"),
+    }
+}
+
+/// Spawns a session on a logged-in client, subscribes the thermostats' latest values and
+/// waits for Live and the page.
+async fn live_session(rest: RestClient) -> Client {
+    let notify = Arc::new(tokio::sync::Notify::new());
+    let queue = EventQueue::new(1000, Arc::new(NotifyWaker(Arc::clone(&notify))));
+    let net = tb_monitor::net::spawn(
+        &tokio::runtime::Handle::current(),
+        rest,
+        fast(),
+        queue.clone(),
+    );
+    let mut client = Client {
+        net,
+        queue,
+        notify,
+        pending: VecDeque::new(),
+        seen: Vec::new(),
+    };
+    client.send(NetCommand::Subscribe {
+        sub: 1,
+        spec: latest_spec(),
+    });
+    client
+        .expect("live", |e| *e == NetEvent::Connection(ConnState::Live))
+        .await;
+    client.expect("the page", |e| is_page(e, 1)).await;
+    client
 }
 
 #[tokio::test]
-async fn a_self_signed_server_is_refused_by_the_system_roots() {
-    let port = https_server("selfsigned.crt", "selfsigned.key").await;
-    let err = login_error(port, TlsTrust::System).await;
-    assert!(matches!(err, NetError::Tls(_)), "{err:?}");
+async fn the_system_roots_refuse_a_self_signed_server_and_one_signed_by_an_unknown_ca() {
+    let pki = Pki::new();
+    for identity in [&pki.self_signed, &pki.server] {
+        let (_server, front) = demo_behind_tls(identity).await;
+        let (detail, said) = refused(&front.url(), TlsTrust::System).await;
+        assert!(detail.contains("UnknownIssuer"), "{detail}");
+        assert!(
+            said.starts_with("The certificate of 127.0.0.1 is not trusted"),
+            "{said}"
+        );
+    }
 }
 
 #[tokio::test]
 async fn the_fingerprint_shown_first_is_the_servers_and_pinning_it_lets_the_login_through() {
-    let port = https_server("selfsigned.crt", "selfsigned.key").await;
-    let seen = fetch_fingerprint("localhost", port).await.unwrap();
-    assert_eq!(seen, fingerprint(&cert("selfsigned.crt")));
-    let err = login_error(
-        port,
+    let pki = Pki::new();
+    let (_server, front) = demo_behind_tls(&pki.self_signed).await;
+    let seen = fetch_fingerprint("localhost", front.port).await.unwrap();
+    assert_eq!(format_fingerprint(&seen), pki.self_signed.fingerprint());
+    login(
+        &front.localhost_url(),
         TlsTrust::Pinned {
             sha256: format_fingerprint(&seen),
         },
     )
-    .await;
-    assert!(reached_the_server(&err), "{err:?}");
+    .await
+    .unwrap();
 }
 
 #[tokio::test]
-async fn a_wrong_pin_is_refused() {
-    let port = https_server("selfsigned.crt", "selfsigned.key").await;
-    let err = login_error(
-        port,
-        TlsTrust::Pinned {
-            sha256: "AB".repeat(32),
-        },
-    )
-    .await;
-    assert!(matches!(err, NetError::Tls(_)), "{err:?}");
+async fn a_custom_ca_lets_rest_and_the_websocket_through_and_a_subscription_gets_its_page() {
+    let pki = Pki::new();
+    let dir = tempfile::tempdir().unwrap();
+    let trust = TlsTrust::CustomCa {
+        pem_path: pki.write_ca(dir.path()),
+    };
+    let (_server, front) = demo_behind_tls(&pki.server).await;
+    for url in [front.url(), front.localhost_url()] {
+        let rest = login(&url, trust.clone()).await.unwrap();
+        live_session(rest).await;
+    }
 }
 
 #[tokio::test]
-async fn a_custom_ca_file_trusts_the_servers_it_signed_and_only_those() {
-    let port = https_server("server.crt", "server.key").await;
-    let err = login_error(port, TlsTrust::System).await;
-    assert!(matches!(err, NetError::Tls(_)), "{err:?}");
-    let err = login_error(
-        port,
-        TlsTrust::CustomCa {
-            pem_path: fixture("ca.crt"),
-        },
-    )
-    .await;
-    assert!(reached_the_server(&err), "{err:?}");
-    // The CA does not vouch for the self-signed server.
-    let other = https_server("selfsigned.crt", "selfsigned.key").await;
-    let err = login_error(
-        other,
-        TlsTrust::CustomCa {
-            pem_path: fixture("ca.crt"),
-        },
-    )
-    .await;
-    assert!(matches!(err, NetError::Tls(_)), "{err:?}");
+async fn a_custom_ca_refuses_its_own_expired_certificate_saying_it_expired() {
+    let pki = Pki::new();
+    let dir = tempfile::tempdir().unwrap();
+    let trust = TlsTrust::CustomCa {
+        pem_path: pki.write_ca(dir.path()),
+    };
+    let (_server, front) = demo_behind_tls(&pki.expired).await;
+    let (_, said) = refused(&front.url(), trust).await;
+    assert!(
+        said.starts_with(
+            "The certificate of 127.0.0.1 expired on 2021-01-01, so the connection cannot be \
+             verified: ask the server's administrator to renew it."
+        ),
+        "{said}"
+    );
+}
+
+#[tokio::test]
+async fn a_custom_ca_refuses_its_certificate_for_another_host_name_saying_so() {
+    let pki = Pki::new();
+    let dir = tempfile::tempdir().unwrap();
+    let trust = TlsTrust::CustomCa {
+        pem_path: pki.write_ca(dir.path()),
+    };
+    let (_server, front) = demo_behind_tls(&pki.other_host).await;
+    let (detail, said) = refused(&front.url(), trust).await;
+    assert!(detail.contains("tb.other.example"), "{detail}");
+    assert!(
+        said.starts_with(
+            "The server's certificate is not valid for 127.0.0.1: it was issued for another \
+             name."
+        ),
+        "{said}"
+    );
+}
+
+#[tokio::test]
+async fn a_custom_ca_does_not_vouch_for_a_self_signed_server() {
+    let pki = Pki::new();
+    let dir = tempfile::tempdir().unwrap();
+    let trust = TlsTrust::CustomCa {
+        pem_path: pki.write_ca(dir.path()),
+    };
+    let (_server, front) = demo_behind_tls(&pki.self_signed).await;
+    let (_, said) = refused(&front.url(), trust).await;
+    assert!(
+        said.starts_with("The certificate of 127.0.0.1 is not trusted"),
+        "{said}"
+    );
+}
+
+#[tokio::test]
+async fn a_pinned_server_goes_live_and_once_its_certificate_changes_is_refused_naming_both_fingerprints()
+ {
+    let pki = Pki::new();
+    let (server, front) = demo_behind_tls(&pki.self_signed).await;
+    let (pinned, presented) = (pki.self_signed.fingerprint(), pki.impostor.fingerprint());
+    let trust = TlsTrust::Pinned {
+        sha256: pinned.clone(),
+    };
+    let rest = login(&front.url(), trust.clone()).await.unwrap();
+    let mut client = live_session(rest).await;
+
+    // Another certificate from now on (an interceptor, or a server re-installed).
+    front.serve(&pki.impostor);
+    let (_, said) = refused(&front.url(), trust).await;
+    assert_eq!(
+        said,
+        format!(
+            "The certificate of 127.0.0.1 changed since you trusted it: you pinned {pinned}, \
+             but the server presented {presented}. Someone may be intercepting the connection. \
+             Trust the new certificate only if your administrator confirms that it replaced the \
+             old one."
+        )
+    );
+
+    // The running session's next socket meets the new certificate too, and is refused.
+    server.control().drop_connections(false);
+    let closed = client
+        .expect(
+            "the refused reconnect",
+            |e| matches!(e, NetEvent::Closed { reason, .. } if reason.contains(&presented)),
+        )
+        .await;
+    let NetEvent::Closed { reason, .. } = closed else {
+        unreachable!()
+    };
+    assert!(reason.contains(&pinned), "{reason}");
 }

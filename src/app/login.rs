@@ -1,6 +1,13 @@
 //! Logging in, off the UI thread: every attempt (password, refresh token from the keychain,
 //! second factor, the demo server) is a task on the runtime that reports one
 //! [`LoginResult`] through a oneshot channel the UI polls each frame.
+//!
+//! A refused certificate is explained by its reason ([`Refusal`]). A certificate nobody
+//! vouches for is offered for pinning once the user checked its fingerprint; a pinned
+//! server that presents another certificate is explained with both fingerprints and the
+//! warning that someone may be intercepting, and the new fingerprint comes from the refusal
+//! itself. An expired certificate, one not valid yet or one for another host name is not
+//! offered: a pin would hide the problem, not fix it.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -10,7 +17,7 @@ use tokio::sync::oneshot;
 use crate::demo::{DemoConfig, DemoServer};
 use crate::net::NetError;
 use crate::net::rest::{LoginOutcome, PreAuth, RestClient};
-use crate::net::tls::{fetch_fingerprint, format_fingerprint};
+use crate::net::tls::{PinMismatch, Refusal, fetch_fingerprint, format_fingerprint};
 use crate::protocol::{ThingsboardErrorCode, TwoFaProviderInfo, TwoFaProviderType};
 use crate::secrets::{SecretKind, SecretStore};
 use crate::settings::Profile;
@@ -188,10 +195,7 @@ pub fn explain(error: &NetError, url: &str) -> String {
         NetError::Unreachable(detail) => {
             format!("Cannot reach {url}: check the address, the port and your network. ({detail})")
         }
-        NetError::Tls(detail) => format!(
-            "The secure connection to {url} failed: the certificate is not trusted or the \
-             server does not speak TLS there. ({detail})"
-        ),
+        NetError::Tls(detail) => tls_failure(detail, url),
         NetError::BadResponse(detail) => format!(
             "{url} does not answer like a ThingsBoard server: check the address (and \
              http/https). ({detail})"
@@ -201,6 +205,71 @@ pub fn explain(error: &NetError, url: &str) -> String {
              authentication in ThingsBoard's web UI before it can log in here."
             .to_owned(),
         other => other.to_string(),
+    }
+}
+
+/// A TLS failure in plain words: why the certificate was refused and what to do.
+fn tls_failure(detail: &str, url: &str) -> String {
+    let host = reqwest::Url::parse(url)
+        .ok()
+        .and_then(|u| u.host_str().map(str::to_owned))
+        .unwrap_or_else(|| url.to_owned());
+    match Refusal::of(detail) {
+        Refusal::PinChanged(PinMismatch { pinned, presented }) => format!(
+            "The certificate of {host} changed since you trusted it: you pinned {pinned}, but \
+             the server presented {presented}. Someone may be intercepting the connection. \
+             Trust the new certificate only if your administrator confirms that it replaced \
+             the old one."
+        ),
+        Refusal::Expired { not_after } => {
+            let on = not_after
+                .and_then(|s| jiff::Timestamp::from_second(s).ok())
+                .map(|t| format!(" on {}", t.strftime("%Y-%m-%d")))
+                .unwrap_or_default();
+            format!(
+                "The certificate of {host} expired{on}, so the connection cannot be verified: \
+                 ask the server's administrator to renew it. ({detail})"
+            )
+        }
+        Refusal::NotYetValid => format!(
+            "The certificate of {host} is not valid yet: check this computer's date and \
+             time. ({detail})"
+        ),
+        Refusal::WrongName => format!(
+            "The server's certificate is not valid for {host}: it was issued for another name. \
+             Check the server address, or ask the administrator for a certificate that \
+             covers {host}. ({detail})"
+        ),
+        Refusal::UnknownIssuer => format!(
+            "The certificate of {host} is not trusted: no authority this computer trusts \
+             signed it (a self-signed server, or a company CA that is not set up here). Choose \
+             the company's CA file under Security (TLS), or trust this certificate once your \
+             administrator confirmed its fingerprint. ({detail})"
+        ),
+        Refusal::Other if detail.contains("CA file") => {
+            format!("The CA file cannot be used: {detail}")
+        }
+        Refusal::Other => format!(
+            "The secure connection to {url} failed: the certificate is not trusted or the \
+             server does not speak TLS there. ({detail})"
+        ),
+    }
+}
+
+/// The certificate a TLS failure offers to pin (colon hex), if any.
+async fn offered_fingerprint(detail: &str, url: &str) -> Option<String> {
+    match Refusal::of(detail) {
+        // The refusal names the certificate presented: no second connection.
+        Refusal::PinChanged(m) => Some(m.presented),
+        Refusal::UnknownIssuer | Refusal::Other => {
+            let (host, port) = https_host_port(url)?;
+            tokio::time::timeout(FINGERPRINT_TIMEOUT, fetch_fingerprint(&host, port))
+                .await
+                .ok()
+                .and_then(Result::ok)
+                .map(|fp| format_fingerprint(&fp))
+        }
+        Refusal::Expired { .. } | Refusal::NotYetValid | Refusal::WrongName => None,
     }
 }
 
@@ -217,16 +286,9 @@ fn https_host_port(url: &str) -> Option<(String, u16)> {
 }
 
 async fn failure(error: &NetError, url: &str) -> LoginFailure {
-    let fingerprint = if let NetError::Tls(_) = error
-        && let Some((host, port)) = https_host_port(url)
-    {
-        tokio::time::timeout(FINGERPRINT_TIMEOUT, fetch_fingerprint(&host, port))
-            .await
-            .ok()
-            .and_then(Result::ok)
-            .map(|fp| format_fingerprint(&fp))
-    } else {
-        None
+    let fingerprint = match error {
+        NetError::Tls(detail) => offered_fingerprint(detail, url).await,
+        _ => None,
     };
     LoginFailure {
         message: explain(error, url),
@@ -511,13 +573,87 @@ mod tests {
         let not_tb = NetError::BadResponse("HTTP 404 Not Found: <html>".to_owned());
         assert!(explain(&not_tb, url).contains("does not answer like a ThingsBoard server"));
         let tls = NetError::Tls("invalid peer certificate: UnknownIssuer".to_owned());
-        assert!(explain(&tls, url).contains("certificate is not trusted"));
+        assert!(explain(&tls, url).contains("certificate of tb.example.com is not trusted"));
         let busy = server_error(
             429,
             ThingsboardErrorCode::TooManyRequests,
             "Too many requests",
         );
         assert!(explain(&busy, url).contains("wait a minute"));
+    }
+
+    #[test]
+    fn a_changed_pinned_certificate_names_both_fingerprints_and_warns_of_interception() {
+        let m = PinMismatch {
+            pinned: vec!["AA"; 32].join(":"),
+            presented: vec!["BB"; 32].join(":"),
+        };
+        let err = NetError::Tls(format!(
+            "client error (Connect): invalid peer certificate: Other(OtherError({m}))"
+        ));
+        let text = explain(&err, "https://tb.example.com:8443");
+        assert!(
+            text.starts_with("The certificate of tb.example.com changed since you trusted it"),
+            "{text}"
+        );
+        assert!(text.contains(&format!("you pinned {}", m.pinned)), "{text}");
+        assert!(
+            text.contains(&format!("the server presented {}", m.presented)),
+            "{text}"
+        );
+        assert!(text.contains("Someone may be intercepting"), "{text}");
+    }
+
+    #[test]
+    fn expired_and_misnamed_certificates_say_so_with_the_date_and_the_host() {
+        let url = "https://10.0.0.5:8443";
+        let expired = NetError::Tls(
+            "invalid peer certificate: certificate expired: verification time 1750000000 \
+             (UNIX), but certificate is not valid after 1609459200 (140540800 seconds ago)"
+                .to_owned(),
+        );
+        assert!(
+            explain(&expired, url).starts_with("The certificate of 10.0.0.5 expired on 2021-01-01"),
+            "{}",
+            explain(&expired, url)
+        );
+        let misnamed = NetError::Tls(
+            "invalid peer certificate: certificate not valid for name \"10.0.0.5\"; \
+             certificate is only valid for DnsName(\"tb.other.example\")"
+                .to_owned(),
+        );
+        assert!(
+            explain(&misnamed, url)
+                .starts_with("The server's certificate is not valid for 10.0.0.5"),
+            "{}",
+            explain(&misnamed, url)
+        );
+        let not_yet = NetError::Tls("invalid peer certificate: NotValidYet".to_owned());
+        assert!(explain(&not_yet, url).contains("check this computer's date and time"));
+        let ca_file = NetError::Tls("cannot use the CA file /x/ca.pem: not found".to_owned());
+        assert!(explain(&ca_file, url).starts_with("The CA file cannot be used"));
+    }
+
+    #[tokio::test]
+    async fn a_changed_pin_offers_the_presented_certificate_and_an_expired_one_offers_none() {
+        let m = PinMismatch {
+            pinned: vec!["AA"; 32].join(":"),
+            presented: vec!["BB"; 32].join(":"),
+        };
+        // Port 9 on loopback: nothing to fetch from, so the offer can only come from the text.
+        let url = "https://127.0.0.1:9";
+        assert_eq!(
+            offered_fingerprint(&m.to_string(), url).await,
+            Some(m.presented)
+        );
+        assert_eq!(
+            offered_fingerprint("invalid peer certificate: Expired", url).await,
+            None
+        );
+        assert_eq!(
+            offered_fingerprint("invalid peer certificate: NotValidForName", url).await,
+            None
+        );
     }
 
     #[test]

@@ -6,6 +6,11 @@
 //! - a self-signed server pinned by the SHA-256 fingerprint of its certificate, which the user
 //!   saw and confirmed first ([`fetch_fingerprint`] shows it). Signatures are still checked;
 //!   only the chain to a root is replaced by the pin.
+//!
+//! A pinned server that presents another certificate is refused with a [`PinMismatch`] that
+//! names both fingerprints. reqwest and tungstenite hand rustls' errors on as text only, so
+//! [`Refusal::of`] reads the reason back from that text (the mismatch included) for the
+//! login screen and the connection view to say in plain words.
 
 use std::sync::Arc;
 
@@ -138,6 +143,102 @@ pub fn fingerprint(cert: &CertificateDer<'_>) -> [u8; 32] {
     Sha256::digest(cert.as_ref()).into()
 }
 
+/// What opens the text of a [`PinMismatch`] (and lets [`PinMismatch::find`] spot it).
+const PIN_MISMATCH_MARKER: &str = "the server's certificate changed: pinned ";
+
+/// A pinned server presented another certificate: both fingerprints, colon hex.
+///
+/// `Debug` prints the same text as `Display`: rustls shows a certificate error's detail
+/// with `Debug`, and this text is what reaches the user.
+#[derive(Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{PIN_MISMATCH_MARKER}{pinned}, presented {presented}")]
+pub struct PinMismatch {
+    /// The fingerprint the profile pins.
+    pub pinned: String,
+    /// The fingerprint of the certificate the server presented.
+    pub presented: String,
+}
+
+impl std::fmt::Debug for PinMismatch {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        std::fmt::Display::fmt(self, f)
+    }
+}
+
+impl PinMismatch {
+    /// The mismatch described in `text` (an error chain that carries one), if any.
+    #[must_use]
+    pub fn find(text: &str) -> Option<Self> {
+        let rest = &text[text.find(PIN_MISMATCH_MARKER)? + PIN_MISMATCH_MARKER.len()..];
+        let (pinned, rest) = leading_fingerprint(rest)?;
+        let (presented, _) = leading_fingerprint(rest.strip_prefix(", presented ")?)?;
+        Some(Self { pinned, presented })
+    }
+}
+
+/// The colon-hex fingerprint `text` starts with (normalised) and what follows it.
+fn leading_fingerprint(text: &str) -> Option<(String, &str)> {
+    let end = text
+        .find(|c: char| !(c.is_ascii_hexdigit() || c == ':'))
+        .unwrap_or(text.len());
+    let fp = parse_fingerprint(&text[..end]).ok()?;
+    Some((format_fingerprint(&fp), &text[end..]))
+}
+
+/// Why a server's certificate was refused, read back from an error's text.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Refusal {
+    /// A pinned server presented another certificate.
+    PinChanged(PinMismatch),
+    /// The certificate has expired.
+    Expired {
+        /// When it expired (Unix seconds), when the error says.
+        not_after: Option<i64>,
+    },
+    /// The certificate is not valid yet (or this computer's clock is behind).
+    NotYetValid,
+    /// The certificate was issued for other host names.
+    WrongName,
+    /// No trusted authority signed the certificate (self-signed, or an unknown private CA).
+    UnknownIssuer,
+    /// Anything else: no TLS on that port, a protocol mismatch, a bad signature.
+    Other,
+}
+
+impl Refusal {
+    /// Reads the reason from an error's text (rustls' wording, whether the verifier gave
+    /// the detailed variant or only its name).
+    #[must_use]
+    pub fn of(text: &str) -> Self {
+        if let Some(m) = PinMismatch::find(text) {
+            Self::PinChanged(m)
+        } else if text.contains("certificate expired") || text.contains("Expired") {
+            Self::Expired {
+                not_after: number_after(text, "not valid after "),
+            }
+        } else if text.contains("certificate not valid yet") || text.contains("NotValidYet") {
+            Self::NotYetValid
+        } else if text.contains("certificate not valid for name")
+            || text.contains("NotValidForName")
+        {
+            Self::WrongName
+        } else if text.contains("UnknownIssuer") {
+            Self::UnknownIssuer
+        } else {
+            Self::Other
+        }
+    }
+}
+
+/// The decimal number right after `label` in `text`.
+fn number_after(text: &str, label: &str) -> Option<i64> {
+    let rest = &text[text.find(label)? + label.len()..];
+    let end = rest
+        .find(|c: char| !c.is_ascii_digit())
+        .unwrap_or(rest.len());
+    rest[..end].parse().ok()
+}
+
 /// Trusts exactly the pinned certificate (handshake signatures are still verified), or with
 /// no pin records the server's certificate and refuses it, so a first contact can show the
 /// user the fingerprint without sending anything over an unverified connection.
@@ -173,8 +274,11 @@ impl ServerCertVerifier for FingerprintVerifier {
         }
         match self.pin {
             Some(pin) if pin == fp => Ok(ServerCertVerified::assertion()),
-            Some(_) => Err(rustls::Error::General(
-                "the server's certificate does not match the pinned fingerprint".to_owned(),
+            Some(pin) => Err(rustls::Error::InvalidCertificate(
+                rustls::CertificateError::Other(rustls::OtherError(Arc::new(PinMismatch {
+                    pinned: format_fingerprint(&pin),
+                    presented: format_fingerprint(&fp),
+                }))),
             )),
             None => Err(rustls::Error::General("fingerprint captured".to_owned())),
         }
@@ -282,6 +386,62 @@ mod tests {
         std::fs::write(&empty, "not a certificate").unwrap();
         let err = client_config(&TlsTrust::CustomCa { pem_path: empty }).unwrap_err();
         assert!(err.to_string().contains("no CERTIFICATE"), "{err}");
+    }
+
+    #[test]
+    fn a_pin_mismatch_names_both_fingerprints_and_is_found_again_in_an_error_chain() {
+        let m = PinMismatch {
+            pinned: vec!["AA"; 32].join(":"),
+            presented: vec!["BB"; 32].join(":"),
+        };
+        let rustls_text = rustls::Error::InvalidCertificate(rustls::CertificateError::Other(
+            rustls::OtherError(Arc::new(m.clone())),
+        ))
+        .to_string();
+        assert!(rustls_text.contains(&m.to_string()), "{rustls_text}");
+        let chain = format!("error sending request: client error (Connect): {rustls_text}");
+        assert_eq!(PinMismatch::find(&chain), Some(m.clone()));
+        assert_eq!(Refusal::of(&chain), Refusal::PinChanged(m));
+        assert_eq!(
+            PinMismatch::find("the server's certificate changed: pinned zz"),
+            None
+        );
+    }
+
+    #[test]
+    fn refusals_are_read_from_rustls_wording() {
+        let expired = "invalid peer certificate: certificate expired: verification time \
+                       1700000000 (UNIX), but certificate is not valid after 1600000000 \
+                       (100000000 seconds ago)";
+        assert_eq!(
+            Refusal::of(expired),
+            Refusal::Expired {
+                not_after: Some(1_600_000_000)
+            }
+        );
+        assert_eq!(
+            Refusal::of("invalid peer certificate: Expired"),
+            Refusal::Expired { not_after: None }
+        );
+        assert_eq!(
+            Refusal::of(
+                "invalid peer certificate: certificate not valid for name \"127.0.0.1\"; \
+                 certificate is only valid for DnsName(\"other.example\")"
+            ),
+            Refusal::WrongName
+        );
+        assert_eq!(
+            Refusal::of("invalid peer certificate: UnknownIssuer"),
+            Refusal::UnknownIssuer
+        );
+        assert_eq!(
+            Refusal::of("invalid peer certificate: certificate not valid yet: …"),
+            Refusal::NotYetValid
+        );
+        assert_eq!(
+            Refusal::of("received corrupt message of type InvalidContentType"),
+            Refusal::Other
+        );
     }
 
     #[test]

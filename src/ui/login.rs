@@ -4,11 +4,21 @@
 //!
 //! A clear-text URL to another machine gets a warning under the field
 //! ([`crate::settings::cleartext_warning`]) as it is typed; it never blocks the login.
+//!
+//! After a TLS failure the server's certificate may be offered for pinning. When the form
+//! already pins another fingerprint, the certificate changed: the offer then leads with
+//! [`PIN_CHANGED_WARNING`] and its button says it replaces the pin.
 
+use crate::net::tls::parse_fingerprint;
 use crate::protocol::{TwoFaProviderInfo, TwoFaProviderType};
 use crate::settings::Profile;
 
 use super::theme;
+
+/// Shown above the offer to trust a certificate when the form pins another one.
+pub const PIN_CHANGED_WARNING: &str = "This is not the certificate you pinned. Someone may be \
+     intercepting the connection: replace the pin only if your administrator confirms that \
+     the server's certificate was changed.";
 
 /// What the user typed.
 #[derive(Debug, Clone, Default)]
@@ -171,7 +181,7 @@ fn card(ui: &mut egui::Ui, form: &mut LoginForm, view: &LoginView<'_>) -> Option
             };
             if let Some(p) = view.problem {
                 ui.add_space(8.0);
-                if let Some(a) = problem_ui(ui, p) {
+                if let Some(a) = problem_ui(ui, p, &form.pinned) {
                     action = Some(a);
                 }
             }
@@ -435,20 +445,61 @@ fn second_factor_ui(
     action
 }
 
-fn problem_ui(ui: &mut egui::Ui, problem: Problem<'_>) -> Option<LoginAction> {
+fn problem_ui(ui: &mut egui::Ui, problem: Problem<'_>, pinned: &str) -> Option<LoginAction> {
     let mut action = None;
     ui.colored_label(theme::DOWN, problem.message);
     if let Some(fp) = problem.fingerprint {
         ui.add_space(4.0);
-        ui.label("The server presented a certificate with this SHA-256 fingerprint:");
+        let replaces = replaces_pin(pinned, fp);
+        if replaces {
+            let color = ui.visuals().warn_fg_color;
+            ui.add(egui::Label::new(egui::RichText::new(PIN_CHANGED_WARNING).color(color)).wrap());
+            ui.label("The server now presents a certificate with this SHA-256 fingerprint:");
+        } else {
+            ui.label("The server presented a certificate with this SHA-256 fingerprint:");
+        }
         ui.monospace(fp);
-        ui.weak(
-            "Trust it only if it matches the fingerprint your administrator gave you \
-             (a self-signed server).",
-        );
-        if ui.button("Trust this certificate and log in").clicked() {
+        let button = if replaces {
+            "Replace the pinned certificate and log in"
+        } else {
+            ui.weak(
+                "Trust it only if it matches the fingerprint your administrator gave you \
+                 (a self-signed server).",
+            );
+            "Trust this certificate and log in"
+        };
+        if ui.button(button).clicked() {
             action = Some(LoginAction::TrustFingerprint(fp.to_owned()));
         }
     }
     action
+}
+
+/// Whether pinning `presented` replaces the pin the form holds (another certificate).
+fn replaces_pin(pinned: &str, presented: &str) -> bool {
+    if pinned.trim().is_empty() {
+        return false;
+    }
+    match (parse_fingerprint(pinned), parse_fingerprint(presented)) {
+        (Ok(old), Ok(new)) => old != new,
+        // A pin that does not parse still is a pin the user set.
+        _ => true,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_another_fingerprint_than_the_pinned_one_replaces_the_pin() {
+        let aa = vec!["AA"; 32].join(":");
+        assert!(!replaces_pin("", &aa));
+        assert!(!replaces_pin("  ", &aa));
+        assert!(
+            !replaces_pin(&"aa".repeat(32), &aa),
+            "same pin, other spelling"
+        );
+        assert!(replaces_pin(&vec!["BB"; 32].join(":"), &aa));
+    }
 }
