@@ -22,7 +22,7 @@
 //! [`install_panic_hook`] writes a panic (thread, place, message, backtrace) to the log as an
 //! `ERROR` event of target `tb_monitor::panic`, so it reaches the log file of an app started
 //! from a menu (no visible stderr) as well as stderr. Anything shaped like a token is masked
-//! first ([`redact_tokens`]).
+//! first ([`crate::net::tokens::redact_jwts`]).
 //!
 //! ## Secrets
 //!
@@ -140,40 +140,6 @@ pub fn init(level: &str, dir: Option<&Path>) -> Result<LogGuard, String> {
     Ok(guard)
 }
 
-/// Masks every run that looks like a JWT (`eyJ` followed by base64url text, dots included:
-/// a JSON header `{"` in base64url always starts so) as `eyJ…<redacted>`. Tokens never
-/// belong in logs, crash output or diagnostics, yet a server's close reason or an error can
-/// echo one back.
-#[must_use]
-pub fn redact_tokens(text: &str) -> std::borrow::Cow<'_, str> {
-    const MARK: &str = "eyJ";
-    if !text.contains(MARK) {
-        return std::borrow::Cow::Borrowed(text);
-    }
-    let is_token_char = |c: char| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.');
-    let mut out = String::with_capacity(text.len());
-    let mut rest = text;
-    while let Some(at) = rest.find(MARK) {
-        // Only at the start of a run: "xeyJ" is part of a word, not a token.
-        let starts_run = rest[..at]
-            .chars()
-            .next_back()
-            .is_none_or(|c| !is_token_char(c));
-        let run = rest[at..]
-            .find(|c: char| !is_token_char(c))
-            .map_or(rest.len() - at, |n| n);
-        out.push_str(&rest[..at]);
-        if starts_run && run > MARK.len() {
-            out.push_str("eyJ…<redacted>");
-        } else {
-            out.push_str(&rest[at..at + run]);
-        }
-        rest = &rest[at + run..];
-    }
-    out.push_str(rest);
-    std::borrow::Cow::Owned(out)
-}
-
 /// The text a panic is logged with: thread, place, message (tokens masked) and backtrace.
 fn panic_report(
     info: &std::panic::PanicHookInfo<'_>,
@@ -192,7 +158,7 @@ fn panic_report(
     format!(
         "thread '{}' panicked at {place}: {}\nbacktrace:\n{backtrace}",
         thread.name().unwrap_or("<unnamed>"),
-        redact_tokens(message),
+        crate::net::tokens::redact_jwts(message),
     )
 }
 
@@ -426,26 +392,6 @@ impl<'a> MakeWriter<'a> for SharedFile {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn a_token_anywhere_in_a_text_is_masked_and_other_text_is_kept() {
-        let jwt = "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJ0ZW5hbnQifQ.c2lnbmF0dXJl";
-        let text = format!("Failed to parse: {{\"authCmd\":{{\"token\":\"{jwt}\"}}}} and {jwt}");
-        let masked = redact_tokens(&text);
-        assert!(!masked.contains("eyJhbGci"), "{masked}");
-        assert!(!masked.contains("c2lnbmF0dXJl"), "{masked}");
-        assert_eq!(masked.matches("eyJ…<redacted>").count(), 2, "{masked}");
-        assert!(
-            masked.starts_with("Failed to parse: {\"authCmd\""),
-            "{masked}"
-        );
-        // Nothing token-like: borrowed unchanged; "eyJ" inside a word or alone is kept.
-        assert!(matches!(
-            redact_tokens("no secrets here"),
-            std::borrow::Cow::Borrowed(_)
-        ));
-        assert_eq!(redact_tokens("keyJar eyJ"), "keyJar eyJ");
-    }
 
     fn read(path: &Path) -> String {
         fs::read_to_string(path).unwrap_or_default()

@@ -2,7 +2,9 @@
 //! against the protocol reference: the legacy notifications endpoint (§2.1, §4.7), aggregate
 //! sub-commands and dynamic refreshes of `ENTITY_DATA` (§4.1), unsubscribing (§4.8), key
 //! filters, text search and sorting (§6), the entity query REST endpoints (§12), the auth
-//! timeout and the tenant session limit (§1.2, §9, §10), and the `DemoControl` handle.
+//! timeout and the tenant session limit (§1.2, §9, §10), and the `DemoControl` handle (the
+//! fault and secrets hooks included: `close_sessions`, `latest`, `set_password`,
+//! `issued_token_signatures`, `Stats::refresh_failures`).
 
 // Tests fail by panicking.
 #![allow(clippy::expect_used, clippy::unwrap_used)]
@@ -1063,6 +1065,108 @@ async fn flood_sends_points_spread_over_the_devices_to_a_subscriber() {
         .await
         .expect("the flood ends after its duration")
         .expect("the flood task");
+}
+
+#[tokio::test]
+async fn close_sessions_closes_every_session_with_that_code_and_the_reason_cut_to_123_bytes() {
+    let (server, control, token) = start_as_tenant(quiet_config()).await;
+    let mut a = live_session(&server, &token).await;
+    let mut b = live_session(&server, &token).await;
+    control.close_sessions(4500, "ping timeout");
+    let expected = (4500, "ping timeout".to_owned());
+    assert_eq!(close_of(&mut a).await, expected);
+    assert_eq!(close_of(&mut b).await, expected);
+    // Sessions opened afterwards are not affected; a long reason is cut like Tomcat's.
+    let mut c = live_session(&server, &token).await;
+    control.close_sessions(1012, &"r".repeat(200));
+    assert_eq!(close_of(&mut c).await, (1012, "r".repeat(123)));
+    live_session(&server, &token).await;
+}
+
+#[tokio::test]
+async fn latest_is_the_newest_value_of_a_key_as_a_subscriber_gets_it() {
+    let (server, control, token) = start_as_tenant(quiet_config()).await;
+    let dev = control.devices()[3].clone();
+    assert_eq!(control.latest(&dev.id, "probe"), None);
+    let t = now_ms() + 60_000;
+    control.push_point(&dev.id, "probe", t, "2.5");
+    // An older point is stored but does not become the latest.
+    control.push_point(&dev.id, "probe", t - 1_000, "9.5");
+    assert_eq!(
+        control.latest(&dev.id, "probe"),
+        Some((t, "2.5".to_owned()))
+    );
+    let cmd = latest_ts_cmd(1, &single_device(&dev), "probe");
+    let mut ws = authed_session(&server, &token, &[cmd]).await;
+    let page = next_entity_page(&mut ws, 1).await;
+    let v = page.data[0]
+        .latest_value(&EntityKeyType::TimeSeries, "probe")
+        .expect("the latest probe");
+    assert_eq!((v.ts, value_text(v)), (t, "2.5"));
+    control.delete_telemetry(&dev.id, "probe");
+    assert_eq!(control.latest(&dev.id, "probe"), None);
+}
+
+#[tokio::test]
+async fn set_password_makes_logins_need_the_new_password() {
+    let (server, control) = start(quiet_config()).await;
+    let url = format!("{}/api/auth/login", server.base_url());
+    let login = |password: &str| json!({"username": TENANT.0, "password": password});
+    assert!(control.set_password(TENANT.0, "pw-CANARY-7f3a"));
+    assert_eq!(post_json(&url, &login(TENANT.1), None).await.0, 401);
+    let (status, body) = post_json(&url, &login("pw-CANARY-7f3a"), None).await;
+    assert_eq!(status, 200, "{body}");
+    assert!(!control.set_password("nobody@thingsboard.org", "x"));
+}
+
+#[tokio::test]
+async fn issued_token_signatures_name_every_token_of_logins_and_refreshes() {
+    let (server, control) = start(quiet_config()).await;
+    let signature = |t: &str| t.rsplit('.').next().expect("a signature").to_owned();
+    let (access, refresh) = common::wire::login(&server, TENANT.0, TENANT.1).await;
+    let (status, body) = common::wire::refresh_with(&server, &refresh).await;
+    assert_eq!(status, 200, "{body}");
+    let tokens = [
+        access,
+        refresh,
+        body["token"].as_str().expect("token").to_owned(),
+        body["refreshToken"].as_str().expect("refresh").to_owned(),
+    ];
+    let issued = control.issued_token_signatures();
+    assert_eq!(issued.len(), 4, "{issued:?}");
+    for t in &tokens {
+        assert!(issued.contains(&signature(t)), "{t} is listed");
+        assert!(t.contains(&signature(t)));
+    }
+}
+
+#[tokio::test]
+async fn refresh_failures_count_every_refused_refresh_and_only_those() {
+    let (server, control) = start(quiet_config()).await;
+    let counts = || {
+        let s = control.stats();
+        (s.refreshes, s.refresh_failures)
+    };
+    let (_, refresh) = common::wire::login(&server, TENANT.0, TENANT.1).await;
+    assert_eq!(
+        common::wire::refresh_with(&server, "not-a-token").await.0,
+        401
+    );
+    let (code, pair) = common::wire::refresh_with(&server, &refresh).await;
+    assert_eq!(code, 200);
+    assert_eq!(counts(), (1, 1));
+    // Revoked, and an unreadable body.
+    control.revoke_tokens();
+    let newer = pair["refreshToken"].as_str().expect("refresh");
+    assert_eq!(common::wire::refresh_with(&server, newer).await.0, 401);
+    let (code, _) = post_json(
+        &format!("{}/api/auth/token", server.base_url()),
+        &json!({"nope": 1}),
+        None,
+    )
+    .await;
+    assert_eq!(code, 401);
+    assert_eq!(counts(), (1, 3));
 }
 
 #[tokio::test]

@@ -136,6 +136,16 @@ impl DemoControl {
         self.shared.publish(Event::Stall { for_ms });
     }
 
+    /// Closes every WebSocket session with this close frame, as the server does on its own
+    /// for a ping timeout (4500), a failing command (1012), an internal error (1011) or a
+    /// policy (1008). The reason is cut to the 123-byte limit of a close frame.
+    pub fn close_sessions(&self, code: u16, reason: &str) {
+        self.shared.publish(Event::Close {
+            code,
+            reason: Arc::from(reason),
+        });
+    }
+
     /// Every session sends `text` verbatim (malformed, oversized or unknown frames).
     pub fn send_raw_frame(&self, text: impl Into<String>) {
         self.shared.publish(Event::RawFrame(Arc::new(text.into())));
@@ -157,6 +167,38 @@ impl DemoControl {
     /// afterwards are valid.
     pub fn revoke_tokens(&self) {
         self.shared.lock().revoke_all_tokens();
+    }
+
+    /// The signature part of every token issued so far (access, refresh and 2FA tokens),
+    /// oldest first, bounded like the tokens `DemoControl` can expire. The demo keeps only
+    /// signatures: each is unique to its token and is found in any copy of the whole token
+    /// (a copy of a token's first part alone is not; grep for `eyJ` runs for those).
+    #[must_use]
+    pub fn issued_token_signatures(&self) -> Vec<String> {
+        let st = self.shared.lock();
+        st.issued_tokens
+            .iter()
+            .map(|(sig, _)| sig.clone())
+            .collect()
+    }
+
+    /// Sets the password of the user with this e-mail (logins from now on need it; tokens
+    /// already issued stay valid). Returns `false` for an unknown user.
+    #[allow(clippy::must_use_candidate)] // called for its effect
+    pub fn set_password(&self, email: &str, password: &str) -> bool {
+        let mut st = self.shared.lock();
+        match st
+            .world
+            .users
+            .iter_mut()
+            .find(|u| u.email.eq_ignore_ascii_case(email))
+        {
+            Some(user) => {
+                password.clone_into(&mut user.password);
+                true
+            }
+            None => false,
+        }
     }
 
     /// The next `n` logins fail with "Invalid username or password".
@@ -298,6 +340,18 @@ impl DemoControl {
         };
         effects.publish(&self.shared);
         true
+    }
+
+    /// The latest value of `key` of `entity` as the server holds it (`latestCmd` answers and
+    /// updates read it): `(ts, value text)`, the text empty for a point without a value.
+    /// `None` when the key has no value. Ground truth for what a client should show.
+    #[must_use]
+    pub fn latest(&self, entity: &EntityId, key: &str) -> Option<(i64, String)> {
+        let st = self.shared.lock();
+        st.latest.get(entity, key).map(|p| {
+            let text = p.value.as_ref().map(|v| v.as_str().to_owned());
+            (p.ts, text.unwrap_or_default())
+        })
     }
 
     /// Counters and recorded commands.

@@ -185,10 +185,15 @@ struct RefreshBody {
 
 /// `POST /api/auth/token`: a new pair for a valid refresh token.
 pub async fn refresh(AxState(shared): Shr, body: String) -> ApiResult<Json<LoginResponse>> {
-    let body: RefreshBody = serde_json::from_str(&body).map_err(|_| ApiError::auth_failed())?;
+    let refused = |e: ApiError| {
+        shared.lock().stats.refresh_failures += 1;
+        e
+    };
+    let body: RefreshBody =
+        serde_json::from_str(&body).map_err(|_| refused(ApiError::auth_failed()))?;
     let p = shared
         .authenticate(&body.refresh_token, Some(&Authority::RefreshToken))
-        .map_err(ApiError::from_auth)?;
+        .map_err(|f| refused(ApiError::from_auth(f)))?;
     let (token, refresh) = shared.issue_tokens(&p.user);
     shared.lock().stats.refreshes += 1;
     Ok(Json(LoginResponse {

@@ -45,6 +45,13 @@ pub enum Event {
     },
     /// Every authenticated session sends this text frame verbatim.
     RawFrame(Arc<String>),
+    /// Every session closes with this close frame.
+    Close {
+        /// The close code.
+        code: u16,
+        /// The reason (cut to the 123-byte limit when sent).
+        reason: Arc<str>,
+    },
     /// A user's notification inbox changed.
     Notification(Arc<super::notifications::NotificationChange>),
     /// Alarms changed.
@@ -72,6 +79,9 @@ pub struct Stats {
     pub logins: u64,
     /// REST token refreshes that succeeded.
     pub refreshes: u64,
+    /// REST token refreshes refused (unreadable body, or a refresh token that is invalid,
+    /// expired or outdated).
+    pub refresh_failures: u64,
     /// Live subscriptions over all sessions (entity data, counts, v1, notifications).
     pub live_subscriptions: u64,
     /// Simulation ticks run.

@@ -812,6 +812,10 @@ impl Session {
                 self.out.pause.send_replace(Some(until));
                 return Flow::Continue;
             }
+            Ok(Event::Close { code, reason }) => {
+                self.out.close(code, &reason);
+                return Flow::End;
+            }
             Ok(Event::RawFrame(text)) if self.principal.is_some() => {
                 return self.push(Message::Text(Utf8Bytes::from(text.as_str())));
             }

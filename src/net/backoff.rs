@@ -6,6 +6,11 @@
 //! accepts and then closes at once (a session limit, 1008) keeps backing off instead of
 //! looping every second, the failure mode ThingsBoard's own UI had before 2026.
 //!
+//! A close that says the server is full (a session limit) is not fixed by trying sooner: the
+//! delay after one ([`Backoff::next_long_delay`]) is uniform in `[cap / 2, cap]` whatever the
+//! attempt, so a client locked out makes at most about two attempts a minute (three when
+//! the jitter lands on both bounds) instead of eight on the doubling ramp.
+//!
 //! ```
 //! use std::time::Duration;
 //! use tb_monitor::net::backoff::Backoff;
@@ -65,11 +70,25 @@ impl Backoff {
     pub fn next_delay(&mut self) -> Duration {
         let ceiling = self.ceiling();
         self.attempt = self.attempt.saturating_add(1);
-        let nanos = u64::try_from(ceiling.as_nanos()).unwrap_or(u64::MAX);
+        self.jitter(ceiling)
+    }
+
+    /// The delay after a close saying the server is full (a session limit): uniform in
+    /// `[cap / 2, cap]`, counted like [`Backoff::next_delay`] (the ceiling keeps doubling for
+    /// the attempts after it).
+    pub fn next_long_delay(&mut self) -> Duration {
+        self.attempt = self.attempt.saturating_add(1);
+        let floor = self.cap / 2;
+        floor + self.jitter(self.cap.saturating_sub(floor))
+    }
+
+    /// Uniform in `[0, max]`.
+    fn jitter(&mut self, max: Duration) -> Duration {
+        let nanos = u64::try_from(max.as_nanos()).unwrap_or(u64::MAX);
         if nanos == 0 {
             return Duration::ZERO;
         }
-        Duration::from_nanos(self.rng.next() % (nanos + 1))
+        Duration::from_nanos(self.rng.next() % nanos.saturating_add(1))
     }
 
     /// Back to the first delay (after a message arrived on a new socket).
@@ -151,6 +170,38 @@ mod tests {
         b.reset();
         assert_eq!(b.attempt(), 0);
         assert_eq!(b.ceiling(), S);
+    }
+
+    #[test]
+    fn after_a_session_limit_the_delay_is_between_half_the_cap_and_the_cap_from_the_first_attempt()
+    {
+        let cap = Duration::from_mins(1);
+        let mut b = Backoff::with_seed(S, cap, 11);
+        let delays: Vec<Duration> = (0..1000).map(|_| b.next_long_delay()).collect();
+        assert!(
+            delays.iter().all(|d| *d >= cap / 2 && *d <= cap),
+            "{:?}",
+            delays.iter().min()
+        );
+        let mean = delays.iter().sum::<Duration>() / 1000;
+        assert!(
+            mean > Duration::from_secs(42) && mean < Duration::from_secs(48),
+            "spread over [30 s, 60 s]: {mean:?}"
+        );
+        assert_eq!(b.attempt(), 1000, "counted like any attempt");
+        // Attempts per minute of lock-out, starting with one at once: at most 3.
+        let mut b = Backoff::with_seed(S, cap, 5);
+        for _ in 0..100 {
+            let (mut t, mut attempts) = (Duration::ZERO, 1);
+            loop {
+                t += b.next_long_delay();
+                if t > cap {
+                    break;
+                }
+                attempts += 1;
+            }
+            assert!(attempts <= 3, "{attempts}");
+        }
     }
 
     #[test]

@@ -5,14 +5,21 @@
 //!   commands and 32 KiB ([`super::subscriptions::frames`]).
 //! - The socket is always read, so the server's pings are answered even while the UI is
 //!   slow; the task pings every 10 s to measure the round trip and declares the link dead
-//!   after 20 s without any frame, before the server's 30 s.
+//!   after 20 s without any frame, before the server's 30 s. A send still blocked after
+//!   those 20 s (a full TCP buffer on a half-open link) means a dead link too.
 //! - Reconnects back off exponentially with full jitter (1 s doubling to 60 s), reset only
-//!   when the first message arrives on a new socket; they happen at once when the machine
-//!   wakes from sleep (the wall clock jumps against the monotonic clock) or the UI asks.
+//!   when the first message arrives on a new socket; after a session-limit close (1008
+//!   "… sessions limit …") the next delay is at least half the cap. They happen at once when
+//!   the machine wakes from sleep (the wall clock jumps against the monotonic clock, checked
+//!   every tick, during a backoff wait too) or the UI asks.
 //! - A token the server refuses at `authCmd` (1007) is refreshed once; when the refresh
-//!   fails too, the UI is asked for the password. Never a loop.
+//!   fails too, the UI is asked for the password. Never a loop, and `SessionExpired` is
+//!   pushed once until the next login (`ReconnectNow`) or live socket.
 //! - After a reconnect every subscription is replayed with fresh `cmdId`s; time series
-//!   resume right after the last point seen, and the gap is reported so plots can mark it.
+//!   resume a minute before the last point seen (late points are fetched; the store
+//!   replaces points it already has), and the gap is reported so plots can mark it.
+//! - Close reasons are passed on and logged with JWT-like runs masked
+//!   ([`super::tokens::redact_jwts`]): ThingsBoard's 1007 reason can echo the first frame.
 //! - "Too many updates!" leaves the server dropping that subscription's updates: it is
 //!   resubscribed after the rate-limit window.
 
@@ -30,7 +37,7 @@ use super::event::{ConnState, EventQueue, NetEvent, SubId};
 use super::rest::RestClient;
 use super::subscriptions::{Registry, SubSpec, TooLarge, frames};
 use super::tls::client_config;
-use super::tokens::now_ms;
+use super::tokens::{now_ms, redact_jwts};
 use crate::protocol::{
     ErrorScope, MAX_CMDS_PER_FRAME, MAX_FRAME_BYTES, MarkAllNotificationsAsReadCmd,
     MarkNotificationsAsReadCmd, ServerMessage, WsCmd,
@@ -39,6 +46,9 @@ use crate::protocol::{LEGACY_TELEMETRY_PATH, LegacyTelemetryMessage, WS_PATH};
 
 /// Wait after a failed background token refresh before trying another.
 const REFRESH_RETRY: Duration = Duration::from_secs(30);
+
+/// Shared flag: `SessionExpired` was pushed and no new login happened since.
+type ExpiredFlag = Arc<std::sync::atomic::AtomicBool>;
 
 /// Timings of the session; tests shrink them.
 #[derive(Debug, Clone)]
@@ -190,6 +200,8 @@ pub fn spawn(
         retry_due: Vec::new(),
         legacy: false,
         refresh: None,
+        expired_reported: ExpiredFlag::default(),
+        server_full: false,
     };
     runtime.spawn(session.run());
     NetHandle { tx }
@@ -213,6 +225,11 @@ struct Session {
     legacy: bool,
     /// The last background token refresh.
     refresh: Option<BackgroundRefresh>,
+    /// `SessionExpired` was pushed (by this task or a background refresh): not again until
+    /// a new login (`ReconnectNow`) or a live socket.
+    expired_reported: ExpiredFlag,
+    /// The last close said the server is full (a session limit): wait long.
+    server_full: bool,
 }
 
 /// A token refresh running (or done) in the background.
@@ -232,9 +249,39 @@ struct Socket {
     ping_seq: u64,
     ping_sent: Option<(u64, Instant)>,
     traffic: (u32, u64),
-    last_tick_wall: i64,
-    last_tick_mono: Instant,
+    clocks: WakeWatch,
     gaps: Vec<SubId>,
+}
+
+/// Notices a sleep: the wall clock moving much further (or back) than the monotonic one,
+/// which stops while a laptop sleeps.
+struct WakeWatch {
+    clock: fn() -> i64,
+    jump_ms: i64,
+    wall: i64,
+    mono: Instant,
+}
+
+impl WakeWatch {
+    fn new(config: &SessionConfig) -> Self {
+        Self {
+            clock: config.wall_clock,
+            jump_ms: i64::try_from(config.wake_jump.as_millis()).unwrap_or(i64::MAX),
+            wall: (config.wall_clock)(),
+            mono: Instant::now(),
+        }
+    }
+
+    /// Whether the clocks drifted apart by more than `wake_jump` since the last call.
+    fn jumped(&mut self) -> bool {
+        let (wall, mono) = ((self.clock)(), Instant::now());
+        let wall_delta = wall.saturating_sub(self.wall);
+        let mono_delta =
+            i64::try_from(mono.duration_since(self.mono).as_millis()).unwrap_or(i64::MAX);
+        self.wall = wall;
+        self.mono = mono;
+        wall_delta.saturating_sub(mono_delta).abs() > self.jump_ms
+    }
 }
 
 impl Session {
@@ -296,7 +343,7 @@ impl Session {
     /// Tells the UI the password is needed, then waits for a new login (`ReconnectNow`).
     /// Returns true on shutdown.
     async fn session_expired(&mut self) -> bool {
-        self.events.push(NetEvent::SessionExpired);
+        report_expired(&self.expired_reported, &self.events);
         self.events.push(NetEvent::Connection(ConnState::Offline {
             reason: "the session has expired: log in again".to_owned(),
         }));
@@ -304,6 +351,7 @@ impl Session {
             match self.commands.recv().await {
                 None | Some(NetCommand::Shutdown) => return true,
                 Some(NetCommand::ReconnectNow) => {
+                    self.clear_expired();
                     self.backoff.reset();
                     return false;
                 }
@@ -312,6 +360,13 @@ impl Session {
                 }
             }
         }
+    }
+
+    /// After `ReconnectNow` (the UI may have logged in again) or on a live socket: a
+    /// refused session is reported anew.
+    fn clear_expired(&self) {
+        self.expired_reported
+            .store(false, std::sync::atomic::Ordering::Relaxed);
     }
 
     /// Commands while there is no socket: the registry changes, the next socket replays it.
@@ -328,10 +383,16 @@ impl Session {
         }
     }
 
-    /// Sleeps the backoff delay while taking commands. Returns true on shutdown.
+    /// Sleeps the backoff delay while taking commands; a wake from sleep (checked every
+    /// tick: the monotonic clock the delay runs on stops while the machine sleeps) ends it at
+    /// once. Returns true on shutdown.
     async fn wait_backoff(&mut self) -> bool {
         let attempt = self.backoff.attempt() + 1;
-        let delay = self.backoff.next_delay();
+        let delay = if std::mem::take(&mut self.server_full) {
+            self.backoff.next_long_delay()
+        } else {
+            self.backoff.next_delay()
+        };
         let retry_at_ms =
             now_ms().saturating_add(i64::try_from(delay.as_millis()).unwrap_or(i64::MAX));
         self.events
@@ -340,12 +401,23 @@ impl Session {
                 retry_at_ms,
             }));
         let deadline = tokio::time::Instant::now() + delay;
+        let mut clocks = WakeWatch::new(&self.config);
+        let mut tick = tokio::time::interval(self.config.tick);
+        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         loop {
             tokio::select! {
                 () = tokio::time::sleep_until(deadline) => return false,
+                _ = tick.tick() => if clocks.jumped() {
+                    tracing::info!("the computer woke from sleep: reconnecting now");
+                    self.backoff.reset();
+                    return false;
+                },
                 cmd = self.commands.recv() => match cmd {
                     None | Some(NetCommand::Shutdown) => return true,
-                    Some(NetCommand::ReconnectNow) => return false,
+                    Some(NetCommand::ReconnectNow) => {
+                        self.clear_expired();
+                        return false;
+                    }
                     Some(cmd) => self.apply_offline(cmd),
                 },
             }
@@ -379,15 +451,13 @@ impl Session {
         let ws = match opened {
             Ok(ws) => ws,
             Err(Open::NotFound) => {
-                self.events.push(NetEvent::Closed {
-                    code: 1006,
-                    reason: "the server has no WebSocket endpoint (HTTP 404)".to_owned(),
-                });
+                self.closed(1006, "the server has no WebSocket endpoint (HTTP 404)");
                 return Exit::Lost { immediate: false };
             }
             Err(Open::Failed(reason)) => {
+                let reason = redact_jwts(&reason);
                 tracing::info!("cannot open the socket: {reason}");
-                self.events.push(NetEvent::Closed { code: 1006, reason });
+                self.closed(1006, reason);
                 return Exit::Lost { immediate: false };
             }
         };
@@ -401,8 +471,7 @@ impl Session {
             ping_seq: 0,
             ping_sent: None,
             traffic: (0, 0),
-            last_tick_wall: (self.config.wall_clock)(),
-            last_tick_mono: now,
+            clocks: WakeWatch::new(&self.config),
             gaps: Vec::new(),
         };
         let (cmds, backfilled) = self.registry.connected(now_ms());
@@ -484,15 +553,47 @@ impl Session {
             }
         }
         for text in texts {
-            if socket.ws.send(Message::Text(text.into())).await.is_err() {
-                self.events.push(NetEvent::Closed {
-                    code: 1006,
-                    reason: "the connection broke while sending".to_owned(),
-                });
-                return Err(Exit::Lost { immediate: false });
-            }
+            self.send_frame(socket, Message::Text(text.into())).await?;
         }
         Ok(())
+    }
+
+    /// Sends one frame within `dead_after`: a send blocked that long (a full TCP buffer on
+    /// a half-open link) must not hold up the dead-link check, so the link counts as dead.
+    async fn send_frame(&self, socket: &mut Socket, msg: Message) -> Result<(), Exit> {
+        let limit = self.config.dead_after;
+        match tokio::time::timeout(limit, socket.ws.send(msg)).await {
+            Ok(Ok(())) => Ok(()),
+            Ok(Err(_)) => {
+                self.closed(1006, "the connection broke while sending");
+                Err(Exit::Lost { immediate: false })
+            }
+            Err(_) => {
+                self.closed(
+                    1006,
+                    format!(
+                        "a send was stuck for {} s: the link is dead",
+                        limit.as_secs()
+                    ),
+                );
+                Err(Exit::Lost { immediate: false })
+            }
+        }
+    }
+
+    /// Closes the socket (with `frame`), giving up after `dead_after` on a stuck link.
+    async fn close_socket(&self, socket: &mut Socket, frame: Option<CloseFrame>) {
+        tokio::time::timeout(self.config.dead_after, socket.ws.close(frame))
+            .await
+            .ok();
+    }
+
+    /// Reports a close, with JWT-like runs masked from the reason.
+    fn closed(&self, code: u16, reason: impl AsRef<str>) {
+        self.events.push(NetEvent::Closed {
+            code,
+            reason: redact_jwts(reason.as_ref()),
+        });
     }
 
     async fn serve(&mut self, socket: &mut Socket) -> Exit {
@@ -515,18 +616,16 @@ impl Session {
     async fn on_command(&mut self, socket: &mut Socket, cmd: Option<NetCommand>) -> Option<Exit> {
         let cmds = match cmd {
             None | Some(NetCommand::Shutdown) => {
-                socket
-                    .ws
-                    .close(Some(CloseFrame {
-                        code: 1000.into(),
-                        reason: "".into(),
-                    }))
-                    .await
-                    .ok();
+                let bye = CloseFrame {
+                    code: 1000.into(),
+                    reason: "".into(),
+                };
+                self.close_socket(socket, Some(bye)).await;
                 return Some(Exit::Shutdown);
             }
             Some(NetCommand::ReconnectNow) => {
-                socket.ws.close(None).await.ok();
+                self.clear_expired();
+                self.close_socket(socket, None).await;
                 return Some(Exit::Lost { immediate: true });
             }
             Some(NetCommand::Subscribe { sub, spec }) => self.registry.subscribe(sub, spec),
@@ -560,17 +659,11 @@ impl Session {
                         error: format!("the server sent a frame over our limit: {e}"),
                     });
                 }
-                self.events.push(NetEvent::Closed {
-                    code: 1006,
-                    reason: e.to_string(),
-                });
+                self.closed(1006, e.to_string());
                 return Some(Exit::Lost { immediate: false });
             }
             None => {
-                self.events.push(NetEvent::Closed {
-                    code: 1006,
-                    reason: "the connection was closed without a close frame".to_owned(),
-                });
+                self.closed(1006, "the connection was closed without a close frame");
                 return Some(Exit::Lost { immediate: false });
             }
         };
@@ -594,19 +687,19 @@ impl Session {
                 None
             }
             Message::Close(frame) => {
+                // Masked before anything sees it: 1007's reason can echo the first frame.
                 let (code, reason) = frame.map_or((1005, String::new()), |f| {
-                    (u16::from(f.code), f.reason.to_string())
+                    (u16::from(f.code), redact_jwts(f.reason.as_str()))
                 });
-                self.events.push(NetEvent::Closed {
-                    code,
-                    reason: reason.clone(),
-                });
+                self.closed(code, &reason);
                 // A refused token: 1007 at authCmd, or 1011 right after a legacy handshake.
                 let refused = (code == 1007 && reason != "Unknown session type")
                     || (code == 1011 && self.legacy);
                 if refused && !socket.got_message {
                     return Some(Exit::AuthRejected(reason));
                 }
+                self.server_full =
+                    code == 1008 && reason.to_ascii_lowercase().contains("sessions limit");
                 Some(Exit::Lost { immediate: false })
             }
             Message::Ping(_) | Message::Binary(_) | Message::Frame(_) => None,
@@ -620,6 +713,7 @@ impl Session {
         }
         socket.got_message = true;
         self.backoff.reset();
+        self.clear_expired();
         // Marks "live data" in the log (the start-up measure reads it).
         tracing::info!("socket live: first message received");
         self.events.push(NetEvent::Connection(ConnState::Live));
@@ -702,12 +796,13 @@ impl Session {
         }
         let rest = self.rest.clone();
         let events = self.events.clone();
+        let expired = Arc::clone(&self.expired_reported);
         let failed = Arc::new(std::sync::atomic::AtomicBool::new(false));
         let flag = Arc::clone(&failed);
         let task = tokio::spawn(async move {
             match rest.refresh().await {
                 Ok(_) => {}
-                Err(NetError::SessionExpired) => events.push(NetEvent::SessionExpired),
+                Err(NetError::SessionExpired) => report_expired(&expired, &events),
                 Err(_) => flag.store(true, std::sync::atomic::Ordering::Relaxed),
             }
         });
@@ -719,32 +814,21 @@ impl Session {
     }
 
     async fn on_tick(&mut self, socket: &mut Socket) -> Option<Exit> {
-        let clock = (self.config.wall_clock)();
         let wall = now_ms();
         let mono = Instant::now();
-        // Sleep: the wall clock moved much further than the monotonic one.
-        let wall_delta = clock.saturating_sub(socket.last_tick_wall);
-        let mono_delta = i64::try_from(mono.duration_since(socket.last_tick_mono).as_millis())
-            .unwrap_or(i64::MAX);
-        socket.last_tick_wall = clock;
-        socket.last_tick_mono = mono;
-        let jump = i64::try_from(self.config.wake_jump.as_millis()).unwrap_or(i64::MAX);
-        if wall_delta.saturating_sub(mono_delta).abs() > jump {
-            self.events.push(NetEvent::Closed {
-                code: 1006,
-                reason: "the computer woke from sleep".to_owned(),
-            });
-            socket.ws.close(None).await.ok();
+        if socket.clocks.jumped() {
+            self.closed(1006, "the computer woke from sleep");
+            self.close_socket(socket, None).await;
             return Some(Exit::Lost { immediate: true });
         }
         if socket.last_rx.elapsed() >= self.config.dead_after {
-            self.events.push(NetEvent::Closed {
-                code: 1006,
-                reason: format!(
+            self.closed(
+                1006,
+                format!(
                     "no data or pong for {} s: the link is dead",
                     self.config.dead_after.as_secs()
                 ),
-            });
+            );
             return Some(Exit::Lost { immediate: false });
         }
         if socket.traffic.0 > 0 {
@@ -756,8 +840,8 @@ impl Session {
             socket.last_ping = mono;
             socket.ping_sent = Some((socket.ping_seq, mono));
             let payload = socket.ping_seq.to_be_bytes().to_vec();
-            if socket.ws.send(Message::Ping(payload.into())).await.is_err() {
-                return Some(Exit::Lost { immediate: false });
+            if let Err(exit) = self.send_frame(socket, Message::Ping(payload.into())).await {
+                return Some(exit);
             }
         }
         self.refresh_if_due(wall, mono);
@@ -773,6 +857,13 @@ impl Session {
             cmds.extend(self.registry.resubscribe(sub, wall));
         }
         self.send_cmds(socket, None, cmds).await.err()
+    }
+}
+
+/// Pushes `SessionExpired` unless it was pushed since the last login.
+fn report_expired(reported: &ExpiredFlag, events: &EventQueue) {
+    if !reported.swap(true, std::sync::atomic::Ordering::Relaxed) {
+        events.push(NetEvent::SessionExpired);
     }
 }
 

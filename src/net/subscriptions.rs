@@ -23,6 +23,12 @@ use crate::protocol::{
 /// First `cmdId` of notification subscriptions on a connection.
 pub const NOTIFICATION_CMD_BASE: i32 = 1_000_000;
 
+/// How far before the last point seen a resumed time series starts. Points older than the
+/// newest one seen can arrive while the link is down (a gateway uploading its buffer, a key
+/// lagging behind another); the overlap fetches them, and the store replaces the points it
+/// already has (same timestamp), so nothing is shown twice.
+pub const RESUME_OVERLAP_MS: i64 = 60_000;
+
 /// Most intervals an aggregated query may span: `(end - start) / max(interval, 1000)`
 /// (`database.ts_max_intervals`; more closes the socket, §4.1).
 const MAX_AGG_INTERVALS: i64 = 700;
@@ -177,12 +183,13 @@ impl SubSpec {
     }
 
     /// The spec to send after a reconnect when the last point seen was at `last_ts`: raw
-    /// time series restart right after it (the gap is fetched, nothing seen twice is lost,
-    /// duplicates at `last_ts` are dropped by the store), and keep their live window past
-    /// now (the server bounds only its fetch by the window end, so a late end costs nothing
-    /// and covers a client clock behind the server's). Aggregated `tsCmd`s resume on their
-    /// original grid at the start of the interval holding `last_ts`, within the server's
-    /// 700-interval limit (see `resume_aggregated`).
+    /// time series restart [`RESUME_OVERLAP_MS`] before it, never before their original
+    /// start (the gap and any late point are fetched; the store replaces the points it
+    /// already has), and keep their live window past now (the server bounds only its fetch
+    /// by the window end, so a late end costs nothing and covers a client clock behind the
+    /// server's). Aggregated `tsCmd`s resume on their original grid at the start of the
+    /// interval holding `last_ts - RESUME_OVERLAP_MS`, within the server's 700-interval
+    /// limit (see `resume_aggregated`).
     #[must_use]
     pub fn resumed(&self, last_ts: Option<i64>, now_ms: i64) -> SubSpec {
         let Some(last) = last_ts else {
@@ -196,7 +203,7 @@ impl SubSpec {
                         resume_aggregated(ts, last, now_ms);
                     } else {
                         let window_end = now_ms.saturating_add(ts.time_window.max(0));
-                        let start = last.saturating_add(1).max(ts.start_ts);
+                        let start = last.saturating_sub(RESUME_OVERLAP_MS).max(ts.start_ts);
                         ts.start_ts = start;
                         ts.time_window = window_end.saturating_sub(start).max(1);
                     }
@@ -205,7 +212,7 @@ impl SubSpec {
             }
             SubSpec::Timeseries(c) if c.time_window > 0 => {
                 let mut c = c.clone();
-                let start = last.saturating_add(1).max(c.start_ts);
+                let start = last.saturating_sub(RESUME_OVERLAP_MS).max(c.start_ts);
                 c.time_window = now_ms
                     .saturating_add(c.time_window)
                     .saturating_sub(start)
@@ -235,8 +242,8 @@ fn is_aggregated(ts: &TimeSeriesCmd) -> bool {
 /// Resumes an aggregated `tsCmd` on its original grid (anchored at its `startTs`, `interval`
 /// ms steps), so that the resumed aggregates replace the client's point for point:
 ///
-/// - it starts at the interval holding `last` (that interval is re-aggregated whole), never
-///   before the original start;
+/// - it starts at the interval holding `last - RESUME_OVERLAP_MS` (intervals are
+///   re-aggregated whole, late points included), never before the original start;
 /// - it ends where the interval holding now (or `last`, if the server's clock is ahead)
 ///   ends: the last interval is whole, and none of the 700-interval budget goes to the
 ///   future;
@@ -263,7 +270,8 @@ fn resume_aggregated(ts: &mut TimeSeriesCmd, last: i64, now_ms: i64) {
     // (end - start) / unit <= 700  <=>  end - start <= 701 * unit - 1; rounded up to the grid.
     let earliest = end - (i128::from(MAX_AGG_INTERVALS) + 1) * unit + 1;
     let earliest = anchor + (earliest - anchor + interval - 1).div_euclid(interval) * interval;
-    let start = floor(i128::from(last)).max(anchor).max(earliest);
+    let from = i128::from(last) - i128::from(RESUME_OVERLAP_MS);
+    let start = floor(from).max(anchor).max(earliest);
     let clamp = |v: i128| i64::try_from(v).unwrap_or(if v < 0 { i64::MIN } else { i64::MAX });
     ts.start_ts = clamp(start);
     ts.time_window = clamp(end - start).max(1);
@@ -613,23 +621,54 @@ mod tests {
     }
 
     #[test]
-    fn a_reconnect_resumes_time_series_right_after_the_last_point_seen() {
+    fn a_reconnect_resumes_time_series_a_minute_before_the_last_point_seen() {
         let mut r = Registry::new();
         r.connected(0);
         r.subscribe(1, entity_data(&["t"], Some((1_000, 60_000))));
         r.subscribe(2, entity_data(&["h"], None));
-        r.observe_ts(1, 30_000);
+        r.observe_ts(1, 100_000);
         r.observe_ts(1, 20_000);
         r.disconnected();
-        let (cmds, backfilled) = r.connected(90_000);
+        let (cmds, backfilled) = r.connected(160_000);
         assert_eq!(backfilled, [1]);
         let WsCmd::EntityData(c) = &cmds[0] else {
             panic!()
         };
         let ts = c.ts_cmd.as_ref().unwrap();
-        assert_eq!(ts.start_ts, 30_001);
+        // The newest point seen, less the overlap that fetches late points.
+        assert_eq!(ts.start_ts, 100_000 - RESUME_OVERLAP_MS);
         // Still live a full window past now.
-        assert_eq!(ts.start_ts + ts.time_window, 150_000);
+        assert_eq!(ts.start_ts + ts.time_window, 220_000);
+    }
+
+    #[test]
+    fn the_resume_overlap_never_reaches_before_the_original_start() {
+        let spec = entity_data(&["t"], Some((1_000, 60_000)));
+        assert_eq!(resumed_window(&spec, 30_000, 90_000), (1_000, 150_000));
+        let v1 = SubSpec::Timeseries(TimeseriesSubscriptionCmd {
+            cmd_id: 0,
+            entity_type: crate::protocol::EntityType::Device,
+            entity_id: "00000000-0000-0000-0000-000000000001".to_owned(),
+            keys: Some("t".to_owned()),
+            scope: None,
+            unsubscribe: false,
+            start_ts: 1_000,
+            time_window: 60_000,
+            interval: 0,
+            limit: 100,
+            agg: None,
+        });
+        let SubSpec::Timeseries(early) = v1.resumed(Some(30_000), 90_000) else {
+            panic!()
+        };
+        assert_eq!(early.start_ts, 1_000);
+        let SubSpec::Timeseries(late) = v1.resumed(Some(100_000), 160_000) else {
+            panic!()
+        };
+        assert_eq!(
+            (late.start_ts, late.start_ts + late.time_window),
+            (40_000, 220_000)
+        );
     }
 
     /// An `ENTITY_DATA` spec with an AVG `tsCmd` anchored at `start`.
@@ -652,16 +691,16 @@ mod tests {
     }
 
     #[test]
-    fn an_aggregated_series_resumes_at_the_start_of_the_interval_of_its_last_point() {
+    fn an_aggregated_series_resumes_at_the_start_of_the_interval_a_minute_before_its_last_point() {
         // Minute intervals anchored at 10 s past; the last point seen was the aggregate of
-        // the interval [130 s, 190 s), at its midpoint.
+        // the interval [190 s, 250 s), at its midpoint: a minute before is in [130 s, 190 s).
         let spec = aggregated(10_000, 600_000, 60_000);
-        let (start, end) = resumed_window(&spec, 160_000, 1_000_000);
+        let (start, end) = resumed_window(&spec, 220_000, 1_000_000);
         assert_eq!(start, 130_000, "on the original grid");
         // Up to the end of the interval holding now, [970 s, 1030 s): no interval is cut.
         assert_eq!(end, 1_030_000);
-        // A point on an interval's first millisecond resumes at that interval.
-        assert_eq!(resumed_window(&spec, 190_000, 1_000_000).0, 190_000);
+        // A minute before the last point on an interval's first millisecond: that interval.
+        assert_eq!(resumed_window(&spec, 250_000, 1_000_000).0, 190_000);
         // A last point before the original start does not reach before it.
         assert_eq!(resumed_window(&spec, -500_000, 1_000_000).0, 10_000);
     }
@@ -683,23 +722,23 @@ mod tests {
             (end - (start - 250)) / 1_000 > 700,
             "the oldest start allowed"
         );
-        // A short outage is resumed whole.
+        // A short outage is resumed whole, from the interval a minute before the last point.
         let (start, _) = resumed_window(&spec, 3_000_000, 3_600_000);
-        assert_eq!(start, 2_999_850);
+        assert_eq!(start, 2_939_850);
     }
 
     #[test]
     fn raw_and_calendar_series_keep_their_resume_rules() {
-        // Raw: right after the last point, live a window past now.
+        // Raw: a minute before the last point, live a window past now.
         let raw = entity_data(&["t"], Some((1_000, 60_000)));
-        assert_eq!(resumed_window(&raw, 30_000, 90_000), (30_001, 150_000));
+        assert_eq!(resumed_window(&raw, 100_000, 160_000), (40_000, 220_000));
         // NONE is raw.
         let SubSpec::EntityData(mut none) = aggregated(1_000, 60_000, 1_000) else {
             unreachable!()
         };
         none.ts_cmd.as_mut().unwrap().agg = Some(Aggregation::None);
         let none = SubSpec::EntityData(none);
-        assert_eq!(resumed_window(&none, 30_000, 90_000), (30_001, 150_000));
+        assert_eq!(resumed_window(&none, 100_000, 160_000), (40_000, 220_000));
         // Calendar months are no fixed grid: the window is fetched again up to now.
         let SubSpec::EntityData(mut month) = aggregated(1_000, 60_000, 1_000) else {
             unreachable!()
@@ -710,12 +749,12 @@ mod tests {
     }
 
     #[test]
-    fn a_resubscribe_takes_a_new_cmd_id_and_resumes_after_the_last_point() {
+    fn a_resubscribe_takes_a_new_cmd_id_and_resumes_a_minute_before_the_last_point() {
         let mut r = Registry::new();
         r.connected(0);
         r.subscribe(1, entity_data(&["t"], Some((1_000, 60_000))));
-        r.observe_ts(1, 30_000);
-        let cmds = r.resubscribe(1, 90_000);
+        r.observe_ts(1, 100_000);
+        let cmds = r.resubscribe(1, 160_000);
         assert!(matches!(
             cmds[0],
             WsCmd::EntityDataUnsubscribe(UnsubscribeCmd { cmd_id: 1 })
@@ -724,7 +763,7 @@ mod tests {
             panic!("{cmds:?}")
         };
         assert_eq!(c.cmd_id, 2);
-        assert_eq!(c.ts_cmd.as_ref().unwrap().start_ts, 30_001);
+        assert_eq!(c.ts_cmd.as_ref().unwrap().start_ts, 40_000);
         assert_eq!(r.sub_for_cmd(2), Some(1));
         // The stored spec keeps its original window; the last point seen is remembered.
         let SubSpec::EntityData(kept) = r.spec(1).unwrap() else {
@@ -732,11 +771,11 @@ mod tests {
         };
         assert_eq!(kept.ts_cmd.as_ref().unwrap().start_ts, 1_000);
         r.disconnected();
-        let (replayed, _) = r.connected(100_000);
+        let (replayed, _) = r.connected(170_000);
         let WsCmd::EntityData(c) = &replayed[0] else {
             panic!()
         };
-        assert_eq!(c.ts_cmd.as_ref().unwrap().start_ts, 30_001);
+        assert_eq!(c.ts_cmd.as_ref().unwrap().start_ts, 40_000);
     }
 
     fn history(start: i64) -> SubSpec {

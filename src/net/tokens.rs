@@ -8,12 +8,25 @@
 //!
 //! The refresh is due at 80 % of the lifetime or 60 s before expiry, whichever comes first,
 //! but never before half the lifetime (short-lived tokens in tests would otherwise refresh in
-//! a loop).
+//! a loop). A token that is dead on arrival (a lifetime within [`VALIDITY_MARGIN_MS`], such as
+//! `exp <= iat` from a misconfigured server) is not refreshed again before
+//! [`DEAD_ON_ARRIVAL_REFRESH_MS`]: the next pair would be as dead, and the session ticks
+//! every second.
+//!
+//! Tokens never reach logs or close reasons: [`redact_jwts`] masks JWT-like runs in text the
+//! server sent (a 1007 close reason can echo the first frame, token included).
 
 use crate::protocol::{JwtClaims, LoginResponse};
 
 /// Margin under which an access token no longer counts as valid for a new request.
 pub const VALIDITY_MARGIN_MS: i64 = 2_000;
+
+/// Earliest background refresh of a pair whose access token was never valid (its lifetime is
+/// at most [`VALIDITY_MARGIN_MS`]).
+pub const DEAD_ON_ARRIVAL_REFRESH_MS: i64 = 30_000;
+
+/// What [`redact_jwts`] puts in place of a token.
+pub const REDACTED_TOKEN: &str = "<token>";
 
 /// The current access and refresh tokens with their local expiry times.
 #[derive(Clone, PartialEq, Eq)]
@@ -132,11 +145,16 @@ impl Tokens {
             .map(|l| self.received_ms.saturating_add(l))
     }
 
-    /// When to refresh: `min(80 % of the lifetime, 60 s before expiry)`, at least half-way.
+    /// When to refresh: `min(80 % of the lifetime, 60 s before expiry)`, at least half-way;
+    /// [`DEAD_ON_ARRIVAL_REFRESH_MS`] after receipt for a token that was never valid.
     #[must_use]
     pub fn refresh_due_at_ms(&self) -> i64 {
         let l = self.lifetime_ms();
-        let after = (l / 5 * 4).min(l.saturating_sub(60_000).max(l / 2));
+        let after = if l <= VALIDITY_MARGIN_MS {
+            DEAD_ON_ARRIVAL_REFRESH_MS
+        } else {
+            (l / 5 * 4).min(l.saturating_sub(60_000).max(l / 2))
+        };
         self.received_ms.saturating_add(after)
     }
 
@@ -155,6 +173,38 @@ impl Tokens {
                 .refresh_expires_at_ms()
                 .is_none_or(|e| now_ms.saturating_add(VALIDITY_MARGIN_MS) < e)
     }
+}
+
+/// `text` with every JWT-like run replaced by [`REDACTED_TOKEN`]: `eyJ` (the base64url start
+/// of a JSON object, which every JWT header is) at the start of a word, followed by a
+/// base64url character, and everything after it up to the next whitespace (the rest of the
+/// token: its other parts, or the JSON around a token cut short).
+#[must_use]
+pub fn redact_jwts(text: &str) -> String {
+    let bytes = text.as_bytes();
+    let mut out = String::with_capacity(text.len());
+    let (mut copied, mut from) = (0, 0);
+    while let Some(found) = text[from..].find("eyJ") {
+        let start = from + found;
+        let after = start + 3;
+        let word_start = start == 0 || !bytes[start - 1].is_ascii_alphanumeric();
+        let base64url = bytes
+            .get(after)
+            .is_some_and(|b| b.is_ascii_alphanumeric() || *b == b'-' || *b == b'_');
+        if word_start && base64url {
+            let end = text[after..]
+                .find(char::is_whitespace)
+                .map_or(text.len(), |n| after + n);
+            out.push_str(&text[copied..start]);
+            out.push_str(REDACTED_TOKEN);
+            copied = end;
+            from = end;
+        } else {
+            from = after;
+        }
+    }
+    out.push_str(&text[copied..]);
+    out
 }
 
 /// Wall-clock now in epoch ms.
@@ -213,6 +263,55 @@ mod tests {
         assert_eq!(pair(100, 0).refresh_due_at_ms(), 50_000);
         // 3 s (tests): half-way.
         assert_eq!(pair(3, 0).refresh_due_at_ms(), 1_500);
+    }
+
+    #[test]
+    fn a_token_that_is_dead_on_arrival_is_not_refreshed_again_for_thirty_seconds() {
+        // exp == iat (a misconfigured server): refreshing at once would loop every tick.
+        assert_eq!(pair(0, 5_000).refresh_due_at_ms(), 35_000);
+        // exp < iat, and a lifetime within the validity margin: never valid either.
+        assert_eq!(pair(-60, 5_000).refresh_due_at_ms(), 35_000);
+        assert_eq!(pair(2, 5_000).refresh_due_at_ms(), 35_000);
+        assert!(!pair(2, 5_000).is_valid_at(5_000));
+        // The shortest usable lifetime keeps the half-way rule.
+        assert_eq!(pair(3, 5_000).refresh_due_at_ms(), 6_500);
+    }
+
+    #[test]
+    fn jwt_like_runs_are_masked_up_to_the_next_whitespace() {
+        let t = pair(9000, 0);
+        let reason = format!(
+            "The given string value cannot be transformed to Json object: {{\"authCmd\":{{\"token\":\"{}\"}}}}",
+            t.access()
+        );
+        let masked = redact_jwts(&reason);
+        assert_eq!(
+            masked,
+            "The given string value cannot be transformed to Json object: {\"authCmd\":{\"token\":\"<token>"
+        );
+        // A token cut short by the close frame's 123-byte limit, and one after `=`.
+        let cut = &t.access()[..31];
+        assert_eq!(redact_jwts(&format!("object: {cut}")), "object: <token>");
+        assert_eq!(
+            redact_jwts(&format!("bad ?token={} here", t.refresh().unwrap())),
+            "bad ?token=<token> here"
+        );
+        assert_eq!(redact_jwts("eyJa eyJb\teyJc"), "<token> <token>\t<token>");
+    }
+
+    #[test]
+    fn text_without_a_jwt_is_left_alone() {
+        for text in [
+            "",
+            "Max tenant sessions limit reached!",
+            "JWT Token expired",
+            "heyJude monkeyJump eyJ eyJ. eyJ",
+            "ünïcödé eyJ€ 日本eyJ",
+        ] {
+            assert_eq!(redact_jwts(text), text);
+        }
+        // A multi-byte character before the run is a word start.
+        assert_eq!(redact_jwts("éeyJhbGc rest"), "é<token> rest");
     }
 
     #[test]

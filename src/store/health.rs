@@ -10,6 +10,8 @@
 
 use std::time::Duration;
 
+use crate::net::tokens::redact_jwts;
+
 /// Span over which message and byte rates are measured.
 pub const RATE_WINDOW_MS: i64 = 5_000;
 
@@ -118,8 +120,9 @@ impl Health {
     }
 
     /// Records that the socket closed with `code` and `reason` at `now_ms`, explaining it
-    /// (the proxy heuristic uses the idle time of the link). The state is left to the
-    /// caller's next [`Health::set_state`] (`Reconnecting` or `Offline`).
+    /// (the proxy heuristic uses the idle time of the link). JWT-like runs in the reason are
+    /// masked before it is kept ([`redact_jwts`]): it reaches the diagnostics. The state is
+    /// left to the caller's next [`Health::set_state`] (`Reconnecting` or `Offline`).
     pub fn on_close(&mut self, now_ms: i64, code: u16, reason: &str) {
         let idle_ms = self
             .last_message_at_ms
@@ -128,7 +131,7 @@ impl Health {
         let (summary, action) = close_reason_after_idle(code, reason, idle_ms);
         self.last_close = Some(CloseInfo {
             code,
-            reason: reason.to_owned(),
+            reason: redact_jwts(reason),
             at_ms: now_ms,
             idle_ms,
             summary,
@@ -541,6 +544,25 @@ mod tests {
         assert_eq!(close.at_ms, 2_000);
         assert_eq!(close.idle_ms, Some(1_000));
         assert!(close.summary.contains("send queue"));
+    }
+
+    #[test]
+    fn a_token_echoed_in_a_close_reason_is_not_kept() {
+        let mut h = live_at(0);
+        // ThingsBoard's 1007 for an unreadable first frame echoes it, cut to 123 bytes.
+        let token = "eyJhbGciOiJIUzUxMiJ9.eyJzdWIiOiJ0ZW5hbnRAdGhpbmdzYm9hcmQub3JnIn0.c2ln";
+        let echoed = format!(
+            "The given string value cannot be transformed to Json object: {{\"authCmd\":{{\"cmdId\":0,\"token\":\"{token}\"}}}}"
+        );
+        h.on_close(1_000, 1007, &echoed[..123]);
+        let close = h.last_close().unwrap();
+        assert!(!close.reason.contains("eyJ"), "{}", close.reason);
+        assert!(
+            close.reason.ends_with("\"token\":\"<token>"),
+            "{}",
+            close.reason
+        );
+        assert!(close.summary.contains("rejected the login"));
     }
 
     #[test]
