@@ -87,7 +87,12 @@ pub fn event_json(event: &NetEvent) -> Value {
             to_ms,
         } => json!({"event": "gap", "sub": sub, "fromMs": from_ms, "toMs": to_ms}),
         NetEvent::BadFrame { error } => json!({"event": "bad-frame", "error": error}),
-        NetEvent::Lagged { subs } => json!({"event": "lagged", "subs": subs}),
+        NetEvent::Lagged { subs } => {
+            let ids: Vec<_> = subs.iter().map(|l| l.sub).collect();
+            let since: Vec<_> = subs.iter().map(|l| l.since_ms).collect();
+            json!({"event": "lagged", "subs": ids, "sinceMs": since})
+        }
+        NetEvent::Resynced { sub } => json!({"event": "resynced", "sub": sub}),
         NetEvent::SessionExpired => json!({"event": "session-expired"}),
         NetEvent::LegacyServer => json!({"event": "legacy-server",
             "note": "ThingsBoard before 3.6.2: no alarm status, no notifications"}),

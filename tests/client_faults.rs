@@ -1,9 +1,11 @@
 //! The session task under the faults a field laptop meets, injected into the demo server
 //! over real sockets, each with the outcome the reliability issue names: the server's 4500
 //! and 1008 closes, a session limit, a command over 32 KiB, a revoked refresh token, clock
-//! jumps during a backoff wait, and a late point pushed during a restart. Timings are
-//! scaled down so that each test runs in a few seconds; points are counted in a `Store`,
-//! which replaces a point it already has (the resume overlaps the last minute).
+//! jumps during a backoff wait, a late point pushed during a restart, a UI that stalls for
+//! 5 s under a flood, and a server whose certificate changes (pinned: the attempts stop;
+//! expired: they go on). Timings are scaled down so that each test runs in a few seconds;
+//! points are counted in a `Store`, which replaces a point it already has (the resume
+//! overlaps the last minute).
 
 // Tests fail by panicking.
 #![allow(clippy::expect_used, clippy::unwrap_used)]
@@ -12,8 +14,11 @@ mod common;
 
 #[path = "common/session.rs"]
 mod session;
+#[path = "common/tls.rs"]
+mod tls;
 
-use std::sync::atomic::{AtomicI64, Ordering};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
 use std::time::Duration;
 
 use common::wire::{TENANT, close_of, live_session, quiet_config, quiet_config_with, start};
@@ -23,8 +28,11 @@ use session::{
 };
 use tb_monitor::demo::{DemoConfig, DemoControl, DemoServer};
 use tb_monitor::net::subscriptions::RESUME_OVERLAP_MS;
-use tb_monitor::net::{ConnState, NetCommand, NetEvent, SessionConfig, SubSpec};
+use tb_monitor::net::tls::TlsTrust;
+use tb_monitor::net::{ConnState, EventQueue, NetCommand, NetEvent, SessionConfig, SubSpec};
 use tb_monitor::protocol::{EntityDataCmd, EntityId, WsCmd};
+use tb_monitor::store::Store;
+use tls::{Pki, TlsFront, demo_addr};
 
 /// A key without a simulated signal: only the points a test pushes exist.
 const KEY: &str = "probe";
@@ -483,5 +491,342 @@ async fn a_late_point_older_than_the_newest_seen_pushed_during_a_restart_arrives
         &device,
         KEY,
         &[(base, 1.5), (late, 9.5), (newest, 2.5)],
+    );
+}
+
+/// Devices the stall test floods (one message per device per 10 ms batch).
+const STALL_DEVICES: usize = 100;
+/// Flood points a second: with [`STALL_DEVICES`] devices, that many messages a second.
+const FLOOD_PER_S: u32 = 10_000;
+/// Points a second of the series the stall test checks one by one.
+const SERIES_PER_S: usize = 500;
+/// How long the UI does not drain.
+const STALL: Duration = Duration::from_secs(5);
+/// The stall test's queue: the app's holds 10,000 events and merges 50,000 points an
+/// update; scaled down so that even a slow debug build fills it within the stall and the
+/// checked series passes the point cap (which drops it and resyncs it) a few times.
+const STALL_CAPACITY: usize = 2_000;
+const STALL_MERGED_POINTS: usize = 500;
+
+/// `ENTITY_DATA` with the latest `flood` value of every device, as the entity table asks.
+fn flood_latest_spec() -> SubSpec {
+    let cmd: EntityDataCmd = serde_json::from_value(serde_json::json!({
+        "cmdId": 0,
+        "query": {
+            "entityFilter": {"type": "entityType", "entityType": "DEVICE"},
+            "pageLink": {"pageSize": 1000, "page": 0},
+            "latestValues": [{"type": "TIME_SERIES", "key": "flood"}]
+        },
+        "latestCmd": {"keys": [{"type": "TIME_SERIES", "key": "flood"}]}
+    }))
+    .unwrap();
+    SubSpec::EntityData(cmd)
+}
+
+/// Pushes [`SERIES_PER_S`] points of `probe` of `device` a second (values `i + 0.5`) for
+/// `duration`; returns them.
+async fn push_series(
+    control: DemoControl,
+    device: EntityId,
+    duration: Duration,
+) -> Vec<(i64, f64)> {
+    let mut stamps = Stamps(0);
+    let mut pushed = Vec::new();
+    let start = tokio::time::Instant::now();
+    let mut tick = tokio::time::interval(Duration::from_millis(10));
+    while start.elapsed() < duration {
+        tick.tick().await;
+        let due = usize::try_from(start.elapsed().as_millis()).unwrap() * SERIES_PER_S / 1000;
+        while pushed.len() < due {
+            let ts = stamps.next();
+            let value = f64::from(u32::try_from(pushed.len()).unwrap()) + 0.5;
+            control.push_point(&device, KEY, ts, value.to_string());
+            pushed.push((ts, value));
+        }
+    }
+    pushed
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_ui_stalled_for_5_s_while_10k_msgs_s_arrive_keeps_the_socket_and_catches_up_without_losing_a_point()
+ {
+    let (server, control) = start(DemoConfig {
+        devices: STALL_DEVICES,
+        simulate: false,
+        ..DemoConfig::default()
+    })
+    .await;
+    let rest = session::login_at(&server.base_url(), TlsTrust::System).await;
+    let mut client = session::spawn_client(rest, fast(), |waker| {
+        EventQueue::new(STALL_CAPACITY, waker).with_max_merged_points(STALL_MERGED_POINTS)
+    });
+    let device = thermostats(&control)[0].id.clone();
+    client.send(NetCommand::Subscribe {
+        sub: 1,
+        spec: flood_latest_spec(),
+    });
+    client.send(NetCommand::Subscribe {
+        sub: 2,
+        spec: series_spec(&device, KEY, now_ms() - 60_000, 86_400_000),
+    });
+    client.expect("the latest page", |e| is_page(e, 1)).await;
+    client
+        .expect_any_time("the series page", |e| is_page(e, 2))
+        .await;
+    let mut store = client.store();
+    let before = client.seen.len();
+    let opened = control.stats().ws_sessions_opened;
+
+    // The UI thread stalls: nothing is drained while the flood and the series arrive.
+    let flood = control.flood(FLOOD_PER_S, STALL);
+    let series = tokio::spawn(push_series(control.clone(), device.clone(), STALL));
+    let stall_started = tokio::time::Instant::now();
+    let mut sampled_peak = 0;
+    while !(flood.is_finished() && series.is_finished()) {
+        sampled_peak = sampled_peak.max(client.queue.len());
+        assert!(
+            stall_started.elapsed() < STALL + DEADLINE,
+            "the flood never ended"
+        );
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    flood.await.unwrap();
+    let pushed = series.await.unwrap();
+    let stalled_for = stall_started.elapsed();
+    let during = client.queue.stats();
+
+    // The UI catches up as the app does, resyncing what the queue dropped.
+    let caught_up = |store: &Store| {
+        session::stored_points(store, 2, &device, KEY) == pushed
+            && control.devices().iter().all(|d| {
+                session::stored_latest(store, 1, &d.id, "flood") == control.latest(&d.id, "flood")
+            })
+    };
+    let catch_up_started = tokio::time::Instant::now();
+    let deadline = catch_up_started + DEADLINE;
+    loop {
+        client.catch_up(&mut store);
+        if caught_up(&store) {
+            break;
+        }
+        if tokio::time::timeout_at(deadline, client.notify.notified())
+            .await
+            .is_err()
+        {
+            panic!(
+                "not caught up in {DEADLINE:?}: {} of {} points stored, queue {:?}",
+                session::stored_points(&store, 2, &device, KEY).len(),
+                pushed.len(),
+                client.queue.stats()
+            );
+        }
+    }
+    let catch_up = catch_up_started.elapsed();
+
+    let events = &client.seen[before..];
+    assert!(
+        !events.iter().any(|e| matches!(
+            e,
+            NetEvent::Closed { .. }
+                | NetEvent::Connection(
+                    ConnState::Reconnecting { .. } | ConnState::Connecting { .. }
+                )
+        )),
+        "the socket was kept:\n{}",
+        session::brief(events)
+    );
+    assert_eq!(control.stats().ws_sessions_opened, opened, "no new socket");
+    let stats = client.queue.stats();
+    // Past capacity only control events get in: the traffic and round-trip counters.
+    assert!(
+        stats.peak <= STALL_CAPACITY + 2 && sampled_peak <= stats.peak,
+        "bounded: sampled {sampled_peak}, {stats:?}"
+    );
+    assert!(
+        during.dropped > 0,
+        "the stall passed the point cap, so a resync was needed: {during:?}"
+    );
+    let resynced = client.count(|e| *e == NetEvent::Resynced { sub: 2 });
+    assert!(resynced > 0, "the series was resynced");
+    assert!(store.lagged.is_empty());
+    assert_stored_once(&store, 2, &device, KEY, &pushed);
+    let msgs: u64 = events
+        .iter()
+        .map(|e| match e {
+            NetEvent::Traffic { msgs, .. } => u64::from(*msgs),
+            _ => 0,
+        })
+        .sum();
+    println!(
+        "stall {stalled_for:?}: {msgs} messages received ({:.0}/s), {} series points; queue peak \
+         {} (sampled {sampled_peak}) of {STALL_CAPACITY}, {} merged, {} dropped, {resynced} \
+         resyncs; caught up in {catch_up:?}",
+        f64::from(u32::try_from(msgs).unwrap()) / stalled_for.as_secs_f64(),
+        pushed.len(),
+        stats.peak,
+        stats.merged,
+        stats.dropped,
+    );
+}
+
+/// A TCP relay on a free loopback port to the TLS front at `port`, counting the sockets
+/// opened through it (a refused handshake never reaches the demo server's counters).
+struct CountingRelay {
+    port: u16,
+    opened: Arc<AtomicU64>,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl CountingRelay {
+    async fn start(port: u16) -> Self {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let opened = Arc::new(AtomicU64::new(0));
+        let count = Arc::clone(&opened);
+        let relay_port = listener.local_addr().unwrap().port();
+        let task = tokio::spawn(async move {
+            while let Ok((mut inbound, _)) = listener.accept().await {
+                count.fetch_add(1, Ordering::Relaxed);
+                tokio::spawn(async move {
+                    if let Ok(mut outbound) =
+                        tokio::net::TcpStream::connect(("127.0.0.1", port)).await
+                    {
+                        tokio::io::copy_bidirectional(&mut inbound, &mut outbound)
+                            .await
+                            .ok();
+                    }
+                });
+            }
+        });
+        Self {
+            port: relay_port,
+            opened,
+            task,
+        }
+    }
+
+    fn url(&self) -> String {
+        format!("https://127.0.0.1:{}", self.port)
+    }
+
+    fn opened(&self) -> u64 {
+        self.opened.load(Ordering::Relaxed)
+    }
+}
+
+impl Drop for CountingRelay {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
+}
+
+/// A client logged in through `relay` (to a TLS front), trusting the front as `trust`,
+/// subscribed to the thermostats' latest values, live.
+async fn live_behind_tls(relay: &CountingRelay, trust: TlsTrust) -> Client {
+    let rest = session::login_at(&relay.url(), trust).await;
+    let mut client = session::spawn_client(rest, fast(), |waker| EventQueue::new(1000, waker));
+    client.send(NetCommand::Subscribe {
+        sub: 1,
+        spec: latest_spec(),
+    });
+    client.expect("live", is_live).await;
+    client.expect("the page", |e| is_page(e, 1)).await;
+    client
+}
+
+#[tokio::test]
+async fn a_pinned_server_presenting_another_certificate_closes_1015_naming_both_and_attempts_stop()
+{
+    let pki = Pki::new();
+    let (server, control) = start(quiet_config()).await;
+    let front = TlsFront::start(demo_addr(&server), &pki.self_signed).await;
+    let relay = CountingRelay::start(front.port).await;
+    let (pinned, presented) = (pki.self_signed.fingerprint(), pki.impostor.fingerprint());
+    let trust = TlsTrust::Pinned {
+        sha256: pinned.clone(),
+    };
+    let mut client = live_behind_tls(&relay, trust).await;
+
+    // Another certificate from now on (an interceptor's), and the link drops.
+    front.serve(&pki.impostor);
+    control.drop_connections(false);
+    let NetEvent::Closed { reason, .. } = client
+        .expect("the refused certificate", |e| {
+            matches!(e, NetEvent::Closed { code: 1015, .. })
+        })
+        .await
+    else {
+        unreachable!()
+    };
+    assert_eq!(
+        reason,
+        format!("the server's certificate changed: pinned {pinned}, presented {presented}")
+    );
+    client
+        .expect("offline", |e| {
+            *e == NetEvent::Connection(ConnState::Offline {
+                reason: "the server's certificate changed (possible interception): log in \
+                         again to check it"
+                    .to_owned(),
+            })
+        })
+        .await;
+    // With 50-200 ms backoffs, a second of waiting would see several more attempts.
+    let opened = relay.opened();
+    let later = client.collect_for(Duration::from_secs(1)).await;
+    assert!(
+        later.is_empty(),
+        "no attempt after the refusal:\n{}",
+        session::brief(&later)
+    );
+    assert_eq!(relay.opened(), opened, "no socket opened");
+    let store = client.store();
+    let close = store.health.as_ref().unwrap().last_close().unwrap();
+    assert_eq!(close.code, 1015);
+}
+
+#[tokio::test]
+async fn an_expired_certificate_closes_1015_in_plain_words_and_the_attempts_go_on_until_it_is_renewed()
+ {
+    let pki = Pki::new();
+    let dir = tempfile::tempdir().unwrap();
+    let (server, control) = start(quiet_config()).await;
+    let front = TlsFront::start(demo_addr(&server), &pki.server).await;
+    let relay = CountingRelay::start(front.port).await;
+    let trust = TlsTrust::CustomCa {
+        pem_path: pki.write_ca(dir.path()),
+    };
+    let mut client = live_behind_tls(&relay, trust).await;
+
+    front.serve(&pki.expired);
+    control.drop_connections(false);
+    let NetEvent::Closed { reason, .. } = client
+        .expect("the refused certificate", |e| {
+            matches!(e, NetEvent::Closed { code: 1015, .. })
+        })
+        .await
+    else {
+        unreachable!()
+    };
+    assert_eq!(
+        reason,
+        "the server's certificate has expired: the connection cannot be verified until the \
+         certificate is renewed"
+    );
+    let opened = relay.opened();
+    client
+        .expect("another attempt", |e| {
+            matches!(e, NetEvent::Connection(ConnState::Connecting { .. }))
+        })
+        .await;
+    // The renewed certificate lets the next attempt through.
+    front.serve(&pki.server);
+    client.expect("live again", is_live).await;
+    client.expect("the page again", |e| is_page(e, 1)).await;
+    assert!(relay.opened() > opened, "attempts went on");
+    assert!(
+        !client
+            .seen
+            .iter()
+            .any(|e| matches!(e, NetEvent::Connection(ConnState::Offline { .. })))
     );
 }

@@ -359,8 +359,8 @@ impl Live {
         }
     }
 
-    /// Applies waiting network events (within [`DRAIN_BUDGET`]) and keeps a rotated refresh
-    /// token in the keychain.
+    /// Applies waiting network events (within [`DRAIN_BUDGET`]), resyncs the subscriptions
+    /// whose messages the queue dropped, and keeps a rotated refresh token in the keychain.
     pub fn logic(&mut self, ctx: &egui::Context) -> Option<LiveAction> {
         let started = Instant::now();
         loop {
@@ -377,6 +377,13 @@ impl Live {
                 ctx.request_repaint();
                 break;
             }
+        }
+        // Subscriptions whose messages the queue dropped are fetched again: nothing is lost.
+        let net = &self.net;
+        self.store.resync_lagged(|cmd| net.try_send(cmd));
+        if !self.store.lagged.is_empty() {
+            // The session's command queue was full: try again shortly.
+            ctx.request_repaint_after(Duration::from_millis(100));
         }
         // A countdown on screen needs a tick; otherwise the app sleeps until data arrives.
         if matches!(

@@ -22,6 +22,15 @@
 //!   ([`super::tokens::redact_jwts`]): ThingsBoard's 1007 reason can echo the first frame.
 //! - "Too many updates!" leaves the server dropping that subscription's updates: it is
 //!   resubscribed after the rate-limit window.
+//! - A subscription the UI could not keep up with (its messages dropped by the
+//!   [`EventQueue`], see [`super::event`]) is resynced on [`NetCommand::Resync`]: subscribed
+//!   again under a new `cmdId`, time series from a minute before the oldest point dropped,
+//!   with [`NetEvent::Resynced`] queued between the old subscription's messages and the new.
+//! - A certificate refused while opening a socket is reported as close 1015 in plain words.
+//!   Expired, not yet valid, for another name or from an unknown issuer: the attempts go on
+//!   (a renewed certificate fixes it). A pinned server presenting another certificate ends
+//!   them: `Offline` until the user logs in again (`ReconnectNow`), since it may be an
+//!   interception.
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -33,10 +42,10 @@ use tokio_tungstenite::tungstenite::protocol::CloseFrame;
 
 use super::NetError;
 use super::backoff::Backoff;
-use super::event::{ConnState, EventQueue, NetEvent, SubId};
+use super::event::{ConnState, EventQueue, NetEvent, SubId, point_ts_bounds};
 use super::rest::RestClient;
 use super::subscriptions::{Registry, SubSpec, TooLarge, frames};
-use super::tls::client_config;
+use super::tls::{Refusal, client_config};
 use super::tokens::{now_ms, redact_jwts};
 use crate::protocol::{
     ErrorScope, MAX_CMDS_PER_FRAME, MAX_FRAME_BYTES, MarkAllNotificationsAsReadCmd,
@@ -71,6 +80,11 @@ pub struct SessionConfig {
     pub too_many_updates_retry: Duration,
     /// Largest frame accepted from the server; a larger one cannot be skipped (the stream
     /// is broken there), so it is reported as a bad frame and the socket is reopened.
+    ///
+    /// The default, 64 MiB, fits the largest replies the app asks for with some margin: a
+    /// plot's raw series is up to 500,000 points a key (`RAW_LIMIT_MAX`), about 19 MB of
+    /// JSON at ~38 bytes a point, so three keys of one entity in one reply; the Inspector's
+    /// history is up to 50,000 points a key (2 MB). 16 MiB would cut a single full key.
     pub max_message_bytes: usize,
     /// The wall clock (epoch ms) the tick compares with the monotonic one to notice a sleep;
     /// tests substitute a clock they can move.
@@ -116,6 +130,16 @@ pub enum NetCommand {
         /// The subscription.
         sub: SubId,
     },
+    /// Subscribe again under a new `cmdId` because the UI dropped some of its messages
+    /// ([`NetEvent::Lagged`]): time series resume a minute before `since_ms` (or the last
+    /// point seen, whichever is older; never before their start), everything else sends a
+    /// fresh snapshot.
+    Resync {
+        /// The subscription.
+        sub: SubId,
+        /// The oldest point time dropped ([`super::event::Lag::since_ms`]).
+        since_ms: Option<i64>,
+    },
     /// `MARK_NOTIFICATIONS_AS_READ`.
     MarkNotificationsRead {
         /// The notifications.
@@ -139,6 +163,8 @@ enum Exit {
     Lost {
         immediate: bool,
     },
+    /// A pinned server presented another certificate: no more attempts until a new login.
+    Untrusted,
 }
 
 /// The UI's handle on the session: a bounded command channel used with `try_send` only.
@@ -326,6 +352,13 @@ impl Session {
                     continue;
                 }
                 Exit::Lost { immediate: false } => self.mark_down(),
+                Exit::Untrusted => {
+                    self.mark_down();
+                    if self.wait_for_login().await {
+                        return;
+                    }
+                    continue;
+                }
             }
             if self.wait_backoff().await {
                 return;
@@ -347,6 +380,12 @@ impl Session {
         self.events.push(NetEvent::Connection(ConnState::Offline {
             reason: "the session has expired: log in again".to_owned(),
         }));
+        self.wait_for_login().await
+    }
+
+    /// Makes no attempt until a new login (`ReconnectNow`), taking the other commands.
+    /// Returns true on shutdown.
+    async fn wait_for_login(&mut self) -> bool {
         loop {
             match self.commands.recv().await {
                 None | Some(NetCommand::Shutdown) => return true,
@@ -375,6 +414,10 @@ impl Session {
             NetCommand::Subscribe { sub, spec } => drop(self.registry.subscribe(sub, spec)),
             NetCommand::Update { sub, spec } => drop(self.registry.update(sub, spec)),
             NetCommand::Unsubscribe { sub } => drop(self.registry.unsubscribe(sub)),
+            // Only the resume point moves: the next socket replays the subscription.
+            NetCommand::Resync { sub, since_ms } => {
+                drop(self.registry.resync(sub, since_ms, now_ms()));
+            }
             // Marks need the server; REST does them when offline matters.
             NetCommand::MarkNotificationsRead { .. }
             | NetCommand::MarkAllNotificationsRead
@@ -457,8 +500,7 @@ impl Session {
             Err(Open::Failed(reason)) => {
                 let reason = redact_jwts(&reason);
                 tracing::info!("cannot open the socket: {reason}");
-                self.closed(1006, reason);
-                return Exit::Lost { immediate: false };
+                return self.open_failed(&reason);
             }
         };
         let now = Instant::now();
@@ -588,6 +630,29 @@ impl Session {
             .ok();
     }
 
+    /// Reports a socket that could not be opened. A refused certificate closes with 1015 in
+    /// plain words; a pinned server presenting another certificate also ends the attempts
+    /// (it may be an interception: the user decides, by logging in again).
+    fn open_failed(&self, reason: &str) -> Exit {
+        match certificate_refusal(reason) {
+            Some(Refusal::PinChanged(mismatch)) => {
+                self.closed(1015, mismatch.to_string());
+                self.events.push(NetEvent::Connection(ConnState::Offline {
+                    reason: PIN_CHANGED.to_owned(),
+                }));
+                Exit::Untrusted
+            }
+            Some(refusal) => {
+                self.closed(1015, refusal_words(&refusal));
+                Exit::Lost { immediate: false }
+            }
+            None => {
+                self.closed(1006, reason);
+                Exit::Lost { immediate: false }
+            }
+        }
+    }
+
     /// Reports a close, with JWT-like runs masked from the reason.
     fn closed(&self, code: u16, reason: impl AsRef<str>) {
         self.events.push(NetEvent::Closed {
@@ -631,6 +696,14 @@ impl Session {
             Some(NetCommand::Subscribe { sub, spec }) => self.registry.subscribe(sub, spec),
             Some(NetCommand::Update { sub, spec }) => self.registry.update(sub, spec),
             Some(NetCommand::Unsubscribe { sub }) => self.registry.unsubscribe(sub),
+            Some(NetCommand::Resync { sub, since_ms }) => {
+                let cmds = self.registry.resync(sub, since_ms, now_ms());
+                if !cmds.is_empty() {
+                    // Between the old subscription's messages and the new one's.
+                    self.events.push(NetEvent::Resynced { sub });
+                }
+                cmds
+            }
             Some(NetCommand::MarkNotificationsRead { ids }) => {
                 vec![WsCmd::MarkNotificationsAsRead(MarkNotificationsAsReadCmd {
                     cmd_id: 0,
@@ -656,7 +729,7 @@ impl Session {
             Some(Err(e)) => {
                 if matches!(e, tokio_tungstenite::tungstenite::Error::Capacity(_)) {
                     self.events.push(NetEvent::BadFrame {
-                        error: format!("the server sent a frame over our limit: {e}"),
+                        error: redact_jwts(&format!("the server sent a frame over our limit: {e}")),
                     });
                 }
                 self.closed(1006, e.to_string());
@@ -733,8 +806,9 @@ impl Session {
         let msg = match ServerMessage::from_json(text) {
             Ok(m) => m,
             Err(e) => {
+                // A decode error can quote the offending value, which may be a token.
                 self.events.push(NetEvent::BadFrame {
-                    error: e.to_string(),
+                    error: redact_jwts(&e.to_string()),
                 });
                 return;
             }
@@ -742,7 +816,7 @@ impl Session {
         if let Some(scope) = msg.error_scope() {
             let (code, message) = msg
                 .error()
-                .map_or((0, String::new()), |(c, m)| (c, m.to_owned()));
+                .map_or((0, String::new()), |(c, m)| (c, redact_jwts(m)));
             match scope {
                 ErrorScope::Subscription(cmd_id) => {
                     if let Some(sub) = self.registry.sub_for_cmd(cmd_id) {
@@ -757,7 +831,7 @@ impl Session {
                 }
                 ErrorScope::WholeFrame | ErrorScope::SubscriptionRateLimit => {
                     self.events.push(NetEvent::BadFrame {
-                        error: format!("the server refused a frame: {message}"),
+                        error: redact_jwts(&format!("the server refused a frame: {message}")),
                     });
                 }
             }
@@ -767,13 +841,16 @@ impl Session {
             // A reply for a subscription that was just dropped: nothing wants it.
             return;
         };
-        if let Some(ts) = newest_series_ts(&msg) {
-            self.registry.observe_ts(sub, ts);
+        if let Some((_, newest)) = point_ts_bounds(&msg) {
+            self.registry.observe_ts(sub, newest);
         }
-        self.events.push(NetEvent::Message {
-            sub,
-            msg: Box::new(msg),
-        });
+        self.events.push_sized(
+            NetEvent::Message {
+                sub,
+                msg: Box::new(msg),
+            },
+            text.len(),
+        );
     }
 
     /// Refreshes the tokens ahead of expiry (so the next reconnect needs no password) in the
@@ -867,6 +944,41 @@ fn report_expired(reported: &ExpiredFlag, events: &EventQueue) {
     }
 }
 
+/// What the connection view says while a pinned server presents another certificate.
+const PIN_CHANGED: &str =
+    "the server's certificate changed (possible interception): log in again to check it";
+
+/// The certificate refusal an open failure's text describes, if it is one.
+fn certificate_refusal(reason: &str) -> Option<Refusal> {
+    match Refusal::of(reason) {
+        Refusal::Other => None,
+        // The names rustls gives alone ("Expired") must come from a certificate error.
+        Refusal::PinChanged(m) => Some(Refusal::PinChanged(m)),
+        _ if !reason.contains("certificate") => None,
+        refusal => Some(refusal),
+    }
+}
+
+/// A certificate refusal in plain words (the reason of the 1015 close).
+fn refusal_words(refusal: &Refusal) -> String {
+    let words = match refusal {
+        Refusal::PinChanged(m) => return m.to_string(),
+        Refusal::Expired { .. } => {
+            "the server's certificate has expired: the connection cannot be verified until the \
+             certificate is renewed"
+        }
+        Refusal::NotYetValid => {
+            "the server's certificate is not valid yet: check this computer's date and time"
+        }
+        Refusal::WrongName => "the server's certificate was issued for another host name",
+        Refusal::UnknownIssuer => {
+            "the server's certificate is not signed by an authority this computer trusts"
+        }
+        Refusal::Other => "the secure connection could not be established",
+    };
+    words.to_owned()
+}
+
 /// Why a socket could not be opened.
 #[derive(Debug)]
 enum Open {
@@ -958,35 +1070,4 @@ fn merge_legacy(into: &mut LegacyTelemetryMessage, one: LegacyTelemetryMessage) 
     into.alarm_count_cmds.extend(one.alarm_count_cmds);
     into.alarm_count_unsubscribe_cmds
         .extend(one.alarm_count_unsubscribe_cmds);
-}
-
-/// The newest time-series timestamp in a message (time series arrays, latest
-/// `TIME_SERIES` values, v1 data), for gap backfill.
-fn newest_series_ts(msg: &ServerMessage) -> Option<i64> {
-    match msg {
-        ServerMessage::EntityData(u) => {
-            let rows = u.rows();
-            rows.filter_map(|r| {
-                let series = r
-                    .timeseries
-                    .iter()
-                    .flat_map(|m| m.values())
-                    .flat_map(|v| v.iter().map(|p| p.ts));
-                let latest = r
-                    .latest
-                    .iter()
-                    .filter_map(|l| l.get(&crate::protocol::EntityKeyType::TimeSeries))
-                    .flat_map(|m| m.values().map(|v| v.ts));
-                series.chain(latest).max()
-            })
-            .max()
-        }
-        ServerMessage::Telemetry(t) => t
-            .data
-            .iter()
-            .flat_map(|d| d.values())
-            .flat_map(|pts| pts.iter().map(|p| p.0))
-            .max(),
-        _ => None,
-    }
 }

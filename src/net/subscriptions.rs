@@ -456,6 +456,18 @@ impl Registry {
         out
     }
 
+    /// Re-sends one subscription under a new `cmdId` after the UI dropped some of its
+    /// messages ([`NetEvent::Lagged`](super::NetEvent::Lagged)): time series resume a minute
+    /// before the older of the last point seen and `since_ms` (the oldest point dropped), so
+    /// the dropped points come again; everything else sends a fresh snapshot. Offline only
+    /// the resume point moves, and the next connection replays it from there.
+    pub fn resync(&mut self, sub: SubId, since_ms: Option<i64>, now_ms: i64) -> Vec<WsCmd> {
+        if let (Some(since), Some(entry)) = (since_ms, self.subs.get_mut(&sub)) {
+            entry.last_ts = Some(entry.last_ts.map_or(since, |t| t.min(since)));
+        }
+        self.resubscribe(sub, now_ms)
+    }
+
     /// On a live socket: a new `cmdId` for `sub`, and the command sending `spec` under it.
     fn assign(&mut self, sub: SubId, spec: &SubSpec, out: &mut Vec<WsCmd>) -> Option<i32> {
         if !self.connected {
@@ -776,6 +788,50 @@ mod tests {
             panic!()
         };
         assert_eq!(c.ts_cmd.as_ref().unwrap().start_ts, 40_000);
+    }
+
+    #[test]
+    fn a_resync_resumes_a_minute_before_the_oldest_point_dropped_and_offline_moves_the_replay() {
+        let mut r = Registry::new();
+        r.connected(0);
+        r.subscribe(1, entity_data(&["t"], Some((1_000, 600_000))));
+        r.subscribe(2, entity_data(&["h"], None));
+        r.observe_ts(1, 200_000);
+        let cmds = r.resync(1, Some(150_000), 210_000);
+        assert!(matches!(
+            cmds[0],
+            WsCmd::EntityDataUnsubscribe(UnsubscribeCmd { cmd_id: 1 })
+        ));
+        let WsCmd::EntityData(c) = &cmds[1] else {
+            panic!("{cmds:?}")
+        };
+        assert_eq!(c.cmd_id, 3);
+        assert_eq!(
+            c.ts_cmd.as_ref().unwrap().start_ts,
+            150_000 - RESUME_OVERLAP_MS
+        );
+        assert_eq!(r.sub_for_cmd(3), Some(1));
+        // A drop newer than the last point seen resumes from the last point; a latest-only
+        // subscription gets its snapshot again.
+        let cmds = r.resync(2, Some(5), 210_000);
+        assert_eq!(cmds[1], entity_data(&["h"], None).subscribe_cmd(4));
+        // Offline nothing is sent, and the next socket replays from the oldest drop.
+        r.disconnected();
+        assert!(r.resync(1, Some(120_000), 220_000).is_empty());
+        let (replayed, _) = r.connected(230_000);
+        let WsCmd::EntityData(c) = &replayed[0] else {
+            panic!()
+        };
+        assert_eq!(
+            c.ts_cmd.as_ref().unwrap().start_ts,
+            120_000 - RESUME_OVERLAP_MS
+        );
+        // Never before the original start.
+        let cmds = r.resync(1, Some(-5), 240_000);
+        let WsCmd::EntityData(c) = &cmds[1] else {
+            panic!("{cmds:?}")
+        };
+        assert_eq!(c.ts_cmd.as_ref().unwrap().start_ts, 1_000);
     }
 
     fn history(start: i64) -> SubSpec {

@@ -37,7 +37,9 @@ pub mod v1;
 
 use std::collections::BTreeMap;
 
-use crate::net::event::{ConnState, NetEvent, SubId};
+use crate::net::NetCommand;
+use crate::net::event::{ConnState, Lag, NetEvent, SubId};
+use crate::net::session::SendError;
 use crate::plot::aggregate::{AggSpec, RealtimeAggregator};
 use crate::protocol::{
     EntityId, ServerMessage, TbValue, TelemetrySubscriptionUpdate, TsPoint, TsValue,
@@ -94,8 +96,10 @@ pub struct Store {
     pub errors: BTreeMap<SubId, entities::SubscriptionError>,
     /// Frames that could not be decoded.
     pub bad_frames: u64,
-    /// Subscriptions whose updates were dropped while the UI lagged (resubscribe them).
-    pub lagged: Vec<SubId>,
+    /// Subscriptions whose messages the net → UI queue dropped while the UI lagged, with
+    /// the oldest point time dropped ([`NetEvent::Lagged`]): [`Store::resync_lagged`] asks
+    /// the session to fetch them again.
+    pub lagged: BTreeMap<SubId, Option<i64>>,
     /// The session needs the password again.
     pub session_expired: bool,
     /// The server predates 3.6.2: no alarm status and no notifications over the socket.
@@ -149,6 +153,20 @@ impl Store {
         self.aggregations.remove(&sub);
         self.aggregators.retain(|(s, _, _), _| *s != sub);
         self.v1_series.remove(&sub);
+        self.lagged.remove(&sub);
+    }
+
+    /// The app's answer to [`NetEvent::Lagged`], called after applying drained events: hands
+    /// `send` a [`NetCommand::Resync`] for every lagged subscription and forgets those it
+    /// took. One refused because the session's command queue is full stays for the next call;
+    /// one refused because the session has ended is forgotten.
+    pub fn resync_lagged(&mut self, mut send: impl FnMut(NetCommand) -> Result<(), SendError>) {
+        self.lagged.retain(|&sub, &mut since_ms| {
+            matches!(
+                send(NetCommand::Resync { sub, since_ms }),
+                Err(SendError::Full)
+            )
+        });
     }
 
     /// From now on, every numeric point of the v1 subscription `sub` (about `entity`) is also
@@ -253,12 +271,23 @@ impl Store {
             }
             NetEvent::BadFrame { .. } => self.bad_frames += 1,
             NetEvent::Lagged { subs } => {
-                for s in subs {
-                    if !self.lagged.contains(&s) {
-                        self.lagged.push(s);
+                for Lag { sub, since_ms } in subs {
+                    if self.retired.contains(&sub) {
+                        continue;
                     }
+                    let slot = self.lagged.entry(sub).or_insert(since_ms);
+                    *slot = match (*slot, since_ms) {
+                        (Some(a), Some(b)) => Some(a.min(b)),
+                        (a, b) => a.or(b),
+                    };
                 }
             }
+            // The messages from here on come from a new subscription, numbered from 1.
+            NetEvent::Resynced { sub } => match self.subs.get_mut(&sub) {
+                Some(SubData::Inbox(inbox)) => inbox.restart_sequence(),
+                Some(SubData::Unread(count)) => count.restart_sequence(),
+                _ => {}
+            },
             NetEvent::SessionExpired => self.session_expired = true,
             NetEvent::LegacyServer => self.legacy_server = true,
         }
@@ -791,6 +820,78 @@ mod tests {
             store.apply(make(1, 5), 12);
             assert_eq!(unread_of(&store), Some(3));
         }
+    }
+
+    #[test]
+    fn a_resynced_notification_subscription_numbers_its_messages_from_one_again() {
+        for make in [count_msg, inbox_msg] {
+            let mut store = Store::new();
+            store.apply(NetEvent::Connection(ConnState::Live), 0);
+            for seq in 1..=5 {
+                store.apply(make(seq, 10 + seq), seq);
+            }
+            // The old subscription's messages still queued before the marker stay stale-checked.
+            store.apply(make(4, 99), 6);
+            assert_eq!(unread_of(&store), Some(15));
+            store.apply(NetEvent::Resynced { sub: 1 }, 7);
+            store.apply(make(1, 3), 8);
+            assert_eq!(unread_of(&store), Some(3), "the new subscription's first");
+            store.apply(make(1, 4), 9);
+            assert_eq!(unread_of(&store), Some(3), "stale within the new one");
+        }
+    }
+
+    #[test]
+    fn lagged_subscriptions_are_resynced_from_their_oldest_dropped_point_and_kept_while_the_session_is_busy()
+     {
+        let mut store = Store::new();
+        let lag = |sub, since_ms| Lag { sub, since_ms };
+        store.apply(
+            NetEvent::Lagged {
+                subs: vec![lag(1, Some(500)), lag(2, None), lag(3, Some(7))],
+            },
+            0,
+        );
+        store.apply(
+            NetEvent::Lagged {
+                subs: vec![lag(1, Some(300)), lag(2, Some(900)), lag(1, Some(400))],
+            },
+            1,
+        );
+        store.forget(3);
+        store.retire(4);
+        store.apply(
+            NetEvent::Lagged {
+                subs: vec![lag(4, Some(1))],
+            },
+            2,
+        );
+        assert_eq!(
+            store.lagged,
+            BTreeMap::from([(1, Some(300)), (2, Some(900))]),
+            "the older time wins; forgotten and retired subscriptions are not resynced"
+        );
+        // The session takes one command, then its queue is full: the other one waits.
+        let mut sent = Vec::new();
+        store.resync_lagged(|cmd| {
+            if sent.is_empty() {
+                sent.push(cmd);
+                Ok(())
+            } else {
+                Err(SendError::Full)
+            }
+        });
+        assert_eq!(
+            sent,
+            [NetCommand::Resync {
+                sub: 1,
+                since_ms: Some(300)
+            }]
+        );
+        assert_eq!(store.lagged, BTreeMap::from([(2, Some(900))]));
+        // A session that has ended resyncs nothing: forgotten, not retried forever.
+        store.resync_lagged(|_| Err(SendError::Closed));
+        assert!(store.lagged.is_empty());
     }
 
     #[test]

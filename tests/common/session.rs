@@ -17,7 +17,7 @@ use tb_monitor::net::rest::{LoginOutcome, RestClient};
 use tb_monitor::net::tls::TlsTrust;
 use tb_monitor::net::{EventQueue, NetCommand, NetEvent, NetHandle, SessionConfig, SubSpec};
 use tb_monitor::protocol::{EntityDataCmd, EntityId, EntityKeyType, ServerMessage};
-use tb_monitor::store::Store;
+use tb_monitor::store::{Store, SubData};
 use tokio::sync::Notify;
 
 /// Every wait on the session ends by this deadline.
@@ -142,6 +142,27 @@ impl Client {
         self.seen.iter().filter(|e| pred(e)).count()
     }
 
+    /// Catches up as the app's UI does each frame: drains every waiting event in batches of
+    /// 256 into `store`, then resyncs the lagged subscriptions (`Store::resync_lagged`, the
+    /// app's own reaction). The events are kept in [`Client::seen`]; returns how many.
+    pub fn catch_up(&mut self, store: &mut Store) -> usize {
+        let mut applied = 0;
+        loop {
+            let batch = self.queue.drain(256);
+            if batch.is_empty() {
+                break;
+            }
+            applied += batch.len();
+            for ev in batch {
+                self.seen.push(ev.clone());
+                store.apply(ev, now_ms());
+            }
+        }
+        let net = &self.net;
+        store.resync_lagged(|cmd| net.try_send(cmd));
+        applied
+    }
+
     /// A store that applied every event seen so far, in order, as the UI would.
     pub fn store(&self) -> Store {
         let mut store = Store::new();
@@ -163,7 +184,13 @@ pub fn fast() -> SessionConfig {
 
 /// Logs the tenant administrator in and spawns a session with an event queue of `capacity`.
 pub async fn connect(server: &DemoServer, config: SessionConfig, capacity: usize) -> Client {
-    let rest = RestClient::new(&server.base_url(), TlsTrust::System).unwrap();
+    let rest = login_at(&server.base_url(), TlsTrust::System).await;
+    spawn_client(rest, config, |waker| EventQueue::new(capacity, waker))
+}
+
+/// Logs the tenant administrator in at `url`, trusting its certificate as `trust`.
+pub async fn login_at(url: &str, trust: TlsTrust) -> RestClient {
+    let rest = RestClient::new(url, trust).unwrap();
     let LoginOutcome::LoggedIn(_) =
         tokio::time::timeout(DEADLINE, rest.login("tenant@thingsboard.org", "tenant"))
             .await
@@ -172,8 +199,18 @@ pub async fn connect(server: &DemoServer, config: SessionConfig, capacity: usize
     else {
         panic!("no 2FA expected")
     };
+    rest
+}
+
+/// Spawns a session for the logged-in `rest`, its events in the queue `queue` makes with
+/// the client's waker.
+pub fn spawn_client(
+    rest: RestClient,
+    config: SessionConfig,
+    queue: impl FnOnce(Arc<dyn UiWaker>) -> EventQueue,
+) -> Client {
     let notify = Arc::new(Notify::new());
-    let queue = EventQueue::new(capacity, Arc::new(NotifyWaker(Arc::clone(&notify))));
+    let queue = queue(Arc::new(NotifyWaker(Arc::clone(&notify))));
     let net = tb_monitor::net::spawn(
         &tokio::runtime::Handle::current(),
         rest,
@@ -337,6 +374,23 @@ pub fn stored_points(store: &Store, sub: u64, entity: &EntityId, key: &str) -> V
         .get(&(sub, entity.clone(), key.to_owned()))
         .map(|s| s.points_in(i64::MIN, i64::MAX).collect())
         .unwrap_or_default()
+}
+
+/// The latest time-series value of `key` of `entity` in the page of `sub`: `(ts, text)`, the
+/// form of `DemoControl::latest`.
+pub fn stored_latest(
+    store: &Store,
+    sub: u64,
+    entity: &EntityId,
+    key: &str,
+) -> Option<(i64, String)> {
+    let Some(SubData::Entities(page)) = store.subs.get(&sub) else {
+        return None;
+    };
+    let value = page
+        .row(entity)?
+        .latest_value(&EntityKeyType::TimeSeries, key)?;
+    Some((value.ts, value.text().to_owned()))
 }
 
 /// Asserts that the store holds each `(ts, value)` exactly once for `sub`.
