@@ -30,7 +30,10 @@
 //! them in `Debug`). Some dependencies do at `TRACE`: tungstenite logs every WebSocket frame
 //! (the `authCmd` holds the access token) and the handshake request (the legacy endpoint's URL
 //! holds it too). So `TRACE` events of [`SECRET_BEARING_TARGETS`] are dropped whatever the
-//! level or `RUST_LOG` says.
+//! level or `RUST_LOG` says, and every line written, to stderr or the file, has anything
+//! token-shaped masked ([`crate::net::tokens::redact_jwts`]): a dependency may log a
+//! server's text verbatim at `DEBUG` (tungstenite logs a close reason, which ThingsBoard's
+//! 1007 fills with the first frame, token included).
 
 use std::fs::{self, File, OpenOptions};
 use std::io::{self, IsTerminal, Write};
@@ -218,11 +221,11 @@ where
     let file_layer = file.map(|writer| {
         tracing_subscriber::fmt::layer()
             .with_ansi(false)
-            .with_writer(writer)
+            .with_writer(Redacting(writer))
     });
     let console_layer = tracing_subscriber::fmt::layer()
         .with_ansi(ansi)
-        .with_writer(console);
+        .with_writer(Redacting(console));
     let subscriber = tracing_subscriber::registry()
         .with(filter)
         .with(FilterFn::new(|meta| !bears_secrets(meta)))
@@ -389,6 +392,44 @@ impl<'a> MakeWriter<'a> for SharedFile {
     }
 }
 
+/// A writer factory whose writers mask token-shaped text ([`crate::net::tokens::redact_jwts`])
+/// in every event: a dependency may log a server's text verbatim (tungstenite logs a close
+/// frame's reason at `DEBUG`, and ThingsBoard's 1007 reason can echo a token), whatever
+/// level `RUST_LOG` asks for.
+struct Redacting<M>(M);
+
+impl<'a, M: MakeWriter<'a>> MakeWriter<'a> for Redacting<M> {
+    type Writer = RedactingWriter<M::Writer>;
+
+    fn make_writer(&'a self) -> Self::Writer {
+        RedactingWriter(self.0.make_writer())
+    }
+
+    fn make_writer_for(&'a self, meta: &tracing::Metadata<'_>) -> Self::Writer {
+        RedactingWriter(self.0.make_writer_for(meta))
+    }
+}
+
+/// Masks tokens in each write. The fmt layer writes an event's whole text in one call, so a
+/// token is never split across two writes.
+struct RedactingWriter<W>(W);
+
+impl<W: Write> Write for RedactingWriter<W> {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        if memchr::memmem::find(buf, b"eyJ").is_none() {
+            return self.0.write(buf);
+        }
+        let text = String::from_utf8_lossy(buf);
+        self.0
+            .write_all(crate::net::tokens::redact_jwts(&text).as_bytes())?;
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        self.0.flush()
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -531,6 +572,46 @@ mod tests {
         assert!(text.contains("Received close frame"), "{text}");
         assert!(text.contains("kept"), "{text}");
         assert!(text.contains("ours at trace"), "{text}");
+    }
+
+    #[test]
+    fn a_token_a_dependency_logs_verbatim_is_masked_in_the_file_and_on_the_console() {
+        #[derive(Clone, Default)]
+        struct Console(Arc<Mutex<Vec<u8>>>);
+        impl Write for Console {
+            fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+                self.0.lock().unwrap().extend_from_slice(buf);
+                Ok(buf.len())
+            }
+            fn flush(&mut self) -> io::Result<()> {
+                Ok(())
+            }
+        }
+        let console = Console::default();
+        let dir = tempfile::tempdir().unwrap();
+        let sink = console.clone();
+        let (subscriber, guard, _) = build(
+            "info",
+            Some(dir.path()),
+            Some("debug"),
+            move || sink.clone(),
+            false,
+        )
+        .unwrap();
+        let token = "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJ0In0.c2lnbmF0dXJlLWNhbmFyeQ";
+        tracing::subscriber::with_default(subscriber, || {
+            tracing::debug!(
+                target: "tungstenite::protocol",
+                "Received close frame: {{\"token\":\"{token}\"}}"
+            );
+        });
+        let file = read(guard.file().unwrap());
+        let console = String::from_utf8(console.0.lock().unwrap().clone()).unwrap();
+        for text in [&file, &console] {
+            assert!(text.contains("Received close frame"), "{text}");
+            assert!(!text.contains("c2lnbmF0dXJlLWNhbmFyeQ"), "{text}");
+            assert!(!text.contains("eyJhbGci"), "{text}");
+        }
     }
 
     #[test]
