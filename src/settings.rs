@@ -750,6 +750,40 @@ impl Settings {
         notes
     }
 
+    /// Reads the bytes of a settings file as [`SettingsFile::load`] does, without touching the
+    /// disk and without [`Settings::normalize`] (call it for the clamping and its notes). The
+    /// entry point of the `settings_file` fuzz target and the hostile-input tests.
+    ///
+    /// # Errors
+    /// Bytes that are not UTF-8 or not a settings TOML document. The text is a phrase that
+    /// follows "The settings file", naming the line and what was wrong:
+    /// `is not a text file (it is not UTF-8)`, `could not be read (line 3: invalid type: …)`.
+    pub fn from_toml_bytes(bytes: &[u8]) -> Result<Settings, String> {
+        let text = std::str::from_utf8(bytes)
+            .map_err(|_| "is not a text file (it is not UTF-8)".to_owned())?;
+        Self::from_toml_str(text)
+    }
+
+    /// Reads the text of a settings file; see [`Settings::from_toml_bytes`].
+    ///
+    /// # Errors
+    /// Text that is not a settings TOML document: `could not be read (line N: …)`.
+    pub fn from_toml_str(text: &str) -> Result<Settings, String> {
+        toml::from_str(text)
+            .map_err(|e| format!("could not be read ({})", describe_toml_error(text, &e)))
+    }
+
+    /// The text [`SettingsFile::save`] writes (a header comment, then the TOML document; a
+    /// password typed into a profile URL is dropped).
+    ///
+    /// # Errors
+    /// A value TOML cannot hold (none is known).
+    pub fn to_toml_string(&self) -> Result<String, String> {
+        toml::to_string_pretty(&self.for_disk())
+            .map(|body| format!("{HEADER}{body}"))
+            .map_err(|e| format!("Could not save settings: {e}"))
+    }
+
     /// What goes on disk: a password typed into a profile URL is dropped.
     fn for_disk(&self) -> Settings {
         let mut out = self.clone();
@@ -864,11 +898,7 @@ impl SettingsFile {
             Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(None),
             Err(e) => return Err(format!("could not be read ({})", plain_io(&e))),
         };
-        let text = std::str::from_utf8(&bytes)
-            .map_err(|_| "is not a text file (it is not UTF-8)".to_owned())?;
-        toml::from_str(text)
-            .map(Some)
-            .map_err(|e| format!("could not be read ({})", describe_toml_error(text, &e)))
+        Settings::from_toml_bytes(&bytes).map(Some)
     }
 
     /// Renames the file to `<name>.bak-<unix seconds>` (with `-2`, `-3`, … when taken).
@@ -931,16 +961,14 @@ impl SettingsFile {
                 }
             }
         }
-        let body = toml::to_string_pretty(&settings.for_disk())
-            .map_err(|e| format!("Could not save settings: {e}"))?;
-        self.write_atomically(format!("{HEADER}{body}").as_bytes())
-            .map_err(|(what, e)| {
-                format!(
-                    "Could not save settings: {what} failed ({}): {}",
-                    plain_io(&e),
-                    self.path.display()
-                )
-            })
+        let text = settings.to_toml_string()?;
+        self.write_atomically(text.as_bytes()).map_err(|(what, e)| {
+            format!(
+                "Could not save settings: {what} failed ({}): {}",
+                plain_io(&e),
+                self.path.display()
+            )
+        })
     }
 
     /// Writes `bytes` to a new temporary file in the same folder, syncs it and renames it
@@ -996,10 +1024,27 @@ fn describe_toml_error(text: &str, err: &toml::de::Error) -> String {
             let line = text
                 .get(..span.start)
                 .map_or(1, |before| before.matches('\n').count() + 1);
-            format!("line {line}: {message}")
+            format!("line {line}: {}", shorten(message))
         }
-        None => message.to_owned(),
+        None => shorten(message),
     }
+}
+
+/// The most characters of a TOML error a notice quotes.
+const MAX_ERROR_CHARS: usize = 240;
+
+/// `message`, cut in the middle when longer than [`MAX_ERROR_CHARS`]: the parser repeats a
+/// wrong value whole (a 10 MB string where a theme belongs), and the notice is shown in a
+/// window. The start (what failed) and the end (what was expected) are kept.
+fn shorten(message: &str) -> String {
+    let count = message.chars().count();
+    if count <= MAX_ERROR_CHARS {
+        return message.to_owned();
+    }
+    let half = MAX_ERROR_CHARS / 2;
+    let head: String = message.chars().take(half).collect();
+    let tail: String = message.chars().skip(count - half).collect();
+    format!("{head}…{tail}")
 }
 
 /// An I/O error in plain words.
