@@ -235,6 +235,9 @@ struct WriterSignals {
 
 /// Drains a session's outbound queue into the socket, each frame within `send_timeout`
 /// (else 4500), until a close is asked for or the socket breaks.
+/// The most frames one flush of the writer carries.
+const WRITE_BATCH: usize = 64;
+
 async fn write_loop(
     mut sink: futures_util::stream::SplitSink<WebSocket, Message>,
     mut rx: mpsc::Receiver<Message>,
@@ -267,7 +270,17 @@ async fn write_loop(
             changed = signals.pause.changed() => if changed.is_err() { break },
             msg = rx.recv(), if paused_until.is_none() => {
                 let Some(msg) = msg else { break };
-                match tokio::time::timeout(send_timeout, sink.send(msg)).await {
+                // Frames already queued go out with this one in one flush (one write for a
+                // burst instead of one per frame).
+                let batch = async {
+                    sink.feed(msg).await?;
+                    for _ in 1..WRITE_BATCH {
+                        let Ok(more) = rx.try_recv() else { break };
+                        sink.feed(more).await?;
+                    }
+                    sink.flush().await
+                };
+                match tokio::time::timeout(send_timeout, batch).await {
                     Ok(Ok(())) => {}
                     Ok(Err(_)) => break,
                     Err(_) => {

@@ -500,11 +500,17 @@ impl EventQueue {
     }
 
     /// Adds an event received as `frame_bytes` of frame text, without ever blocking; past
-    /// the bounds merges or drops by the rules of the module doc. Wakes the UI unless the
-    /// event was merged or dropped (events were waiting already).
+    /// the bounds merges or drops by the rules of the module doc. Wakes the UI when the
+    /// queue had nothing waiting: a woken UI drains everything (or, past its time budget,
+    /// asks for another frame itself), so a wake per event would only cost a lock of the
+    /// UI's context per message under load.
     pub fn push_sized(&self, event: NetEvent, frame_bytes: usize) {
-        let appended = self.lock().push(event, frame_bytes);
-        if appended {
+        let wake = {
+            let mut q = self.lock();
+            let was_empty = q.events.is_empty() && q.lagged.is_empty();
+            q.push(event, frame_bytes) && was_empty
+        };
+        if wake {
             self.waker.wake();
         }
     }
@@ -729,11 +735,13 @@ mod tests {
     }
 
     #[test]
-    fn events_come_out_in_order_and_every_push_wakes_the_ui() {
+    fn events_come_out_in_order_and_the_ui_is_woken_when_the_queue_stops_being_empty() {
         let waker = Arc::new(CountingWaker::default());
         let q = EventQueue::new(100, waker.clone());
         q.push(NetEvent::Connection(ConnState::Live));
         q.push(NetEvent::Rtt { ms: 5 });
+        // The UI, once woken, drains everything waiting: one wake is enough for both.
+        assert_eq!(waker.0.load(Ordering::Relaxed), 1);
         assert_eq!(
             q.drain(10),
             vec![
@@ -741,7 +749,12 @@ mod tests {
                 NetEvent::Rtt { ms: 5 }
             ]
         );
-        assert_eq!(waker.0.load(Ordering::Relaxed), 2);
+        q.push(NetEvent::Rtt { ms: 6 });
+        assert_eq!(
+            waker.0.load(Ordering::Relaxed),
+            2,
+            "woken again once drained"
+        );
     }
 
     #[test]

@@ -666,11 +666,14 @@ impl Session {
         tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         tick.tick().await;
         loop {
+            // Commands and the tick first: under a flood a frame is always ready, and frames
+            // first would starve pings, the dead-link and wake checks, token refreshes and the
+            // UI's commands. Both are rare, so frames lose nothing by waiting for them.
             let step = tokio::select! {
                 biased;
-                frame = socket.ws.next() => self.on_frame(socket, frame),
                 cmd = self.commands.recv() => self.on_command(socket, cmd).await,
                 _ = tick.tick() => self.on_tick(socket).await,
+                frame = socket.ws.next() => self.on_frame(socket, frame),
             };
             if let Some(exit) = step {
                 return exit;
