@@ -3,8 +3,14 @@
 //!
 //! * **Tolerant.** Every field has a default (`#[serde(default)]`), so an older or partial
 //!   file loads; unknown keys are ignored. Numbers out of range are clamped on load and the
-//!   user is told ([`Settings::normalize`]).
-//! * **Never loses the user's file.** A file that cannot be read or parsed is renamed aside to
+//!   user is told ([`Settings::normalize`]). A choice key (`theme`, `time_zone`,
+//!   `default_window`) holding a value this version does not know, say `theme = "purple"`
+//!   written by a newer version, falls back to that key's default with a note naming the key
+//!   and its line; the rest of the file, profiles included, is kept and the file stays where
+//!   it is ([`Settings::from_toml_str_with_notes`]). `notifications.min_severity` keeps an
+//!   unknown name, which `normalize` replaces with a note.
+//! * **Never loses the user's file.** A file that is not TOML, or whose structure is wrong (a
+//!   text where a table or a list belongs, a list where a choice belongs), is renamed aside to
 //!   `settings.toml.bak-<unix seconds>`, defaults are used and [`Loaded::notice`] says where
 //!   the backup is. [`SettingsFile::save`] moves such a file aside too before writing, so a
 //!   backup that failed at load cannot be overwritten later.
@@ -22,7 +28,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use crate::net::tls::{TlsTrust, parse_fingerprint};
-use crate::protocol::{AlarmSeverity, EntityDataQuery, NotificationType};
+use crate::protocol::{AlarmSeverity, EntityDataQuery, NotificationType, ProtocolError};
 
 /// The file name inside the config dir.
 pub const FILE_NAME: &str = "settings.toml";
@@ -728,11 +734,11 @@ impl Settings {
             self.inbox.tray_limit = clamped;
         }
         if !self.notifications.min_severity.is_known() {
-            notes.push(format!(
-                "The notification severity {} is not known; {} is used",
+            notes.push(ProtocolError::bounded(&format!(
+                "The notification severity `{}` is not known; {} is used",
                 self.notifications.min_severity,
                 NotificationPrefs::DEFAULT_MIN_SEVERITY,
-            ));
+            )));
             self.notifications.min_severity = NotificationPrefs::DEFAULT_MIN_SEVERITY;
         }
         let mut seen = std::collections::HashSet::new();
@@ -752,16 +758,16 @@ impl Settings {
 
     /// Reads the bytes of a settings file as [`SettingsFile::load`] does, without touching the
     /// disk and without [`Settings::normalize`] (call it for the clamping and its notes). The
-    /// entry point of the `settings_file` fuzz target and the hostile-input tests.
+    /// entry point of the `settings_file` fuzz target and the hostile-input tests. An unknown
+    /// choice falls back to its default; [`Settings::from_toml_str_with_notes`] also returns
+    /// the notes saying so.
     ///
     /// # Errors
     /// Bytes that are not UTF-8 or not a settings TOML document. The text is a phrase that
     /// follows "The settings file", naming the line and what was wrong:
     /// `is not a text file (it is not UTF-8)`, `could not be read (line 3: invalid type: …)`.
     pub fn from_toml_bytes(bytes: &[u8]) -> Result<Settings, String> {
-        let text = std::str::from_utf8(bytes)
-            .map_err(|_| "is not a text file (it is not UTF-8)".to_owned())?;
-        Self::from_toml_str(text)
+        Self::from_toml_str(utf8(bytes)?)
     }
 
     /// Reads the text of a settings file; see [`Settings::from_toml_bytes`].
@@ -769,8 +775,31 @@ impl Settings {
     /// # Errors
     /// Text that is not a settings TOML document: `could not be read (line N: …)`.
     pub fn from_toml_str(text: &str) -> Result<Settings, String> {
-        toml::from_str(text)
-            .map_err(|e| format!("could not be read ({})", describe_toml_error(text, &e)))
+        Self::from_toml_str_with_notes(text).map(|(settings, _)| settings)
+    }
+
+    /// Reads the text of a settings file, with a note for each choice key (`theme`,
+    /// `time_zone`, `default_window`) whose value is not one of its choices and was replaced
+    /// by the key's default, e.g. `` `theme` on line 2: unknown variant `purple`, expected one
+    /// of `dark`, `light`, `system`; the default "system" is used ``. A value a note quotes
+    /// is cut to a bounded length.
+    ///
+    /// # Errors
+    /// Text that is not TOML, or whose structure does not fit the settings (a text where a
+    /// table belongs, a list where a choice belongs): `could not be read (line N: …)`.
+    pub fn from_toml_str_with_notes(text: &str) -> Result<(Settings, Vec<String>), String> {
+        use serde::Deserialize as _;
+        let unreadable =
+            |e: &toml::de::Error| format!("could not be read ({})", describe_toml_error(text, e));
+        let mut root = toml::de::DeTable::parse(text).map_err(|e| unreadable(&e))?;
+        let mut notes = Vec::new();
+        for (key, fall_back) in CHOICES {
+            fall_back(root.get_mut(), key, text, &mut notes);
+        }
+        // Spans stay those of `text`, so an error still names its line.
+        let settings = Settings::deserialize(toml::de::Deserializer::from(root))
+            .map_err(|e| unreadable(&e))?;
+        Ok((settings, notes))
     }
 
     /// The text [`SettingsFile::save`] writes (a header comment, then the TOML document; a
@@ -797,6 +826,55 @@ impl Settings {
         }
         out
     }
+}
+
+/// Reads one key of a document leniently (see [`fall_back`]).
+type FallBack = fn(&mut toml::de::DeTable<'_>, &str, &str, &mut Vec<String>);
+
+/// The keys whose value is one of a few choices: one this version does not know falls back
+/// to the key's default with a note ([`Settings::from_toml_str_with_notes`]). A new choice
+/// field is added here.
+const CHOICES: [(&str, FallBack); 3] = [
+    ("theme", fall_back::<ThemePref>),
+    ("time_zone", fall_back::<TimeZonePref>),
+    ("default_window", fall_back::<TimeWindowPref>),
+];
+
+/// The text of a settings file, or why it is none.
+fn utf8(bytes: &[u8]) -> Result<&str, String> {
+    std::str::from_utf8(bytes).map_err(|_| "is not a text file (it is not UTF-8)".to_owned())
+}
+
+/// Replaces the value of `key` with `T`'s default (by removing it) when it is a single value
+/// (text, number, boolean, date) that `T` does not read, and says so in `notes`. A list or a
+/// table is left for the settings' own reading to refuse: that is a file of another shape.
+fn fall_back<T>(table: &mut toml::de::DeTable<'_>, key: &str, text: &str, notes: &mut Vec<String>)
+where
+    T: serde::de::DeserializeOwned + serde::Serialize + Default,
+{
+    let Some(value) = table.get(key) else {
+        return;
+    };
+    if value.get_ref().is_array() || value.get_ref().is_table() {
+        return;
+    }
+    let Err(e) = T::deserialize(toml::de::ValueDeserializer::from(value.clone())) else {
+        return;
+    };
+    let line = line_of(text, value.span().start);
+    let default =
+        toml::Value::try_from(T::default()).map_or_else(|_| "value".to_owned(), |v| v.to_string());
+    notes.push(ProtocolError::bounded(&format!(
+        "`{key}` on line {line}: {}; the default {default} is used",
+        e.message().trim()
+    )));
+    table.remove(key);
+}
+
+/// The line (from 1) of the byte at `offset` in `text`.
+fn line_of(text: &str, offset: usize) -> usize {
+    text.get(..offset)
+        .map_or(1, |before| before.matches('\n').count() + 1)
 }
 
 /// tb-monitor's platform folders (config, data); `None` when the system has no home
@@ -859,8 +937,8 @@ impl SettingsFile {
     pub fn load(&self) -> Loaded {
         match self.read() {
             Ok(None) => Loaded::default(),
-            Ok(Some(mut settings)) => {
-                let notes = settings.normalize();
+            Ok(Some((mut settings, mut notes))) => {
+                notes.extend(settings.normalize());
                 let notice = (!notes.is_empty()).then(|| {
                     format!(
                         "Some settings were adjusted: {}. File: {}",
@@ -890,15 +968,15 @@ impl SettingsFile {
         }
     }
 
-    /// The settings in the file: `Ok(None)` when there is none, `Err` with the reason (a
-    /// phrase that follows "The settings file") when it cannot be used.
-    fn read(&self) -> Result<Option<Settings>, String> {
+    /// The settings in the file and the notes of reading it: `Ok(None)` when there is none,
+    /// `Err` with the reason (a phrase that follows "The settings file") when it cannot be used.
+    fn read(&self) -> Result<Option<(Settings, Vec<String>)>, String> {
         let bytes = match fs::read(&self.path) {
             Ok(bytes) => bytes,
             Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(None),
             Err(e) => return Err(format!("could not be read ({})", plain_io(&e))),
         };
-        Settings::from_toml_bytes(&bytes).map(Some)
+        Settings::from_toml_str_with_notes(utf8(&bytes)?).map(Some)
     }
 
     /// Renames the file to `<name>.bak-<unix seconds>` (with `-2`, `-3`, … when taken).
@@ -1016,35 +1094,16 @@ fn sync_dir(dir: &Path) {
 #[cfg(not(unix))]
 fn sync_dir(_dir: &Path) {}
 
-/// A TOML error as a short phrase with its line: `line 3: invalid type: …`.
+/// A TOML error as a short phrase with its line: `line 3: invalid type: …`. The parser
+/// repeats a wrong value whole (a 10 MB string where a number belongs) and the notice is
+/// shown in a window: a quoted value is cut as protocol errors cut theirs
+/// ([`ProtocolError::bounded`]).
 fn describe_toml_error(text: &str, err: &toml::de::Error) -> String {
-    let message = err.message().lines().next().unwrap_or("").trim();
+    let message = ProtocolError::bounded(err.message().lines().next().unwrap_or("").trim());
     match err.span() {
-        Some(span) => {
-            let line = text
-                .get(..span.start)
-                .map_or(1, |before| before.matches('\n').count() + 1);
-            format!("line {line}: {}", shorten(message))
-        }
-        None => shorten(message),
+        Some(span) => format!("line {}: {message}", line_of(text, span.start)),
+        None => message,
     }
-}
-
-/// The most characters of a TOML error a notice quotes.
-const MAX_ERROR_CHARS: usize = 240;
-
-/// `message`, cut in the middle when longer than [`MAX_ERROR_CHARS`]: the parser repeats a
-/// wrong value whole (a 10 MB string where a theme belongs), and the notice is shown in a
-/// window. The start (what failed) and the end (what was expected) are kept.
-fn shorten(message: &str) -> String {
-    let count = message.chars().count();
-    if count <= MAX_ERROR_CHARS {
-        return message.to_owned();
-    }
-    let half = MAX_ERROR_CHARS / 2;
-    let head: String = message.chars().take(half).collect();
-    let tail: String = message.chars().skip(count - half).collect();
-    format!("{head}…{tail}")
 }
 
 /// An I/O error in plain words.
@@ -1063,6 +1122,151 @@ fn plain_io(err: &io::Error) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    const PROFILE: &str = "[[profiles]]\nname = \"plant\"\nurl = \"https://tb.example.com\"\n";
+
+    fn read(text: &str) -> (Settings, Vec<String>) {
+        Settings::from_toml_str_with_notes(text).unwrap()
+    }
+
+    #[test]
+    fn an_unknown_theme_falls_back_to_the_default_with_a_note_and_the_profiles_are_kept() {
+        let (settings, notes) = read(&format!(
+            "auto_login = false\ntheme = \"purple\"\ntime_zone = \"utc\"\n{PROFILE}"
+        ));
+        assert_eq!(settings.theme, ThemePref::default());
+        assert_eq!(settings.time_zone, TimeZonePref::Utc, "the rest is kept");
+        assert!(!settings.auto_login);
+        assert_eq!(settings.profiles.len(), 1);
+        assert_eq!(
+            notes,
+            [
+                "`theme` on line 2: unknown variant `purple`, expected one of `dark`, `light`, \
+              `system`; the default \"system\" is used"
+            ]
+        );
+    }
+
+    #[test]
+    fn every_choice_key_falls_back_on_its_own_whatever_single_value_it_holds() {
+        let (settings, notes) = read(&format!(
+            "theme = 3\ntime_zone = \"mars\"\ndefault_window = \"2w\"\n{PROFILE}"
+        ));
+        assert_eq!(settings.theme, ThemePref::default());
+        assert_eq!(settings.time_zone, TimeZonePref::default());
+        assert_eq!(settings.default_window, TimeWindowPref::default());
+        assert_eq!(settings.profiles.len(), 1);
+        assert_eq!(notes.len(), 3, "{notes:?}");
+        for (note, (key, line)) in
+            notes
+                .iter()
+                .zip([("theme", 1), ("time_zone", 2), ("default_window", 3)])
+        {
+            assert!(
+                note.starts_with(&format!("`{key}` on line {line}: ")),
+                "{note}"
+            );
+        }
+        assert!(notes[2].contains("\"2w\""), "{}", notes[2]);
+        assert!(
+            notes[2].ends_with("the default \"15m\" is used"),
+            "{}",
+            notes[2]
+        );
+        for value in ["-5", "7", "1.5", "true", "1979-05-27"] {
+            let (settings, notes) = read(&format!("default_window = {value}\n"));
+            assert_eq!(
+                settings.default_window,
+                TimeWindowPref::default(),
+                "{value}"
+            );
+            assert_eq!(notes.len(), 1, "{value}");
+        }
+    }
+
+    #[test]
+    fn known_choices_give_no_note() {
+        let (settings, notes) =
+            read("theme = \"light\"\ntime_zone = \"utc\"\ndefault_window = 60\n");
+        assert!(notes.is_empty(), "{notes:?}");
+        assert_eq!(settings.theme, ThemePref::Light);
+        assert_eq!(settings.default_window, TimeWindowPref::Hour1);
+    }
+
+    #[test]
+    fn a_list_or_a_table_where_a_choice_belongs_is_still_refused_naming_the_line() {
+        for (text, line) in [
+            ("auto_login = true\ntheme = [\"dark\"]\n", 2),
+            ("auto_login = true\ntheme = { name = \"dark\" }\n", 2),
+            ("auto_login = true\n[time_zone]\nname = \"utc\"\n", 3),
+        ] {
+            let err = Settings::from_toml_str_with_notes(text).unwrap_err();
+            let start = format!("could not be read (line {line}: ");
+            assert!(err.starts_with(&start), "{err}");
+        }
+    }
+
+    #[test]
+    fn a_wrong_structure_elsewhere_is_refused_even_with_an_unknown_choice_before_it() {
+        let err =
+            Settings::from_toml_str("theme = \"purple\"\nprofiles = \"plant\"\n").unwrap_err();
+        assert!(
+            err.starts_with("could not be read (line 2: invalid type"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn a_ten_megabyte_unknown_choice_gives_a_note_under_a_kilobyte() {
+        let big = "x".repeat(10 << 20);
+        let (settings, notes) = read(&format!("theme = \"{big}\"\n{PROFILE}"));
+        assert_eq!(settings.profiles.len(), 1);
+        assert!(notes[0].len() < 1024, "{} bytes", notes[0].len());
+        assert!(
+            notes[0].starts_with("`theme` on line 1: unknown variant `xxx"),
+            "{}",
+            notes[0]
+        );
+        assert!(
+            notes[0].ends_with(
+                "xxx`, expected one of `dark`, `light`, `system`; the default \"system\" is used"
+            ),
+            "{}",
+            notes[0]
+        );
+    }
+
+    #[test]
+    fn a_ten_megabyte_unknown_severity_gives_a_note_under_a_kilobyte() {
+        let big = "Y".repeat(10 << 20);
+        let mut settings =
+            Settings::from_toml_str(&format!("[notifications]\nmin_severity = \"{big}\"\n"))
+                .unwrap();
+        let notes = settings.normalize();
+        assert!(notes[0].len() < 1024, "{} bytes", notes[0].len());
+        assert!(
+            notes[0].starts_with("The notification severity `YYY"),
+            "{}",
+            notes[0]
+        );
+        assert!(
+            notes[0].ends_with("YYY` is not known; MAJOR is used"),
+            "{}",
+            notes[0]
+        );
+    }
+
+    #[test]
+    fn a_ten_megabyte_value_of_the_wrong_type_gives_an_error_under_a_kilobyte() {
+        let big = "z".repeat(10 << 20);
+        let err = Settings::from_toml_str(&format!("auto_login = \"{big}\"\n")).unwrap_err();
+        assert!(err.len() < 1024, "{} bytes", err.len());
+        assert!(
+            err.starts_with("could not be read (line 1: invalid type: string \"zzz"),
+            "{err}"
+        );
+        assert!(err.ends_with("zzz\", expected a boolean)"), "{err}");
+    }
 
     #[test]
     fn cleartext_to_another_machine_warns_and_loopback_or_tls_does_not() {

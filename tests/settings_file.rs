@@ -227,15 +227,80 @@ fn a_corrupt_file_is_kept_aside_with_a_notice_naming_the_backup_and_defaults_are
 
 #[test]
 fn a_file_with_a_wrong_value_type_is_kept_aside_too() {
-    let (_dir, file) = file_holding("theme = \"purple\"\n");
+    // A text where the profiles' list of tables belongs: the file has another shape.
+    let wrong = "theme = \"dark\"\nprofiles = \"plant\"\n";
+    let (dir, file) = file_holding(wrong);
 
     let loaded = file.load();
 
     assert_eq!(loaded.settings, Settings::default());
     let notice = loaded.notice.unwrap();
-    assert!(notice.contains("purple"), "{notice}");
+    assert!(notice.contains("line 2: invalid type"), "{notice}");
     assert!(notice.contains("settings.toml.bak-"), "{notice}");
     assert!(!file.path().exists());
+    let names = names_in(dir.path());
+    assert_eq!(names.len(), 1, "{names:?}");
+    assert_eq!(
+        std::fs::read_to_string(dir.path().join(&names[0])).unwrap(),
+        wrong
+    );
+}
+
+#[test]
+fn a_list_where_a_choice_belongs_is_a_wrong_shape_and_the_file_is_kept_aside() {
+    let (_dir, file) = file_holding("[[profiles]]\nname = \"plant\"\n[theme]\nname = \"dark\"\n");
+
+    let loaded = file.load();
+
+    assert_eq!(loaded.settings, Settings::default());
+    assert!(loaded.notice.unwrap().contains("settings.toml.bak-"));
+    assert!(!file.path().exists());
+}
+
+#[test]
+fn an_unknown_choice_falls_back_to_its_default_and_keeps_the_rest_of_the_file_in_place() {
+    let written = "theme = \"purple\"\ntime_zone = \"utc\"\ndefault_window = \"2w\"\n\
+                   auto_login = false\n\
+                   [[profiles]]\nname = \"plant\"\nurl = \"https://tb.example.com\"\n\
+                   [[profiles]]\nname = \"lab\"\nurl = \"http://localhost:8080\"\n";
+    let (dir, file) = file_holding(written);
+
+    let loaded = file.load();
+
+    let s = &loaded.settings;
+    assert_eq!(s.theme, ThemePref::default());
+    assert_eq!(s.default_window, TimeWindowPref::default());
+    assert_eq!(s.time_zone, TimeZonePref::Utc);
+    assert!(!s.auto_login);
+    let names: Vec<&str> = s.profiles.iter().map(|p| p.name.as_str()).collect();
+    assert_eq!(names, ["plant", "lab"]);
+    let notice = loaded.notice.expect("a notice");
+    assert!(
+        notice.starts_with("Some settings were adjusted: "),
+        "{notice}"
+    );
+    assert!(
+        notice.contains("`theme` on line 1: unknown variant `purple`"),
+        "{notice}"
+    );
+    assert!(notice.contains("`default_window` on line 3"), "{notice}");
+    assert!(
+        notice.contains("the default \"system\" is used"),
+        "{notice}"
+    );
+    assert!(!notice.contains(".bak-"), "{notice}");
+    assert_eq!(
+        names_in(dir.path()),
+        ["settings.toml"],
+        "nothing is set aside"
+    );
+    assert_eq!(std::fs::read_to_string(file.path()).unwrap(), written);
+
+    // The next save writes the defaults in place of the unknown choices, and loads quietly.
+    file.save(&loaded.settings).unwrap();
+    let again = file.load();
+    assert_eq!(again.notice, None);
+    assert_eq!(again.settings, loaded.settings);
 }
 
 #[test]

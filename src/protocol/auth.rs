@@ -214,7 +214,9 @@ impl JwtClaims {
     ///
     /// # Errors
     /// [`ProtocolError::Jwt`] for anything that is not a three-part JWT with a JSON
-    /// payload carrying `exp` and `iat`. The token itself is never part of the message.
+    /// payload carrying `exp` and `iat`; a claim of the wrong type is named
+    /// (``payload field `exp`: invalid type: …``). The token itself is never part of the
+    /// message, and a value it quotes is cut to a bounded length.
     pub fn decode(token: &str) -> Result<Self, ProtocolError> {
         let mut parts = token.trim().split('.');
         let (Some(_header), Some(payload), Some(_sig), None) =
@@ -232,7 +234,23 @@ impl JwtClaims {
         let bytes = engine
             .decode(payload)
             .map_err(|e| ProtocolError::Jwt(format!("payload is not base64url: {e}")))?;
-        serde_json::from_slice(&bytes).map_err(|e| ProtocolError::Jwt(format!("payload: {e}")))
+        let jwt = |text: String| ProtocolError::Jwt(ProtocolError::bounded(&text));
+        // Fast path first; the path-tracking decode only runs to name the failing field.
+        match serde_json::from_slice(&bytes) {
+            Ok(claims) => Ok(claims),
+            Err(e) if e.is_syntax() || e.is_eof() => Err(jwt(format!("payload: {e}"))),
+            Err(_) => {
+                let mut de = serde_json::Deserializer::from_slice(&bytes);
+                serde_path_to_error::deserialize(&mut de).map_err(|e| {
+                    let path = e.path().to_string();
+                    match path.as_str() {
+                        // A missing claim fails on the payload itself and names the claim.
+                        "." => jwt(format!("payload: {}", e.into_inner())),
+                        _ => jwt(format!("payload field `{path}`: {}", e.into_inner())),
+                    }
+                })
+            }
+        }
     }
 
     /// Lifetime the server granted, in seconds (`exp - iat`), independent of our clock.
@@ -245,5 +263,66 @@ impl JwtClaims {
     #[must_use]
     pub fn is_refresh_token(&self) -> bool {
         self.scopes.contains(&Authority::RefreshToken)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A JWT whose payload is `payload` (the client never checks the signature).
+    fn jwt(payload: &str) -> String {
+        let engine = base64::engine::general_purpose::URL_SAFE_NO_PAD;
+        format!("eyJhbGciOiJIUzUxMiJ9.{}.c2ln", engine.encode(payload))
+    }
+
+    fn error_of(payload: &str) -> String {
+        JwtClaims::decode(&jwt(payload)).unwrap_err().to_string()
+    }
+
+    #[test]
+    fn a_claim_of_the_wrong_type_is_named_by_its_field() {
+        let message = error_of(r#"{"iat":1,"exp":18446744073709551616}"#);
+        assert!(
+            message.starts_with("invalid JWT: payload field `exp`: invalid type: floating point"),
+            "{message}"
+        );
+        assert!(message.contains("expected i64"), "{message}");
+        let message = error_of(r#"{"exp":2,"iat":1,"scopes":["TENANT_ADMIN",7]}"#);
+        assert!(
+            message.starts_with("invalid JWT: payload field `scopes[1]`: invalid type"),
+            "{message}"
+        );
+    }
+
+    #[test]
+    fn a_missing_claim_or_a_payload_that_is_not_json_names_the_payload() {
+        let message = error_of(r#"{"exp":2}"#);
+        assert!(
+            message.starts_with("invalid JWT: payload: missing field `iat`"),
+            "{message}"
+        );
+        let message = error_of(r#"{"exp":2,"#);
+        assert!(message.starts_with("invalid JWT: payload: "), "{message}");
+        assert!(message.contains("EOF"), "{message}");
+    }
+
+    #[test]
+    fn a_ten_megabyte_claim_of_the_wrong_type_gives_an_error_under_a_kilobyte() {
+        let big = "x".repeat(10 << 20);
+        let message = error_of(&format!(r#"{{"iat":1,"exp":"{big}"}}"#));
+        assert!(message.len() < 1024, "{} bytes", message.len());
+        assert!(
+            message.starts_with("invalid JWT: payload field `exp`: invalid type: string \"xxx"),
+            "{message}"
+        );
+        assert!(message.contains("xxx\", expected i64"), "{message}");
+    }
+
+    #[test]
+    fn good_claims_decode() {
+        let claims = JwtClaims::decode(&jwt(r#"{"exp":20,"iat":5,"sub":"a@b"}"#)).unwrap();
+        assert_eq!(claims.lifetime_secs(), 15);
+        assert_eq!(claims.sub.as_deref(), Some("a@b"));
     }
 }

@@ -128,17 +128,52 @@ impl RestError {
         super::error::decode_named("REST error", text)
     }
 
-    /// The message, or a generic text when the server sent none.
+    /// The text shown when the server sent no message (or a blank one).
+    pub const DEFAULT_MESSAGE: &str = "The server reported an error without a message";
+
+    /// The message, or [`RestError::DEFAULT_MESSAGE`] when the server sent none or only
+    /// white space (`"message":""`).
     #[must_use]
     pub fn message_or_default(&self) -> &str {
         self.message
             .as_deref()
-            .unwrap_or("The server reported an error without a message")
+            .filter(|m| !m.trim().is_empty())
+            .unwrap_or(Self::DEFAULT_MESSAGE)
     }
 
     /// Whether the access token expired and a refresh may fix the call.
     #[must_use]
     pub fn is_token_expired(&self) -> bool {
         self.error_code == ThingsboardErrorCode::JwtTokenExpired
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn message_of(body: &str) -> String {
+        RestError::from_json(body)
+            .unwrap()
+            .message_or_default()
+            .to_owned()
+    }
+
+    #[test]
+    fn an_empty_or_blank_message_shows_the_default_text() {
+        for body in [
+            r#"{"status":500,"message":"","errorCode":2}"#,
+            r#"{"status":500,"message":" \n\t","errorCode":2}"#,
+            r#"{"status":500,"message":null,"errorCode":2}"#,
+            r#"{"status":500,"errorCode":2}"#,
+        ] {
+            assert_eq!(message_of(body), RestError::DEFAULT_MESSAGE, "{body}");
+        }
+    }
+
+    #[test]
+    fn a_message_with_text_is_shown_as_the_server_sent_it() {
+        let body = r#"{"status":401,"message":" Authentication failed ","errorCode":10}"#;
+        assert_eq!(message_of(body), " Authentication failed ");
     }
 }
