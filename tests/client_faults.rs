@@ -357,6 +357,39 @@ async fn a_revoked_refresh_token_asks_for_the_password_once_and_never_reconnects
     assert_eq!(stats.ws_connection_attempts, attempts, "no reconnect");
 }
 
+#[tokio::test]
+async fn every_refused_access_token_is_refreshed_not_only_the_first_of_the_run() {
+    // A laptop that sleeps past its access token twice in one run: each wake's socket is
+    // refused (1007) and must be refreshed, not end in a password prompt.
+    let (server, control) = start(quiet_config()).await;
+    let mut client = live(&server, fast(), 1000).await;
+    let refreshes = control.stats().refreshes;
+    for round in 1..=2 {
+        control.expire_access_tokens();
+        control.drop_connections(false);
+        client
+            .expect(&format!("a refused token, round {round}"), |e| {
+                matches!(e, NetEvent::Closed { code: 1007, .. })
+            })
+            .await;
+        client
+            .expect(&format!("the page on a new socket, round {round}"), |e| {
+                is_page(e, 1)
+            })
+            .await;
+    }
+    assert!(
+        !client.seen.contains(&NetEvent::SessionExpired),
+        "no password asked:\n{}",
+        session::brief(&client.seen)
+    );
+    assert_eq!(
+        control.stats().refreshes,
+        refreshes + 2,
+        "one refresh a refusal"
+    );
+}
+
 /// Wall clocks the tests move as a laptop's moves across a sleep (one per test: tests run
 /// in parallel).
 static AHEAD_MS: AtomicI64 = AtomicI64::new(0);

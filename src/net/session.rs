@@ -228,6 +228,7 @@ pub fn spawn(
         refresh: None,
         expired_reported: ExpiredFlag::default(),
         server_full: false,
+        auth_retry_used: false,
     };
     runtime.spawn(session.run());
     NetHandle { tx }
@@ -256,6 +257,10 @@ struct Session {
     expired_reported: ExpiredFlag,
     /// The last close said the server is full (a session limit): wait long.
     server_full: bool,
+    /// A token refused at `authCmd` was refreshed once since the last live socket: a second
+    /// refusal before any socket goes live asks for the password. Reset by a live socket, so
+    /// every sleep past the access token's lifetime gets its own refresh.
+    auth_retry_used: bool,
 }
 
 /// A token refresh running (or done) in the background.
@@ -312,7 +317,6 @@ impl WakeWatch {
 
 impl Session {
     async fn run(mut self) {
-        let mut auth_retry_used = false;
         loop {
             let exit = self.connect_and_serve().await;
             match exit {
@@ -324,11 +328,11 @@ impl Session {
                 }
                 Exit::AuthRejected(reason) => {
                     self.mark_down();
-                    if auth_retry_used {
+                    if self.auth_retry_used {
                         tracing::warn!("the server refused a fresh token: {reason}");
                     } else {
                         // The token may have been refused as expired: refresh it once.
-                        auth_retry_used = true;
+                        self.auth_retry_used = true;
                         match self.rest.refresh().await {
                             Ok(_) => continue,
                             Err(e) if e.is_transient() => {
@@ -343,7 +347,7 @@ impl Session {
                     if self.session_expired().await {
                         return;
                     }
-                    auth_retry_used = false;
+                    self.auth_retry_used = false;
                     continue;
                 }
                 Exit::Lost { immediate: true } => {
@@ -790,6 +794,7 @@ impl Session {
         socket.got_message = true;
         self.backoff.reset();
         self.clear_expired();
+        self.auth_retry_used = false;
         // Marks "live data" in the log (the start-up measure reads it).
         tracing::info!("socket live: first message received");
         self.events.push(NetEvent::Connection(ConnState::Live));
