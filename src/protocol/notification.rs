@@ -365,9 +365,15 @@ mod tests {
         assert_eq!(from_text.acknowledged, Some(false));
         // A typed field of another shape is kept verbatim; a null one is simply absent.
         assert_eq!(from_text.cleared, None);
-        assert_eq!(from_text.other.get("cleared"), Some(&serde_json::json!("no")));
+        assert_eq!(
+            from_text.other.get("cleared"),
+            Some(&serde_json::json!("no"))
+        );
         assert!(!from_text.other.contains_key("alarmCustomerId"));
-        assert_eq!(from_text.other.get("details"), Some(&serde_json::json!({"k": "v"})));
+        assert_eq!(
+            from_text.other.get("details"),
+            Some(&serde_json::json!({"k": "v"}))
+        );
     }
 
     #[test]
