@@ -30,26 +30,25 @@
     clippy::cast_precision_loss
 )]
 
+#[path = "common/loopback.rs"]
+mod loopback;
+
 use std::error::Error;
 use std::sync::Arc;
-use std::thread::Thread;
 use std::time::{Duration, Instant};
 
 use tb_monitor::demo::{DemoConfig, DemoControl, DemoServer};
-use tb_monitor::net::event::UiWaker;
 use tb_monitor::net::rest::{LoginOutcome, RestClient};
 use tb_monitor::net::tls::TlsTrust;
 use tb_monitor::net::tokens::now_ms;
-use tb_monitor::net::{EventQueue, NetCommand, NetEvent, NetHandle, SessionConfig, SubId, SubSpec};
-use tb_monitor::protocol::{EntityDataCmd, EntityId, EntityKeyType, ServerMessage};
+use tb_monitor::net::{EventQueue, NetCommand, NetEvent, NetHandle, SessionConfig};
+use tb_monitor::protocol::{EntityId, EntityKeyType};
 use tb_monitor::store::{Store, SubData};
+
+use loopback::{KEY, SUB, UnparkWaker, latest_spec, sequences};
 
 type BoxError = Box<dyn Error>;
 
-/// The UI's id for the subscription.
-const SUB: SubId = 1;
-/// The key pushed and subscribed to.
-const KEY: &str = "temperature";
 /// Default capacity of the net → UI queue.
 const QUEUE_CAPACITY: usize = 1_000;
 /// Bound of every wait for the server or the session.
@@ -82,15 +81,6 @@ const PHASES: [Phase; 3] = [
         count: 30_000,
     },
 ];
-
-/// Wakes the UI thread: unparks it (a wake before the park is not lost).
-struct UnparkWaker(Thread);
-
-impl UiWaker for UnparkWaker {
-    fn wake(&self) {
-        self.0.unpark();
-    }
-}
 
 /// The pusher's record: the push `Instant` of every sequence number and how long each phase
 /// took.
@@ -126,39 +116,6 @@ async fn push_all(control: DemoControl, devices: Vec<EntityId>, ts0: i64) -> Pus
         phase_secs.push(start.elapsed().as_secs_f64());
     }
     Pushed { at, phase_secs }
-}
-
-fn latest_spec() -> Result<SubSpec, BoxError> {
-    let cmd: EntityDataCmd = serde_json::from_value(serde_json::json!({
-        "cmdId": 0,
-        "query": {
-            "entityFilter": {"type": "deviceType", "deviceTypes": ["thermostat"]},
-            "pageLink": {"pageSize": 100, "page": 0},
-            "entityFields": [{"type": "ENTITY_FIELD", "key": "name"}],
-            "latestValues": [{"type": "TIME_SERIES", "key": KEY}]
-        },
-        "latestCmd": {"keys": [{"type": "TIME_SERIES", "key": KEY}]}
-    }))?;
-    Ok(SubSpec::EntityData(cmd))
-}
-
-/// The sequence numbers a live update carries (values of [`KEY`] in `update` rows).
-fn sequences(event: &NetEvent, out: &mut Vec<u64>) {
-    let NetEvent::Message { sub: SUB, msg } = event else {
-        return;
-    };
-    let ServerMessage::EntityData(u) = msg.as_ref() else {
-        return;
-    };
-    for row in u.update.iter().flatten() {
-        if let Some(seq) = row
-            .latest_value(&EntityKeyType::TimeSeries, KEY)
-            .and_then(|v| v.value.as_ref())
-            .and_then(|v| v.as_str().parse::<u64>().ok())
-        {
-            out.push(seq);
-        }
-    }
 }
 
 /// The UI side: the store, what reached it and when, and what else the session reported.

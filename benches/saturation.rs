@@ -54,31 +54,31 @@
     clippy::cast_precision_loss
 )]
 
+#[path = "common/loopback.rs"]
+mod loopback;
+
 use std::collections::BTreeMap;
 use std::error::Error;
 use std::net::{TcpListener, TcpStream};
 use std::path::Path;
 use std::sync::{Arc, Mutex};
-use std::thread::{JoinHandle, Thread};
+use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
 use base64::Engine as _;
 use tb_monitor::demo::{DemoConfig, DemoControl, DemoServer};
-use tb_monitor::net::event::UiWaker;
 use tb_monitor::net::rest::{LoginOutcome, RestClient};
 use tb_monitor::net::tls::TlsTrust;
 use tb_monitor::net::tokens::{Tokens, now_ms};
-use tb_monitor::net::{EventQueue, NetCommand, NetEvent, NetHandle, SessionConfig, SubId, SubSpec};
-use tb_monitor::protocol::{EntityDataCmd, EntityId, EntityKeyType, ServerMessage};
+use tb_monitor::net::{EventQueue, NetCommand, NetEvent, NetHandle, SessionConfig};
+use tb_monitor::protocol::{EntityId, ServerMessage};
 use tb_monitor::store::{Store, SubData};
+
+use loopback::{KEY, SUB, UnparkWaker, latest_spec, sequences};
 use tokio_tungstenite::tungstenite::{self, Message};
 
 type BoxError = Box<dyn Error + Send + Sync>;
 
-/// The UI's id for the subscription.
-const SUB: SubId = 1;
-/// The key pushed and subscribed to.
-const KEY: &str = "temperature";
 /// Capacity of the net → UI queue (the app's).
 const QUEUE_CAPACITY: usize = 1_000;
 /// Bound of every wait for a server, a session or a thread.
@@ -102,15 +102,6 @@ const RAW_DEVICES: u64 = 24;
 const UNPACED_BATCH: u64 = 64;
 /// ... and at most this many in all (bounds the memory of its record).
 const UNPACED_CAP: u64 = 4_000_000;
-
-/// Wakes the UI thread: unparks it (a wake before the park is not lost).
-struct UnparkWaker(Thread);
-
-impl UiWaker for UnparkWaker {
-    fn wake(&self) {
-        self.0.unpark();
-    }
-}
 
 // ---- CPU time per thread -------------------------------------------------------------------
 
@@ -406,43 +397,10 @@ fn bench_jwt() -> String {
 
 // ---- The UI side -----------------------------------------------------------------------------
 
-fn latest_spec() -> Result<SubSpec, BoxError> {
-    let cmd: EntityDataCmd = serde_json::from_value(serde_json::json!({
-        "cmdId": 0,
-        "query": {
-            "entityFilter": {"type": "deviceType", "deviceTypes": ["thermostat"]},
-            "pageLink": {"pageSize": 100, "page": 0},
-            "entityFields": [{"type": "ENTITY_FIELD", "key": "name"}],
-            "latestValues": [{"type": "TIME_SERIES", "key": KEY}]
-        },
-        "latestCmd": {"keys": [{"type": "TIME_SERIES", "key": KEY}]}
-    }))?;
-    Ok(SubSpec::EntityData(cmd))
-}
-
 /// Whether an event is a live telemetry update of our subscription.
 fn is_update(event: &NetEvent) -> bool {
     matches!(event, NetEvent::Message { sub: SUB, msg }
         if matches!(msg.as_ref(), ServerMessage::EntityData(u) if u.data.is_none() && u.update.is_some()))
-}
-
-/// The sequence numbers a live update carries (values of [`KEY`] in `update` rows).
-fn sequences(event: &NetEvent, out: &mut Vec<u64>) {
-    let NetEvent::Message { sub: SUB, msg } = event else {
-        return;
-    };
-    let ServerMessage::EntityData(u) = msg.as_ref() else {
-        return;
-    };
-    for row in u.update.iter().flatten() {
-        if let Some(seq) = row
-            .latest_value(&EntityKeyType::TimeSeries, KEY)
-            .and_then(|v| v.value.as_ref())
-            .and_then(|v| v.as_str().parse::<u64>().ok())
-        {
-            out.push(seq);
-        }
-    }
 }
 
 fn has_page(store: &Store) -> bool {
