@@ -38,16 +38,14 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use tb_monitor::demo::{DemoConfig, DemoControl, DemoServer};
-use tb_monitor::net::rest::{LoginOutcome, RestClient};
-use tb_monitor::net::tls::TlsTrust;
 use tb_monitor::net::tokens::now_ms;
-use tb_monitor::net::{EventQueue, NetCommand, NetEvent, NetHandle, SessionConfig};
+use tb_monitor::net::{EventQueue, NetCommand, NetEvent};
 use tb_monitor::protocol::{EntityId, EntityKeyType};
 use tb_monitor::store::{Store, SubData};
 
-use loopback::{KEY, SUB, UnparkWaker, latest_spec, sequences};
+use loopback::{KEY, SUB, UnparkWaker, latest_spec, login_and_spawn, sequences};
 
-type BoxError = Box<dyn Error>;
+type BoxError = Box<dyn Error + Send + Sync>;
 
 /// Default capacity of the net → UI queue.
 const QUEUE_CAPACITY: usize = 1_000;
@@ -334,22 +332,6 @@ fn print_table(rows: &[Row]) {
     }
 }
 
-async fn connect(server: &DemoServer, queue: EventQueue) -> Result<NetHandle, BoxError> {
-    let rest = RestClient::new(&server.base_url(), TlsTrust::System)?;
-    match rest.login("tenant@thingsboard.org", "tenant").await? {
-        LoginOutcome::LoggedIn(_) => {}
-        other @ LoginOutcome::SecondFactor(_) => {
-            return Err(format!("unexpected login outcome: {other:?}").into());
-        }
-    }
-    Ok(tb_monitor::net::spawn(
-        &tokio::runtime::Handle::current(),
-        rest,
-        SessionConfig::default(),
-        queue,
-    ))
-}
-
 /// How the "UI" consumes the queue.
 struct Scenario {
     name: &'static str,
@@ -396,7 +378,7 @@ fn run(scenario: &Scenario, capacity: usize) -> Result<bool, BoxError> {
     let total: u64 = PHASES.iter().map(|p| p.count).sum();
 
     let queue = EventQueue::new(capacity, Arc::new(UnparkWaker(std::thread::current())));
-    let net = runtime.block_on(connect(&server, queue.clone()))?;
+    let net = runtime.block_on(login_and_spawn(&server, queue.clone()))?;
     net.try_send(NetCommand::Subscribe {
         sub: SUB,
         spec: latest_spec()?,

@@ -67,14 +67,14 @@ use std::time::{Duration, Instant};
 
 use base64::Engine as _;
 use tb_monitor::demo::{DemoConfig, DemoControl, DemoServer};
-use tb_monitor::net::rest::{LoginOutcome, RestClient};
+use tb_monitor::net::rest::RestClient;
 use tb_monitor::net::tls::TlsTrust;
 use tb_monitor::net::tokens::{Tokens, now_ms};
-use tb_monitor::net::{EventQueue, NetCommand, NetEvent, NetHandle, SessionConfig};
+use tb_monitor::net::{EventQueue, NetCommand, NetEvent, SessionConfig};
 use tb_monitor::protocol::{EntityId, ServerMessage};
 use tb_monitor::store::{Store, SubData};
 
-use loopback::{KEY, SUB, UnparkWaker, latest_spec, sequences};
+use loopback::{KEY, SUB, UnparkWaker, latest_spec, login_and_spawn, sequences};
 use tokio_tungstenite::tungstenite::{self, Message};
 
 type BoxError = Box<dyn Error + Send + Sync>;
@@ -765,22 +765,6 @@ fn spawn_feeder<S: Sink>(
 
 // ---- The two ramps ---------------------------------------------------------------------------
 
-async fn login_demo(server: &DemoServer, queue: EventQueue) -> Result<NetHandle, BoxError> {
-    let rest = RestClient::new(&server.base_url(), TlsTrust::System)?;
-    match rest.login("tenant@thingsboard.org", "tenant").await? {
-        LoginOutcome::LoggedIn(_) => {}
-        other @ LoginOutcome::SecondFactor(_) => {
-            return Err(format!("unexpected login outcome: {other:?}").into());
-        }
-    }
-    Ok(tb_monitor::net::spawn(
-        &tokio::runtime::Handle::current(),
-        rest,
-        SessionConfig::default(),
-        queue,
-    ))
-}
-
 fn demo_ramp() -> Result<Vec<Row>, BoxError> {
     let server_rt = runtime("demo-srv")?;
     let net_rt = runtime("tb-net")?;
@@ -805,7 +789,7 @@ fn demo_ramp() -> Result<Vec<Row>, BoxError> {
         return Err("the demo tenant has no thermostats".into());
     }
     let mut ui = Ui::new(devices.len() as u64);
-    let net = net_rt.block_on(login_demo(&server, ui.queue.clone()))?;
+    let net = net_rt.block_on(login_and_spawn(&server, ui.queue.clone()))?;
     net.try_send(NetCommand::Subscribe {
         sub: SUB,
         spec: latest_spec()?,

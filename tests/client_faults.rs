@@ -766,6 +766,27 @@ async fn live_behind_tls(relay: &CountingRelay, trust: TlsTrust) -> Client {
     client
 }
 
+/// Serves `identity` from now on, drops the link, and returns the reason of the 1015 close
+/// the refused certificate causes on the reconnect.
+async fn serve_and_reconnect(
+    front: &TlsFront,
+    control: &DemoControl,
+    client: &mut Client,
+    identity: &tls::Identity,
+) -> String {
+    front.serve(identity);
+    control.drop_connections(false);
+    let NetEvent::Closed { reason, .. } = client
+        .expect("the refused certificate", |e| {
+            matches!(e, NetEvent::Closed { code: 1015, .. })
+        })
+        .await
+    else {
+        unreachable!("the predicate matched a close")
+    };
+    reason
+}
+
 #[tokio::test]
 async fn a_pinned_server_presenting_another_certificate_closes_1015_naming_both_and_attempts_stop()
 {
@@ -780,16 +801,7 @@ async fn a_pinned_server_presenting_another_certificate_closes_1015_naming_both_
     let mut client = live_behind_tls(&relay, trust).await;
 
     // Another certificate from now on (an interceptor's), and the link drops.
-    front.serve(&pki.impostor);
-    control.drop_connections(false);
-    let NetEvent::Closed { reason, .. } = client
-        .expect("the refused certificate", |e| {
-            matches!(e, NetEvent::Closed { code: 1015, .. })
-        })
-        .await
-    else {
-        unreachable!()
-    };
+    let reason = serve_and_reconnect(&front, &control, &mut client, &pki.impostor).await;
     assert_eq!(
         reason,
         format!("the server's certificate changed: pinned {pinned}, presented {presented}")
@@ -830,16 +842,7 @@ async fn an_expired_certificate_closes_1015_in_plain_words_and_the_attempts_go_o
     };
     let mut client = live_behind_tls(&relay, trust).await;
 
-    front.serve(&pki.expired);
-    control.drop_connections(false);
-    let NetEvent::Closed { reason, .. } = client
-        .expect("the refused certificate", |e| {
-            matches!(e, NetEvent::Closed { code: 1015, .. })
-        })
-        .await
-    else {
-        unreachable!()
-    };
+    let reason = serve_and_reconnect(&front, &control, &mut client, &pki.expired).await;
     assert_eq!(
         reason,
         "the server's certificate has expired: the connection cannot be verified until the \

@@ -1,11 +1,16 @@
 //! What the loopback benches (`latency.rs`, `saturation.rs`) share: the subscription they
 //! measure (sub 1: the latest `temperature` of the thermostats), how they read the sequence
-//! numbers pushed as values back out of an update, and the waker of their "UI" thread.
+//! numbers pushed as values back out of an update, the waker of their "UI" thread, and the
+//! login that starts the client's session.
 
+use std::error::Error;
 use std::thread::Thread;
 
+use tb_monitor::demo::DemoServer;
 use tb_monitor::net::event::UiWaker;
-use tb_monitor::net::{NetEvent, SubId, SubSpec};
+use tb_monitor::net::rest::{LoginOutcome, RestClient};
+use tb_monitor::net::tls::TlsTrust;
+use tb_monitor::net::{EventQueue, NetEvent, NetHandle, SessionConfig, SubId, SubSpec};
 use tb_monitor::protocol::{EntityDataCmd, EntityKeyType, ServerMessage};
 
 /// The UI's id for the subscription.
@@ -54,4 +59,25 @@ impl UiWaker for UnparkWaker {
     fn wake(&self) {
         self.0.unpark();
     }
+}
+
+/// Logs in to `server` as the demo tenant and starts a session (on the current runtime)
+/// that reports to `queue`.
+pub async fn login_and_spawn(
+    server: &DemoServer,
+    queue: EventQueue,
+) -> Result<NetHandle, Box<dyn Error + Send + Sync>> {
+    let rest = RestClient::new(&server.base_url(), TlsTrust::System)?;
+    match rest.login("tenant@thingsboard.org", "tenant").await? {
+        LoginOutcome::LoggedIn(_) => {}
+        other @ LoginOutcome::SecondFactor(_) => {
+            return Err(format!("unexpected login outcome: {other:?}").into());
+        }
+    }
+    Ok(tb_monitor::net::spawn(
+        &tokio::runtime::Handle::current(),
+        rest,
+        SessionConfig::default(),
+        queue,
+    ))
 }

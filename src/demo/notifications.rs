@@ -718,19 +718,8 @@ fn link_button(text: &str, link: &str) -> Value {
 
 fn info(kind: NotificationInfoKind, other: Map<String, Value>) -> NotificationInfo {
     NotificationInfo {
-        kind,
-        alarm_type: None,
-        action: None,
-        alarm_id: None,
-        alarm_originator: None,
-        alarm_originator_name: None,
-        alarm_originator_label: None,
-        alarm_severity: None,
-        alarm_status: None,
-        acknowledged: None,
-        cleared: None,
-        alarm_customer_id: None,
         other,
+        ..NotificationInfo::new(kind)
     }
 }
 

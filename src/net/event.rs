@@ -96,6 +96,18 @@ pub struct Lag {
     pub since_ms: Option<i64>,
 }
 
+impl Lag {
+    /// Records this lag in `lagged` (subscription → where its resync starts): a subscription
+    /// lagged twice resyncs from the older point, and a point time beats none.
+    pub fn record(self, lagged: &mut BTreeMap<SubId, Option<i64>>) {
+        let slot = lagged.entry(self.sub).or_insert(self.since_ms);
+        *slot = match (*slot, self.since_ms) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        };
+    }
+}
+
 /// One event from the network.
 #[derive(Debug, Clone, PartialEq)]
 pub enum NetEvent {
@@ -381,11 +393,11 @@ impl Queue {
 
     /// Marks `sub` lagged from `since` (the older time wins).
     fn lag(&mut self, sub: SubId, since: Option<i64>) {
-        let slot = self.lagged.entry(sub).or_insert(since);
-        *slot = match (*slot, since) {
-            (Some(a), Some(b)) => Some(a.min(b)),
-            (a, b) => a.or(b),
-        };
+        Lag {
+            sub,
+            since_ms: since,
+        }
+        .record(&mut self.lagged);
     }
 }
 

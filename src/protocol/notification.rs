@@ -263,21 +263,7 @@ impl<'de> Deserialize<'de> for NotificationInfo {
                 mut map: A,
             ) -> Result<NotificationInfo, A::Error> {
                 let mut kind = None;
-                let mut info = NotificationInfo {
-                    kind: NotificationInfoKind::General,
-                    alarm_type: None,
-                    action: None,
-                    alarm_id: None,
-                    alarm_originator: None,
-                    alarm_originator_name: None,
-                    alarm_originator_label: None,
-                    alarm_severity: None,
-                    alarm_status: None,
-                    acknowledged: None,
-                    cleared: None,
-                    alarm_customer_id: None,
-                    other: serde_json::Map::new(),
-                };
+                let mut info = NotificationInfo::new(NotificationInfoKind::General);
                 while let Some(key) = map.next_key::<InfoKey>()? {
                     match key {
                         InfoKey::Typed(InfoField::Type) => {
@@ -331,6 +317,26 @@ impl Serialize for NotificationInfo {
 }
 
 impl NotificationInfo {
+    /// An info of `kind` with no typed field set and nothing else.
+    #[must_use]
+    pub fn new(kind: NotificationInfoKind) -> Self {
+        Self {
+            kind,
+            alarm_type: None,
+            action: None,
+            alarm_id: None,
+            alarm_originator: None,
+            alarm_originator_name: None,
+            alarm_originator_label: None,
+            alarm_severity: None,
+            alarm_status: None,
+            acknowledged: None,
+            cleared: None,
+            alarm_customer_id: None,
+            other: serde_json::Map::new(),
+        }
+    }
+
     /// Whether this is about an alarm (and `alarm_id` points to it).
     #[must_use]
     pub fn is_alarm(&self) -> bool {

@@ -38,7 +38,7 @@ pub mod v1;
 use std::collections::BTreeMap;
 
 use crate::net::NetCommand;
-use crate::net::event::{ConnState, Lag, NetEvent, SubId};
+use crate::net::event::{ConnState, NetEvent, SubId};
 use crate::net::session::SendError;
 use crate::plot::aggregate::{AggSpec, RealtimeAggregator};
 use crate::protocol::{
@@ -271,15 +271,10 @@ impl Store {
             }
             NetEvent::BadFrame { .. } => self.bad_frames += 1,
             NetEvent::Lagged { subs } => {
-                for Lag { sub, since_ms } in subs {
-                    if self.retired.contains(&sub) {
-                        continue;
+                for lag in subs {
+                    if !self.retired.contains(&lag.sub) {
+                        lag.record(&mut self.lagged);
                     }
-                    let slot = self.lagged.entry(sub).or_insert(since_ms);
-                    *slot = match (*slot, since_ms) {
-                        (Some(a), Some(b)) => Some(a.min(b)),
-                        (a, b) => a.or(b),
-                    };
                 }
             }
             // The messages from here on come from a new subscription, numbered from 1.
@@ -491,6 +486,7 @@ fn slot(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::net::event::Lag;
 
     fn msg(json: &str) -> NetEvent {
         NetEvent::Message {
